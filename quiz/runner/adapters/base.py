@@ -1,0 +1,139 @@
+"""What every backend adapter provides, and the conversions they share."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from quiz.core.answers import canonical_dtype
+
+
+class Adapter:
+    """Import a framework once; then, per card: reset state, build a namespace, normalise."""
+
+    name = "base"
+
+    def load(self) -> None:
+        """Import the framework (slow: done once, before the worker says ready)."""
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    def devices(self) -> list[str]:
+        return ["cpu"]
+
+    def resolve_device(self, requested: str) -> str:
+        """`cpu`, `gpu` or `auto` → the device this worker will use; raises if impossible."""
+        have = self.devices()
+        if requested in ("auto", ""):
+            return "gpu" if "gpu" in have else "cpu"
+        if requested not in have:
+            raise DeviceUnavailable(
+                f"{self.name} sees no {requested.upper()} here (devices: {', '.join(have)})"
+            )
+        return requested
+
+    def reset(self, seed: int) -> None:
+        """Seed RNGs and undo global state a previous card may have changed."""
+        import random
+
+        random.seed(seed)
+        try:
+            import numpy as np
+
+            np.random.seed(seed % 2**32)
+        except ImportError:  # pragma: no cover - numpy comes with every backend
+            pass
+
+    def namespace(self, device: str) -> dict[str, Any]:
+        return {}
+
+    # --- normalisation to plain JSON data --------------------------------------
+
+    def to_plain(self, value: Any, depth: int = 0) -> Any:
+        """Tensors, arrays, shapes and containers → nested lists, numbers, strings."""
+        if depth > 50:
+            raise ValueError("value is nested too deeply")
+        if value is None or isinstance(value, (bool, int, str)):
+            return value
+        if isinstance(value, float):
+            return value
+        if isinstance(value, complex):
+            return {"complex": [value.real, value.imag]}
+        converted = self.tensor_to_plain(value)
+        if converted is not NotImplemented:
+            return self.to_plain(converted, depth + 1)
+        if isinstance(value, (list, tuple)):
+            return [self.to_plain(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {str(k): self.to_plain(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, (set, frozenset)):
+            return sorted((self.to_plain(v, depth + 1) for v in value), key=repr)
+        if hasattr(value, "dtype") and hasattr(value, "tolist"):
+            return self.to_plain(value.tolist(), depth + 1)
+        return repr(value)
+
+    def tensor_to_plain(self, value: Any) -> Any:
+        """Framework-specific conversion; NotImplemented when `value` is not ours."""
+        return NotImplemented
+
+    def to_shape(self, value: Any) -> list[int | None]:
+        if hasattr(value, "as_list"):  # tf.TensorShape
+            return list(value.as_list())
+        if not isinstance(value, (tuple, list)) and hasattr(value, "shape"):
+            value = value.shape
+            if hasattr(value, "as_list"):
+                return list(value.as_list())
+        dims = list(value)
+        out: list[int | None] = []
+        for d in dims:
+            if d is None:
+                out.append(None)
+            else:
+                out.append(int(d))
+        return out
+
+    def to_dtype(self, value: Any) -> str:
+        name = getattr(value, "name", None) if not isinstance(value, str) else value
+        for candidate in (name, str(value)):
+            if isinstance(candidate, str):
+                canon = canonical_dtype(candidate)
+                if canon:
+                    return canon
+        try:
+            import numpy as np
+
+            canon = canonical_dtype(np.dtype(value).name)
+            if canon:
+                return canon
+        except TypeError:
+            pass
+        raise TypeError(f"{value!r} is not a dtype")
+
+    def to_bool(self, value: Any) -> bool:
+        if hasattr(value, "item") and not isinstance(value, (bool, int)):
+            value = value.item()
+        if not isinstance(value, (bool, int)) and hasattr(value, "numpy"):
+            value = value.numpy()
+        return bool(value)
+
+    def normalise(self, kind: str, value: Any) -> Any:
+        if kind == "shape":
+            return self.to_shape(value)
+        if kind == "dtype":
+            return self.to_dtype(value)
+        if kind == "bool":
+            return self.to_bool(value)
+        if kind == "grad_is_none":
+            return value is None
+        if kind == "choice":
+            return str(value)
+        plain = self.to_plain(value)
+        if isinstance(plain, float) and math.isinf(plain):
+            return plain
+        return plain
+
+
+class DeviceUnavailable(RuntimeError):
+    """The requested device does not exist for this backend on this machine."""

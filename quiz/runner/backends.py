@@ -1,0 +1,48 @@
+"""Which backends are installed, found without importing them (importing tensorflow takes seconds)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+
+__all__ = ["BackendInfo", "installed_backends", "backend_info", "INSTALL_HINTS"]
+
+# (import name, distributions that provide it)
+_DISTS = {
+    "torch": ("torch", ("torch",)),
+    "tensorflow": ("tensorflow", ("tensorflow-cpu", "tensorflow", "tensorflow-macos", "tf-nightly")),
+    "mxnet": ("mxnet", ("mxnet", "mxnet-mkl", "mxnet-cu112")),
+}
+
+INSTALL_HINTS = {
+    "torch": "pip install 'quiz[torch]'  (from a checkout: .venv/bin/pip install -e '.[torch]')",
+    "tensorflow": "pip install 'quiz[tensorflow]'  (from a checkout: .venv/bin/pip install -e '.[tensorflow]')",
+    "mxnet": "pip install 'quiz[mxnet]'  (from a checkout: .venv/bin/pip install -e '.[mxnet]'; needs numpy<2)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    name: str
+    installed: bool
+    version: str | None
+    hint: str
+
+
+def backend_info(name: str) -> BackendInfo:
+    module, dists = _DISTS[name]
+    found = importlib.util.find_spec(module) is not None
+    version = None
+    if found:
+        for dist in dists:
+            try:
+                version = importlib.metadata.version(dist)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return BackendInfo(name, found, version, INSTALL_HINTS[name])
+
+
+def installed_backends() -> list[str]:
+    return [name for name in _DISTS if backend_info(name).installed]

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, repository functions, Alembic migrations (SQLite or PostgreSQL)."""

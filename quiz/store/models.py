@@ -1,0 +1,82 @@
+"""The tables: each card's memory state per learner, and every review ever made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from quiz.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class CardState(Base):
+    """One learner's memory of one card (FSRS state), and its place in the new-card queue."""
+
+    __tablename__ = "card_state"
+    __table_args__ = (
+        UniqueConstraint("profile", "card_uid"),
+        Index("ix_card_state_due", "profile", "suspended", "due"),
+        Index("ix_card_state_new", "profile", "state", "suspended", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64), default="default")
+    card_uid: Mapped[str] = mapped_column(String(200))
+    deck_id: Mapped[str] = mapped_column(String(100))
+    state: Mapped[int] = mapped_column(default=0)  # 0 new, 1 learning, 2 review, 3 relearning
+    step: Mapped[int | None]
+    stability: Mapped[float | None]
+    difficulty: Mapped[float | None]
+    due: Mapped[datetime | None]  # NULL while new
+    last_review: Mapped[datetime | None]
+    reps: Mapped[int] = mapped_column(default=0)
+    lapses: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)  # order of new cards
+    introduced_at: Mapped[datetime | None]  # first review: counts against the daily new-card limit
+    suspended: Mapped[bool] = mapped_column(default=False)
+
+
+class Review(Base):
+    """One answered card: what was asked (seed, values), said, true, rated, and where it ran."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        Index("ix_review_profile_time", "profile", "reviewed_at"),
+        Index("ix_review_card", "profile", "card_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # idempotent inserts from clients
+    profile: Mapped[str] = mapped_column(String(64), default="default")
+    card_uid: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int]
+    variables: Mapped[dict[str, Any]]
+    answer_given: Mapped[str] = mapped_column(Text)
+    expected: Mapped[str | None] = mapped_column(Text)
+    correct: Mapped[bool | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[int]
+    backend: Mapped[str] = mapped_column(String(20))
+    device: Mapped[str] = mapped_column(String(20))
+    framework_version: Mapped[str] = mapped_column(String(40))
+    response_ms: Mapped[int]
+    run_ms: Mapped[float | None]
+    shown_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime]
+    state_after: Mapped[dict[str, Any]]
+    due_after: Mapped[datetime | None]

@@ -1,0 +1,271 @@
+"""Repository functions: each takes a Session and does one thing the app needs."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from quiz.core.scheduling import CardState as MemState
+from quiz.core.scheduling import Memory, pick_next
+from quiz.store.models import CardState, Review
+
+__all__ = [
+    "sync_cards",
+    "memory_of",
+    "next_card_uid",
+    "record_review",
+    "ReviewInput",
+    "queue_counts",
+    "new_introduced_since",
+    "last_reviews",
+]
+
+
+def sync_cards(session: Session, profile: str, cards: Iterable[tuple[str, str]]) -> int:
+    """Make sure every library card has a state row (new cards keep the library's order).
+
+    Returns the number of cards added. Commits.
+    """
+    wanted = list(cards)
+    existing = set(session.scalars(select(CardState.card_uid).where(CardState.profile == profile)).all())
+    missing = [(uid, deck) for uid, deck in wanted if uid not in existing]
+    if not missing:
+        return 0
+    start = (
+        session.scalar(
+            select(func.coalesce(func.max(CardState.position), 0)).where(CardState.profile == profile)
+        )
+        or 0
+    )
+    session.execute(
+        insert(CardState),
+        [
+            {
+                "profile": profile,
+                "card_uid": uid,
+                "deck_id": deck,
+                "state": 0,
+                "reps": 0,
+                "lapses": 0,
+                "position": start + i + 1,
+                "suspended": False,
+            }
+            for i, (uid, deck) in enumerate(missing)
+        ],
+    )
+    session.commit()
+    return len(missing)
+
+
+def _memory(row: CardState) -> Memory:
+    return Memory(
+        state=MemState(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+        reps=row.reps,
+        lapses=row.lapses,
+    )
+
+
+def memory_of(session: Session, profile: str, card_uid: str) -> Memory:
+    row = session.scalars(
+        select(CardState).where(CardState.profile == profile, CardState.card_uid == card_uid)
+    ).first()
+    return _memory(row) if row else Memory()
+
+
+def new_introduced_since(session: Session, profile: str, since: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CardState)
+            .where(CardState.profile == profile, CardState.introduced_at >= since)
+        )
+        or 0
+    )
+
+
+def next_card_uid(
+    session: Session,
+    profile: str,
+    *,
+    now: datetime,
+    new_limit: int,
+    day_start: datetime,
+    usable: Callable[[str], bool] = lambda _: True,
+    learn_ahead: timedelta = timedelta(minutes=20),
+    batch: int = 50,
+    deck_ids: Iterable[str] | None = None,
+) -> str | None:
+    """The card to study next: due first, then new (within today's limit), then learning ahead."""
+    horizon = now + learn_ahead
+    scope = [CardState.profile == profile, CardState.suspended.is_(False)]
+    if deck_ids is not None:
+        scope.append(CardState.deck_id.in_(list(deck_ids)))
+    due_rows = session.execute(
+        select(CardState.due, CardState.card_uid)
+        .where(*scope, CardState.due.is_not(None), CardState.due <= horizon)
+        .order_by(CardState.due)
+        .limit(batch)
+    ).all()
+    new_left = max(0, new_limit - new_introduced_since(session, profile, day_start))
+    new_rows: list[str] = []
+    if new_left > 0:
+        new_rows = list(
+            session.scalars(
+                select(CardState.card_uid)
+                .where(*scope, CardState.state == 0)
+                .order_by(CardState.position)
+                .limit(batch)
+            )
+        )
+    return pick_next(
+        ((due, uid) for due, uid in due_rows if due is not None),
+        new_rows,
+        now=now,
+        new_left_today=new_left,
+        usable=usable,
+        learn_ahead=learn_ahead,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewInput:
+    """Everything about one answered card that goes into the review row."""
+
+    card_uid: str
+    deck_id: str
+    seed: int
+    variables: dict[str, Any]
+    answer_given: str
+    expected: str | None
+    correct: bool | None
+    error: str | None
+    rating: int
+    backend: str
+    device: str
+    framework_version: str
+    response_ms: int
+    run_ms: float | None
+    shown_at: datetime
+    reviewed_at: datetime
+    uuid: str | None = None
+
+
+def record_review(session: Session, profile: str, review: ReviewInput, before: Memory, after: Memory) -> int:
+    """Insert the review and update the card's memory in one transaction, then commit.
+
+    Returns the review id. Committed on its own, so a crash right after loses nothing.
+    """
+    row = Review(
+        uuid=review.uuid or str(uuidlib.uuid4()),
+        profile=profile,
+        card_uid=review.card_uid,
+        seed=review.seed,
+        variables=review.variables,
+        answer_given=review.answer_given,
+        expected=review.expected,
+        correct=review.correct,
+        error=review.error,
+        rating=review.rating,
+        backend=review.backend,
+        device=review.device,
+        framework_version=review.framework_version,
+        response_ms=review.response_ms,
+        run_ms=review.run_ms,
+        shown_at=review.shown_at,
+        reviewed_at=review.reviewed_at,
+        state_after=after.to_dict(),
+        due_after=after.due,
+    )
+    session.add(row)
+    values: dict[str, Any] = {
+        "state": int(after.state),
+        "step": after.step,
+        "stability": after.stability,
+        "difficulty": after.difficulty,
+        "due": after.due,
+        "last_review": after.last_review,
+        "reps": after.reps,
+        "lapses": after.lapses,
+    }
+    if before.state == MemState.NEW:
+        values["introduced_at"] = review.reviewed_at
+    result = session.execute(
+        update(CardState)
+        .where(CardState.profile == profile, CardState.card_uid == review.card_uid)
+        .values(**values)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(
+            CardState(profile=profile, card_uid=review.card_uid, deck_id=review.deck_id, position=0, **values)
+        )
+    session.flush()
+    review_id = row.id
+    session.commit()
+    return review_id
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    due: int
+    new: int
+    learning: int
+    reviewed_today: int
+    new_today: int
+
+
+def queue_counts(
+    session: Session,
+    profile: str,
+    *,
+    now: datetime,
+    day_start: datetime,
+    new_limit: int,
+    deck_id: str | None = None,
+) -> QueueCounts:
+    where = [CardState.profile == profile, CardState.suspended.is_(False)]
+    if deck_id:
+        where.append(CardState.deck_id == deck_id)
+    due = session.scalar(
+        select(func.count()).select_from(CardState).where(*where, CardState.state == 2, CardState.due <= now)
+    )
+    learning = session.scalar(
+        select(func.count())
+        .select_from(CardState)
+        .where(*where, CardState.state.in_((1, 3)), CardState.due <= now)
+    )
+    new_total = session.scalar(
+        select(func.count()).select_from(CardState).where(*where, CardState.state == 0)
+    )
+    new_today = new_introduced_since(session, profile, day_start)
+    reviewed_today = session.scalar(
+        select(func.count())
+        .select_from(Review)
+        .where(Review.profile == profile, Review.reviewed_at >= day_start)
+    )
+    return QueueCounts(
+        due=int(due or 0),
+        new=min(int(new_total or 0), max(0, new_limit - new_today)),
+        learning=int(learning or 0),
+        reviewed_today=int(reviewed_today or 0),
+        new_today=new_today,
+    )
+
+
+def last_reviews(
+    session: Session, profile: str, card_uid: str | None = None, limit: int = 20
+) -> list[Review]:
+    stmt = select(Review).where(Review.profile == profile)
+    if card_uid:
+        stmt = stmt.where(Review.card_uid == card_uid)
+    return list(session.scalars(stmt.order_by(Review.id.desc()).limit(limit)))

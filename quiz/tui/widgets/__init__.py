@@ -1,0 +1,1 @@
+"""Widgets used by the screens: one per module."""
