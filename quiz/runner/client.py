@@ -168,11 +168,12 @@ class WorkerProcess:
         """Ask the worker to exit (EOF on its pipe), then make sure it did."""
         with self.lock:
             proc = self.proc
-            if proc is not None and proc.stdin:
+            # A ready worker exits on EOF at once; one still importing its framework is just killed.
+            if proc is not None and proc.stdin and self.info is not None:
                 with contextlib.suppress(OSError):
                     proc.stdin.close()
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=2)
+                    proc.wait(timeout=1)
             self.kill()
 
     def _cleanup(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -31,8 +32,10 @@ class QuizApp(App[int]):
         *,
         deck: str | None = None,
         study_factory: Callable[[Settings, str | None], Study] | None = None,
+        exit_after_first_card: bool = False,
     ) -> None:
         super().__init__()
+        self.exit_after_first_card = exit_after_first_card
         self.settings = settings
         self.deck = deck
         self.study_factory = study_factory or build_study
@@ -108,6 +111,7 @@ def run_app(settings: Settings, deck: str | None = None) -> int:
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = QuizApp(settings, deck=deck)
-    result = app.run()
+    # QUIZ_HEADLESS / QUIZ_EXIT_AFTER_FIRST_CARD: scripts/bench.py times the real start-up with them.
+    app = QuizApp(settings, deck=deck, exit_after_first_card=os.environ.get("QUIZ_EXIT_AFTER_FIRST_CARD") == "1")
+    result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
     return result or 0

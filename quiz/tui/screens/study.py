@@ -141,6 +141,8 @@ class StudyScreen(Screen[None]):
             done.append("Ctrl+Q quits.", style="dim")
             self.set_status(done)
             self.update_topbar()
+            if getattr(self.app, "exit_after_first_card", False):
+                self.call_after_refresh(self.app.exit)
             return
         view.display = True
         view.show(self.card, self.variant)
@@ -156,6 +158,8 @@ class StudyScreen(Screen[None]):
             f"   ({self.card.backend.value} is loading in the background)" if state == "starting" else ""
         )
         self.set_status(Text(f"Enter submits · Ctrl+Q quits{warming}", style="dim"))
+        if getattr(self.app, "exit_after_first_card", False):
+            self.call_after_refresh(self.app.exit)
 
     # --- answering ---------------------------------------------------------------
 

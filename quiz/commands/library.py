@@ -1,0 +1,241 @@
+"""`quiz decks`, `quiz show` and `quiz grade`: the library, one variant, one graded answer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from quiz.cli import add_common
+from quiz.commands.common import CardNotFound, err, find_card, library, print_json
+
+if TYPE_CHECKING:
+    from quiz.config import Settings
+    from quiz.core.cards import Card
+    from quiz.core.decks import Library
+
+GRADE_EPILOG = """\
+exit status: 0 correct, 1 incorrect, 2 bad input (unknown card, malformed
+answer: nothing was graded), 3 the card could not be run (timeout, crash,
+backend missing).
+
+--json prints one object: correct (true/false; null when not graded, with
+error saying why), expected, given, backend, device, version, elapsed_ms,
+plus card and seed."""
+
+
+def register(sub: Any, groups: dict[str, Any]) -> None:
+    p = sub.add_parser("decks", help="list decks with card counts per section and backend")
+    p.add_argument("paths", nargs="*", help="deck files or folders to list instead of the library")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_decks)
+
+    p = sub.add_parser(
+        "show",
+        help="print one concrete variant of a card: prompt and code with the drawn values",
+        description="Print the variant of CARD_ID drawn from SEED: the same seed gives the same variant anywhere.",
+    )
+    p.add_argument("card", metavar="CARD_ID", help="card id, deck/card, or a family id with --backend")
+    p.add_argument("--seed", type=int, default=0, help="variant seed (default 0)")
+    p.add_argument("--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend")
+    p.add_argument("--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser(
+        "grade",
+        help="run a card's variant and grade an answer",
+        description="Run the variant of CARD_ID for SEED on this machine and grade ANSWER against what happened.",
+        epilog=GRADE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("card", metavar="CARD_ID", help="card id, deck/card, or a family id with --backend")
+    p.add_argument("--seed", type=int, default=0, help="variant seed (default 0)")
+    p.add_argument("--answer", required=True, help="your prediction, as you would type it in the app")
+    p.add_argument("--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where to run (default auto)")
+    p.add_argument("--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_grade)
+
+
+def deck_summary(lib: Library) -> list[dict[str, Any]]:
+    out = []
+    for deck in lib.decks:
+        sections: dict[str, dict[str, int]] = {}
+        backends: dict[str, int] = {}
+        families: dict[str, list[str]] = {}
+        for card in deck.cards:
+            b = card.backend.value
+            sections.setdefault(card.section, {}).setdefault(b, 0)
+            sections[card.section][b] += 1
+            backends[b] = backends.get(b, 0) + 1
+            families.setdefault(card.family, []).append(b)
+        out.append(
+            {
+                "id": deck.id,
+                "title": deck.title,
+                "path": deck.path,
+                "cards": len(deck.cards),
+                "families": len(families),
+                "backends": backends,
+                "sections": sections,
+                "family_backends": families,
+            }
+        )
+    return out
+
+
+def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
+    lib = library(settings, only=args.paths or None)
+    summary = deck_summary(lib)
+    if args.json:
+        totals: dict[str, int] = {}
+        for d in summary:
+            for b, n in d["backends"].items():
+                totals[b] = totals.get(b, 0) + n
+        print_json(
+            {
+                "decks": summary,
+                "totals": {
+                    "decks": len(summary),
+                    "cards": sum(d["cards"] for d in summary),
+                    "families": sum(d["families"] for d in summary),
+                    "backends": totals,
+                },
+                "problems": [p.to_dict() for p in lib.problems],
+            }
+        )
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        table = Table(title="decks", show_lines=False)
+        for col in ("deck", "section", "torch", "tensorflow", "mxnet", "cards"):
+            table.add_column(col, justify="right" if col not in ("deck", "section") else "left")
+        for d in summary:
+            first = True
+            for section, counts in sorted(d["sections"].items()):
+                table.add_row(
+                    d["id"] if first else "",
+                    section,
+                    *(str(counts.get(b, "")) for b in ("torch", "tensorflow", "mxnet")),
+                    str(sum(counts.values())),
+                )
+                first = False
+        console.print(table)
+        total = sum(d["cards"] for d in summary)
+        console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
+    for problem in lib.problems:
+        print(str(problem), file=sys.stderr)
+    if lib.problems:
+        err(f"{len(lib.problems)} problem(s) in deck files; the other decks loaded")
+        return 1
+    return 0
+
+
+def _card_for(args: argparse.Namespace, settings: Settings) -> tuple[Card | None, int]:
+    lib = library(settings, extra=args.deck)
+    for problem in lib.problems:
+        if args.deck and any(problem.path == d for d in args.deck):
+            print(str(problem), file=sys.stderr)
+    try:
+        return find_card(lib, args.card, args.backend), 0
+    except CardNotFound as exc:
+        if args.json:
+            print_json({"correct": None, "error": str(exc), "card": args.card})
+        else:
+            err(str(exc))
+        return None, 2
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from quiz.core.variables import NoVariantError, draw_variant
+
+    card, status = _card_for(args, settings)
+    if card is None:
+        return status
+    try:
+        variant = draw_variant(card, args.seed)
+    except NoVariantError as exc:
+        err(str(exc))
+        return 2
+    if args.json:
+        print_json(
+            {
+                "card": card.uid,
+                "family": card.family,
+                "seed": args.seed,
+                "backend": card.backend.value,
+                "kind": card.kind.value,
+                "section": card.section,
+                "values": variant.values_json(),
+                "prompt": variant.prompt,
+                "code": variant.code,
+                "choices": list(card.choices),
+            }
+        )
+        return 0
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.syntax import Syntax
+
+    console = Console()
+    console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
+    console.print(Markdown(variant.prompt))
+    console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
+    for i, choice in enumerate(card.choices):
+        console.print(f"  {chr(ord('a') + i)}) {choice}")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
+    from quiz.core.answers import MalformedAnswer, parse_answer
+    from quiz.core.grading import judge
+    from quiz.core.variables import draw_variant
+    from quiz.runner.client import Runner
+
+    card, status = _card_for(args, settings)
+    if card is None:
+        return status
+    variant = draw_variant(card, args.seed)
+    try:
+        parsed = parse_answer(card, args.answer)
+    except MalformedAnswer as exc:
+        if args.json:
+            print_json(
+                {
+                    "correct": None,
+                    "error": f"malformed answer: {exc.hint}",
+                    "given": args.answer,
+                    "card": card.uid,
+                }
+            )
+        else:
+            err(f"malformed answer: {exc.hint}")
+        return 2
+    from quiz import paths
+
+    with Runner(device=settings.device, log_dir=paths.log_dir()) as runner:
+        result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None)
+    verdict = judge(card, args.answer, parsed, result)
+    if args.json:
+        print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
+    else:
+        if verdict.correct is None:
+            print(f"not graded: {verdict.error}")
+        else:
+            word = "correct" if verdict.correct else "incorrect"
+            print(
+                f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
+            )
+            print(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")
+    if verdict.correct is None:
+        return 3
+    return 0 if verdict.correct else 1
+
+

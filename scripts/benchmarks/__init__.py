@@ -1,0 +1,1 @@
+"""Benchmark groups for scripts/bench.py: one module each, `run(args) -> dict` of figures."""
