@@ -1,0 +1,162 @@
+"""The command line as scripts use it: `grade --json` on every backend, `decks` with a broken file, `show`."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from quiz.cli import main
+
+DECK = """
+[deck]
+id = "cli"
+title = "CLI test deck"
+
+[[card]]
+id = "expand.torch"
+section = "view-permute-expand"
+backend = "torch"
+kind = "shape"
+prompt = "shape?"
+code = '''
+x = torch.zeros(${a}, 1)
+y = x.expand(${a}, ${b})
+'''
+answer = "y.shape"
+explain = "."
+vars.a = { int = [2, 5] }
+vars.b = { int = [2, 6] }
+
+[[card]]
+id = "expand.tensorflow"
+section = "view-permute-expand"
+backend = "tensorflow"
+kind = "shape"
+prompt = "shape?"
+code = '''
+x = tf.zeros((${a}, 1))
+y = tf.broadcast_to(x, (${a}, ${b}))
+'''
+answer = "y.shape"
+explain = "."
+vars.a = { int = [2, 5] }
+vars.b = { int = [2, 6] }
+
+[[card]]
+id = "expand.mxnet"
+section = "view-permute-expand"
+backend = "mxnet"
+kind = "shape"
+prompt = "shape?"
+code = '''
+x = nd.zeros((${a}, 1))
+y = nd.broadcast_to(x, shape=(${a}, ${b}))
+'''
+answer = "y.shape"
+explain = "."
+vars.a = { int = [2, 5] }
+vars.b = { int = [2, 6] }
+"""
+
+
+@pytest.fixture
+def deck(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.toml"
+    path.write_text(textwrap.dedent(DECK).lstrip())
+    return path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("torch", "tensorflow", "mxnet")])
+def test_grade_returns_the_truth_on_each_backend(backend: str, deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, shown = run_json(capsys, "show", f"expand.{backend}", "--seed", "5", "--deck", str(deck), "--json")
+    assert code == 0
+    a, b = shown["values"]["a"], shown["values"]["b"]
+    assert f"{a}, {b}" in shown["code"]
+
+    code, verdict = run_json(
+        capsys, "grade", f"expand.{backend}", "--seed", "5", "--answer", f"({a}, {b})", "--deck", str(deck), "--json"
+    )
+    assert code == 0
+    assert verdict["correct"] is True
+    assert verdict["expected"] == f"({a}, {b})"
+    assert verdict["backend"] == backend and verdict["device"] == "cpu"
+    assert verdict["version"] and verdict["elapsed_ms"] > 0
+
+    code, verdict = run_json(
+        capsys, "grade", "expand", "--backend", backend, "--seed", "5", "--answer", f"({b}, {a + 1})",
+        "--deck", str(deck), "--json",
+    )
+    assert code == 1
+    assert verdict["correct"] is False
+    assert verdict["expected"] == f"({a}, {b})"  # the real expected value is shown
+    assert verdict["given"] == f"({b}, {a + 1})"
+
+
+def test_malformed_answer_is_not_graded(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, verdict = run_json(capsys, "grade", "expand.torch", "--answer", "(2, 3", "--deck", str(deck), "--json")
+    assert code == 2
+    assert verdict["correct"] is None and "malformed" in verdict["error"]
+
+
+def test_unknown_card(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, verdict = run_json(capsys, "grade", "nope", "--answer", "1", "--deck", str(deck), "--json")
+    assert code == 2 and verdict["correct"] is None and "no card" in verdict["error"]
+
+
+def test_show_is_reproducible(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, first = run_json(capsys, "show", "expand.torch", "--seed", "11", "--deck", str(deck), "--json")
+    _, again = run_json(capsys, "show", "expand.torch", "--seed", "11", "--deck", str(deck), "--json")
+    assert first == again
+
+
+def test_decks_reports_a_broken_file_and_still_lists_the_others(
+    tmp_path: Path, deck: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        textwrap.dedent(
+            """
+            [deck]
+            id = "broken"
+            title = "Broken"
+
+            [[card]]
+            id = "ok.torch"
+            section = "s"
+            backend = "torch"
+            kind = "shape"
+            prompt = "p"
+            code = "x = 1"
+            answer = "x"
+            explain = "e"
+
+            [[card]]
+            id = "bad.torch"
+            section = "s"
+            backend = "pytorch"
+            kind = "shape"
+            prompt = "p"
+            code = "x = 1"
+            answer = "x"
+            explain = "e"
+            """
+        ).lstrip()
+    )
+    code = main(["decks", str(tmp_path), "--json"])
+    captured = capsys.readouterr()
+    assert code == 1
+    report = json.loads(captured.out)
+    assert {d["id"] for d in report["decks"]} == {"broken", "cli"}  # the other decks still load
+    (problem,) = report["problems"]
+    assert problem["file"] == str(broken) and problem["line"] == 18 and problem["card"] == "bad.torch"
+    assert "unknown backend 'pytorch'" in problem["message"]
+    assert f"{broken}:18: card 'bad.torch': unknown backend" in captured.err

@@ -1,0 +1,92 @@
+"""Pilot tests: one whole review in the real app (answer → verdict → rating → next card) and the row it leaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from quiz.config import load_settings
+from quiz.store.db import open_store
+from quiz.store.models import CardState, Review
+from quiz.tui.app import QuizApp
+from quiz.tui.screens.study import StudyScreen
+from tests.tui.conftest import wait_for
+
+pytestmark = pytest.mark.torch
+
+
+async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        assert isinstance(screen, StudyScreen)
+        await wait_for(pilot, lambda: screen.phase == "question")
+        assert screen.card is not None and screen.variant is not None
+        assert screen.card.id == "expand-shape.torch"  # new cards in library order
+        a, b = screen.variant.values["a"], screen.variant.values["b"]
+        assert f"torch.zeros({a}, 1)" in screen.variant.code
+
+        # A malformed answer is asked again, not graded.
+        await pilot.press(*"(2, 3")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.phase == "question"
+        assert "unbalanced" in str(screen.query_one("#status").render())
+
+        screen.query_one("#answer").value = ""  # type: ignore[attr-defined]
+        await pilot.press(*f"{a}x{b}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.phase == "verdict")
+        assert screen.answered is not None
+        assert screen.answered.verdict.correct is True
+        assert screen.answered.verdict.expected == f"({a}, {b})"
+        assert screen.suggested == 3
+
+        await pilot.press("enter")  # accept the suggested rating (Good)
+        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None and screen.card.id != "expand-shape.torch")
+        assert screen.card.id == "view-after-permute.torch"
+
+        # A wrong answer shows the real truth and suggests Again.
+        await pilot.press(*"no error")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.phase == "verdict")
+        assert screen.answered.verdict.correct is False
+        assert screen.answered.verdict.expected == "RuntimeError"
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.phase in ("question", "done") and screen.reviewed == 2)
+
+    store = open_store(url)
+    with store.session() as s:
+        rows = s.scalars(select(Review).order_by(Review.id)).all()
+        states = {c.card_uid: c for c in s.scalars(select(CardState))}
+    store.dispose()
+    assert [(r.card_uid, r.rating, r.correct) for r in rows] == [
+        ("tiny/expand-shape.torch", 3, True),
+        ("tiny/view-after-permute.torch", 1, False),
+    ]
+    first = rows[0]
+    assert first.variables == {"a": a, "b": b}
+    assert first.answer_given == f"{a}x{b}" and first.expected == f"({a}, {b})"
+    assert (first.backend, first.device, first.framework_version) == ("torch", "cpu", "2.13.0")
+    assert states["tiny/expand-shape.torch"].reps == 1 and states["tiny/expand-shape.torch"].due is not None
+
+
+async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    settings = load_settings(db_url=url, device="cpu")
+    seen = []
+    for _ in range(2):
+        app = QuizApp(settings)
+        async with app.run_test(size=(100, 32)) as pilot:
+            screen = app.study_screen
+            await wait_for(pilot, lambda: screen.phase == "question")
+            seen.append(screen.card.uid)  # type: ignore[union-attr]
+            await pilot.press(*("1x1" if screen.card.kind.value == "shape" else "no error"))  # type: ignore[union-attr]
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.phase == "verdict")
+            await pilot.press("4")  # Easy: this card leaves today's queue
+            await wait_for(pilot, lambda: screen.reviewed == 1)
+    assert seen == ["tiny/expand-shape.torch", "tiny/view-after-permute.torch"]

@@ -1,0 +1,44 @@
+"""The rooms stay apart: the core imports no UI, DB or ML framework; the app side of the runner no ML framework."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("textual", "sqlalchemy", "alembic", "torch", "tensorflow", "keras", "mxnet")
+
+
+def loaded_after(statement: str) -> set[str]:
+    code = f"import sys, json\n{statement}\nprint(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["quiz.core.cards", "quiz.core.decks", "quiz.core.variables", "quiz.core.answers", "quiz.core.grading",
+     "quiz.core.scheduling", "quiz.core.expr"],
+)
+def test_core_imports_no_ui_db_or_framework(module: str) -> None:
+    assert loaded_after(f"import {module}") & set(HEAVY) == set()
+
+
+def test_drawing_a_variant_imports_no_framework() -> None:
+    mods = loaded_after(
+        "from quiz.core.decks import load_library\n"
+        "from quiz.core.variables import draw_variant\n"
+        "lib = load_library(['decks'])\n"
+        "[draw_variant(c, 1) for c in lib.cards()]"
+    )
+    assert mods & set(HEAVY) == set()
+
+
+def test_runner_client_imports_no_framework() -> None:
+    assert loaded_after("import quiz.runner.client, quiz.runner.pool") & {"torch", "tensorflow", "keras", "mxnet"} == set()
+
+
+def test_cli_help_is_light() -> None:
+    assert loaded_after("import quiz.cli; quiz.cli.build_parser()") & set(HEAVY) == set()
