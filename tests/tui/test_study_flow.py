@@ -23,7 +23,7 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         assert isinstance(screen, StudyScreen)
-        await wait_for(pilot, lambda: screen.phase == "question")
+        await wait_for(pilot, lambda s=screen: s.phase == "question")
         assert screen.card is not None and screen.variant is not None
         assert screen.card.id == "expand-shape.torch"  # new cards in library order
         a, b = screen.variant.values["a"], screen.variant.values["b"]
@@ -39,7 +39,7 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
         screen.query_one("#answer").value = ""  # type: ignore[attr-defined]
         await pilot.press(*f"{a}x{b}")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.phase == "verdict")
+        await wait_for(pilot, lambda s=screen: s.phase == "verdict")
         assert screen.answered is not None
         assert screen.answered.verdict.correct is True
         assert screen.answered.verdict.expected == f"({a}, {b})"
@@ -52,7 +52,7 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
         # A wrong answer shows the real truth and suggests Again.
         await pilot.press(*"no error")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.phase == "verdict")
+        await wait_for(pilot, lambda s=screen: s.phase == "verdict")
         assert screen.answered.verdict.correct is False
         assert screen.answered.verdict.expected == "RuntimeError"
         await pilot.press("1")
@@ -82,11 +82,11 @@ async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: 
         app = QuizApp(settings)
         async with app.run_test(size=(100, 32)) as pilot:
             screen = app.study_screen
-            await wait_for(pilot, lambda: screen.phase == "question")
+            await wait_for(pilot, lambda s=screen: s.phase == "question")
             seen.append(screen.card.uid)  # type: ignore[union-attr]
             await pilot.press(*("1x1" if screen.card.kind.value == "shape" else "no error"))  # type: ignore[union-attr]
             await pilot.press("enter")
-            await wait_for(pilot, lambda: screen.phase == "verdict")
+            await wait_for(pilot, lambda s=screen: s.phase == "verdict")
             await pilot.press("4")  # Easy: this card leaves today's queue
-            await wait_for(pilot, lambda: screen.reviewed == 1)
+            await wait_for(pilot, lambda s=screen: s.reviewed == 1)
     assert seen == ["tiny/expand-shape.torch", "tiny/view-after-permute.torch"]
