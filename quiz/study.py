@@ -18,11 +18,13 @@ from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import Card
 from quiz.core.decks import Library, load_library
 from quiz.core.grading import RunResult, Verdict, judge
-from quiz.core.scheduling import Memory, make_scheduler, review, study_day_start
+from quiz.core.queue import study_day_start
+from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.variables import Variant, draw_variant
 
 if TYPE_CHECKING:
     from quiz.config import Settings
+    from quiz.prepared import Prepared
     from quiz.runner.client import Runner
     from quiz.store.db import Store
     from quiz.store.repo import QueueCounts
@@ -37,10 +39,14 @@ def utcnow() -> datetime:
 
 
 def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
+    """The built-in decks, the configured deck folders and `extra` files (parsed once, then cached)."""
     from quiz import paths
+    from quiz.library_cache import load_library_cached
 
     dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or [])]
-    return load_library(dirs)
+    if extra:
+        return load_library(dirs)
+    return load_library_cached(dirs, paths.cache_dir())
 
 
 @dataclass
@@ -109,15 +115,7 @@ class Study:
 
     def grade(self, card: Card, variant: Variant, answer: str, shown_at: datetime) -> Answered:
         """Parse (MalformedAnswer propagates: ask again), run, judge."""
-        parsed = parse_answer(card, answer)
-        answered_at = self.clock()
-        started = time.perf_counter()
-        result = self.run(card, variant, given=parsed if card.kind.value == "code" else None)
-        verdict = judge(card, answer, parsed, result)
-        if not result.elapsed_ms:
-            verdict = _with_elapsed(verdict, (time.perf_counter() - started) * 1000)
-        response_ms = int((answered_at - shown_at).total_seconds() * 1000)
-        return Answered(card, variant, answer, verdict, shown_at, answered_at, max(0, response_ms))
+        return grade_answer(self.runner, self.settings.device, self.clock, card, variant, answer, shown_at)
 
     def memory(self, card: Card) -> Memory:
         from quiz.store import repo
@@ -162,6 +160,49 @@ class Study:
             )
         return review_id, after
 
+    def next_start(self, library_fingerprint: str, candidates: int = 4) -> Prepared:
+        """What the next start needs to paint its first card at once (see quiz.prepared).
+
+        The database stamp is left empty: the caller fills it in once the
+        database is closed (closing checkpoints the WAL, which changes the files).
+        """
+        from quiz.prepared import Prepared, start_key
+        from quiz.store import repo
+
+        now = self.clock()
+        day_start = study_day_start(now, self.settings.scheduling())
+        with self.store.session() as s:
+            head = repo.upcoming(s, self.profile, deck_ids=self.deck_ids)
+            introduced = repo.new_introduced_since(s, self.profile, day_start)
+        counts = self.counts()
+        variants: dict[str, dict[str, object]] = {}
+        cards: dict[str, Card] = {}
+        for uid in [u for _, u in head.due[:candidates]] + head.new[:1]:
+            card = self.cards.get(uid)
+            if card is None or uid in variants:
+                continue
+            v = self.prepare(card)
+            variants[uid] = {"seed": v.seed, "values": v.values_json(), "prompt": v.prompt, "code": v.code}
+            cards[uid] = card
+        return Prepared(
+            key=start_key(self.store.url, self.profile, self.deck_ids, library_fingerprint, self.settings),
+            db_stamp=[],
+            day_start=day_start.isoformat(),
+            new_introduced_today=introduced,
+            due=[(d.isoformat(), u) for d, u in head.due],
+            due_complete=head.due_complete,
+            new=head.new,
+            new_complete=head.new_complete,
+            variants=variants,
+            cards=cards,
+            counts={
+                "due": counts.due,
+                "learning": counts.learning,
+                "new": counts.new,
+                "reviewed_today": counts.reviewed_today,
+            },
+        )
+
     def counts(self) -> QueueCounts:
         from quiz.store import repo
 
@@ -174,6 +215,30 @@ class Study:
                 day_start=study_day_start(now, self.settings.scheduling()),
                 new_limit=self.settings.new_per_day,
             )
+
+
+def grade_answer(
+    runner: Runner,
+    device: str,
+    clock: Callable[[], datetime],
+    card: Card,
+    variant: Variant,
+    answer: str,
+    shown_at: datetime,
+) -> Answered:
+    """Parse the answer (MalformedAnswer propagates: ask again), run the variant, judge.
+
+    Needs only the runner: the app can grade its first card before the database layer has loaded.
+    """
+    parsed = parse_answer(card, answer)
+    answered_at = clock()
+    started = time.perf_counter()
+    result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None, device=device)
+    verdict = judge(card, answer, parsed, result)
+    if not result.elapsed_ms:
+        verdict = _with_elapsed(verdict, (time.perf_counter() - started) * 1000)
+    response_ms = int((answered_at - shown_at).total_seconds() * 1000)
+    return Answered(card, variant, answer, verdict, shown_at, answered_at, max(0, response_ms))
 
 
 def _with_elapsed(verdict: Verdict, elapsed_ms: float) -> Verdict:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from fsrs import Card as FsrsCard
-from fsrs import Rating, Scheduler, State
+from quiz.core.queue import pick_next, study_day_start
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from fsrs import Scheduler
 
 __all__ = [
     "CardState",
@@ -71,6 +70,8 @@ class Memory:
 
 
 def make_scheduler(settings: SchedulingSettings = SchedulingSettings()) -> Scheduler:
+    from fsrs import Scheduler
+
     # Fuzzing would read the global RNG inside the scheduler; intervals stay exact.
     return Scheduler(
         desired_retention=settings.desired_retention,
@@ -83,6 +84,9 @@ def make_scheduler(settings: SchedulingSettings = SchedulingSettings()) -> Sched
 
 def review(memory: Memory, rating: int, now: datetime, scheduler: Scheduler) -> Memory:
     """The memory after rating the card at `now` (1 Again, 2 Hard, 3 Good, 4 Easy)."""
+    from fsrs import Card as FsrsCard
+    from fsrs import Rating, State
+
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(UTC)
@@ -111,41 +115,3 @@ def review(memory: Memory, rating: int, now: datetime, scheduler: Scheduler) -> 
         reps=memory.reps + 1,
         lapses=memory.lapses + (1 if lapsed else 0),
     )
-
-
-def study_day_start(now: datetime, settings: SchedulingSettings = SchedulingSettings()) -> datetime:
-    """When the learner's current study day began (local time, `day_starts_at_hour`)."""
-    local = now.astimezone()
-    start = local.replace(hour=settings.day_starts_at_hour, minute=0, second=0, microsecond=0)
-    if local < start:
-        start -= timedelta(days=1)
-    return start.astimezone(UTC)
-
-
-def pick_next(
-    due: Iterable[tuple[datetime, T]],
-    new: Iterable[T],
-    *,
-    now: datetime,
-    new_left_today: int,
-    usable: Callable[[T], bool] = lambda _: True,
-    learn_ahead: timedelta = timedelta(minutes=20),
-) -> T | None:
-    """Due cards first (oldest due first), then new cards within today's limit,
-    then learning cards due within the learn-ahead window. `due` is sorted by due
-    time; `usable` skips cards that cannot be studied now (unknown, unavailable)."""
-    ahead: T | None = None
-    for when, item in due:
-        if when > now + learn_ahead:
-            break
-        if not usable(item):
-            continue
-        if when <= now:
-            return item
-        if ahead is None:
-            ahead = item
-    if new_left_today > 0:
-        for item in new:
-            if usable(item):
-                return item
-    return ahead

@@ -269,3 +269,37 @@ def last_reviews(
     if card_uid:
         stmt = stmt.where(Review.card_uid == card_uid)
     return list(session.scalars(stmt.order_by(Review.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """The head of the queue: earliest due cards and next new cards (each list may be cut short)."""
+
+    due: list[tuple[datetime, str]]
+    due_complete: bool
+    new: list[str]
+    new_complete: bool
+
+
+def upcoming(
+    session: Session, profile: str, *, deck_ids: Iterable[str] | None = None, limit: int = 50
+) -> Upcoming:
+    scope = [CardState.profile == profile, CardState.suspended.is_(False)]
+    if deck_ids is not None:
+        scope.append(CardState.deck_id.in_(list(deck_ids)))
+    due_rows = session.execute(
+        select(CardState.due, CardState.card_uid)
+        .where(*scope, CardState.due.is_not(None))
+        .order_by(CardState.due)
+        .limit(limit + 1)
+    ).all()
+    new_rows = list(
+        session.scalars(
+            select(CardState.card_uid)
+            .where(*scope, CardState.state == 0)
+            .order_by(CardState.position)
+            .limit(limit + 1)
+        )
+    )
+    due = [(d, u) for d, u in due_rows if d is not None]
+    return Upcoming(due[:limit], len(due) <= limit, new_rows[:limit], len(new_rows) <= limit)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
     from quiz.core.cards import Card
     from quiz.core.variables import Variant
+    from quiz.prepared import FirstCard
     from quiz.study import Answered, Study
 
 
@@ -49,6 +51,9 @@ class StudyScreen(Screen[None]):
         self.answered: Answered | None = None
         self.suggested: int | None = None
         self.reviewed = 0
+        self.prepared_uid: str | None = None
+        self.prepared: FirstCard | None = None
+        self.painted_first = False
 
     def compose(self) -> ComposeResult:
         yield Static("quiz", id="topbar")
@@ -63,6 +68,8 @@ class StudyScreen(Screen[None]):
         self.query_one("#card", CardView).display = False
         self.query_one("#verdict", VerdictView).display = False
         self.query_one("#answer", Input).disabled = True
+        if self.prepared is not None:
+            self.show_prepared(self.prepared.card, self.prepared.variant, self.prepared.counts)
 
     # --- state -------------------------------------------------------------------
 
@@ -90,24 +97,60 @@ class StudyScreen(Screen[None]):
     def update_topbar(self) -> None:
         if self.study is None:
             return
-        counts = self.study.counts()
+        c = self.study.counts()
+        self._topbar_from(
+            {"due": c.due, "learning": c.learning, "new": c.new, "reviewed_today": c.reviewed_today}
+        )
+
+    def _topbar_from(self, counts: dict[str, int]) -> None:
+        app: Any = self.app
         bar = Text()
         bar.append("quiz", style="bold")
-        if self.study.deck_ids:
-            bar.append(f" · {', '.join(self.study.deck_ids)}")
-        bar.append(f"   due {counts.due}", style="bold red" if counts.due else "dim")
-        bar.append(f" · learning {counts.learning}", style="bold yellow" if counts.learning else "dim")
-        bar.append(f" · new {counts.new}", style="bold blue" if counts.new else "dim")
-        bar.append(f"   reviewed today {counts.reviewed_today}", style="dim")
-        bar.append(f"   device {self.study.settings.device}", style="dim")
+        if app.deck:
+            bar.append(f" · {app.deck}")
+        due, learning, new = counts.get("due", 0), counts.get("learning", 0), counts.get("new", 0)
+        bar.append(f"   due {due}", style="bold red" if due else "dim")
+        bar.append(f" · learning {learning}", style="bold yellow" if learning else "dim")
+        bar.append(f" · new {new}", style="bold blue" if new else "dim")
+        bar.append(f"   reviewed today {counts.get('reviewed_today', 0)}", style="dim")
+        bar.append(f"   device {app.settings.device}", style="dim")
         self.query_one("#topbar", Static).update(bar)
 
     # --- loading and the next card -----------------------------------------------
 
+    def show_prepared(self, card: Card, variant: Variant, counts: dict[str, int]) -> None:
+        """Paint the prepared first card before the study session has loaded (quiz.prepared)."""
+        self.prepared_uid = card.uid
+        self._topbar_from(counts)
+        self.show_card(CardReady(card, variant))
+
     def start(self, study: Study) -> None:
         self.study = study
         self.update_topbar()
-        self.load_next()
+        if self.card is not None and self.prepared_uid == self.card.uid:
+            self.confirm_prepared(self.card.uid)
+        else:
+            self.load_next()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="next")
+    def confirm_prepared(self, uid: str) -> None:
+        """The real schedule must agree with the prepared start; if not (rare), show its card instead."""
+        study = self.study
+        assert study is not None
+        try:
+            card = study.next_card()
+        except Exception as exc:
+            self.post_message(Failed("choosing the next card", f"{type(exc).__name__}: {exc}"))
+            return
+        if card is not None and card.uid == uid:
+            return
+        self.app.call_from_thread(self._replace_prepared, card)
+
+    def _replace_prepared(self, card: Card | None) -> None:
+        if self.phase == "question" and self.card is not None and self.card.uid == self.prepared_uid:
+            self.app.log.warning(f"prepared start disagreed with the schedule: {self.prepared_uid} vs {card}")
+            self.prepared_uid = None
+            self.load_next()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
     def load_next(self) -> None:
@@ -141,8 +184,7 @@ class StudyScreen(Screen[None]):
             done.append("Ctrl+Q quits.", style="dim")
             self.set_status(done)
             self.update_topbar()
-            if getattr(self.app, "exit_after_first_card", False):
-                self.call_after_refresh(self.app.exit)
+            self._first_paint()
             return
         view.display = True
         view.show(self.card, self.variant)
@@ -150,16 +192,34 @@ class StudyScreen(Screen[None]):
         answer = self.query_one("#answer", Input)
         answer.value = ""
         answer.placeholder = f"{hint_for(self.card)}, then Enter"
-        assert self.study is not None
-        self.shown_at = self.study.clock()
+        app: Any = self.app
+        self.shown_at = app.clock()
         self.phase = "question"
-        state = self.study.runner.state(self.card.backend.value)
-        warming = (
-            f"   ({self.card.backend.value} is loading in the background)" if state == "starting" else ""
-        )
-        self.set_status(Text(f"Enter submits · Ctrl+Q quits{warming}", style="dim"))
+        backend = self.card.backend.value
+        if app.runner is not None and app.runner.state(backend) == "stopped":
+            self.call_after_refresh(app.runner.prestart, [backend])
+        self.set_status(Text("Enter submits · Ctrl+Q quits", style="dim"))
+        self._first_paint()
+
+    def _first_paint(self) -> None:
+        if self.painted_first:
+            return
+        self.painted_first = True
+        app: Any = self.app
+        if self.prepared is not None and app.study is None:
+            self.call_after_refresh(app.load)
         if getattr(self.app, "exit_after_first_card", False):
-            self.call_after_refresh(self.app.exit)
+            self.call_after_refresh(self._mark_and_exit)
+
+    def _mark_and_exit(self) -> None:
+        """Start-up timing (scripts/bench.py): note when the first card was on screen, then leave."""
+        import time
+
+        mark = os.environ.get("QUIZ_BENCH_MARK")
+        if mark:
+            with open(mark, "w") as f:
+                f.write(repr(time.time()))
+        self.app.exit()
 
     # --- answering ---------------------------------------------------------------
 
@@ -175,18 +235,24 @@ class StudyScreen(Screen[None]):
             return
         self.phase = "running"
         backend = self.card.backend.value
-        assert self.study is not None
-        cold = self.study.runner.state(backend) != "ready"
+        app: Any = self.app
+        cold = app.runner is None or app.runner.state(backend) != "ready"
         note = f" ({backend} is still loading: the first card takes a few seconds)" if cold else ""
-        self.set_status(Text(f"running on {backend}/{self.study.settings.device}…{note}", style="bold"))
+        self.set_status(Text(f"running on {backend}/{app.settings.device}…{note}", style="bold"))
         self.grade(event.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="grade")
     def grade(self, answer: str) -> None:
-        study, card, variant, shown = self.study, self.card, self.variant, self.shown_at
-        assert study is not None and card is not None and variant is not None and shown is not None
+        app: Any = self.app
+        card, variant, shown = self.card, self.variant, self.shown_at
+        assert card is not None and variant is not None and shown is not None
+        from quiz.study import grade_answer
+
+        if not app.runner_ready.wait(timeout=300):
+            self.post_message(Failed("grading", "the runner did not start"))
+            return
         try:
-            answered = study.grade(card, variant, answer, shown)
+            answered = grade_answer(app.runner, app.settings.device, app.clock, card, variant, answer, shown)
         except MalformedAnswer as exc:
             self.post_message(Failed("reading your answer", exc.hint))
             return
@@ -220,6 +286,10 @@ class StudyScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
     def save_and_next(self, answered: Answered, rating: int) -> None:
+        app: Any = self.app
+        if not app.study_ready.wait(timeout=300):
+            self.post_message(Failed("saving your review", "the study session did not finish loading"))
+            return
         study = self.study
         assert study is not None
         try:

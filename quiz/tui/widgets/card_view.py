@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
-from quiz.core.variables import Variant
+from quiz.tui.render import highlight_python, markdown_text
+
+if TYPE_CHECKING:
+    from quiz.core.variables import Variant
 
 KIND_LABEL = {
     Kind.SHAPE: "predict the shape",
@@ -28,20 +32,18 @@ class CardView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="card-meta")
-        yield Markdown(id="card-prompt")
+        yield Static(id="card-prompt")
         yield Static(id="card-code")
         yield Static(id="card-choices")
 
-    def show(self, card: Card, variant: Variant, theme: str = "monokai") -> None:
+    def show(self, card: Card, variant: Variant) -> None:
         meta = Text()
         meta.append(f"{card.deck_id} · {card.section}", style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
         self.query_one("#card-meta", Static).update(meta)
-        self.query_one("#card-prompt", Markdown).update(variant.prompt)
-        self.query_one("#card-code", Static).update(
-            Syntax(variant.code, "python", theme=theme, line_numbers=True, word_wrap=True)
-        )
+        self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
+        self.query_one("#card-code", Static).update(numbered(highlight_python(variant.code)))
         choices = self.query_one("#card-choices", Static)
         if card.choices:
             text = Text()
@@ -53,3 +55,16 @@ class CardView(Vertical):
         else:
             choices.update("")
             choices.display = False
+
+
+def numbered(code: Text) -> Text:
+    """Code with dim line numbers in a gutter."""
+    lines = code.split("\n", allow_blank=True)
+    width = len(str(len(lines)))
+    out = Text()
+    for n, line in enumerate(lines, 1):
+        out.append(f"{n:>{width}} ", style="dim")
+        out.append_text(line)
+        if n < len(lines):
+            out.append("\n")
+    return out

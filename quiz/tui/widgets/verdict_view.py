@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
-from quiz.study import Answered
+from quiz.tui.render import markdown_text
+
+if TYPE_CHECKING:
+    from quiz.study import Answered
 
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 
@@ -17,7 +22,7 @@ class VerdictView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="verdict-line")
         yield Static(id="verdict-detail")
-        yield Markdown(id="verdict-explain")
+        yield Static(id="verdict-explain")
         yield Static(id="verdict-rate")
 
     def show(self, answered: Answered) -> int | None:
@@ -49,7 +54,7 @@ class VerdictView(Vertical):
             elif "given_value" in v.extra:
                 detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
         self.query_one("#verdict-detail", Static).update(detail)
-        self.query_one("#verdict-explain", Markdown).update(answered.card.explain)
+        self.query_one("#verdict-explain", Static).update(markdown_text(answered.card.explain))
 
         suggested = suggest_rating(v.correct, answered.response_ms)
         rate = Text()

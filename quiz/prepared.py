@@ -1,0 +1,208 @@
+"""The start of the next session, prepared when this one ends: paint the first card at once.
+
+Opening the database layer and drawing a variant cost more than starting the
+whole TUI, so when a session ends quiz writes what the next start needs to
+choose its first card: the earliest due cards, the next new cards, today's
+new-card count, and a drawn variant for the likely candidates. At start-up
+this is used only if it provably describes the database as it is now — the
+SQLite files' size and mtime must match what they were right after it was
+written, and the deck library, profile, deck filter and settings must be the
+same — and the choice is recomputed for the current time with the same
+policy (`quiz.core.queue.pick_next`). Anything else (PostgreSQL, another
+process wrote, the decks changed, an unreadable file) falls back to the
+normal path. The full study session still loads in the background and
+confirms the card before anything is written.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from quiz.core.queue import UNDECIDED, pick_prepared
+
+__all__ = ["Prepared", "db_stamp", "read_prepared", "write_prepared", "prepared_path", "choose"]
+
+FORMAT = 1
+
+
+@dataclass
+class Prepared:
+    key: dict[str, Any]
+    db_stamp: list[list[Any]]
+    day_start: str
+    new_introduced_today: int
+    due: list[tuple[str, str]]  # (due time ISO, card uid), earliest first
+    due_complete: bool  # False: more due cards exist beyond the list
+    new: list[str]  # next new cards, in order
+    new_complete: bool
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid → seed, values, prompt, code
+    cards: dict[str, Any] = field(default_factory=dict)  # uid → Card, for the candidates above
+    counts: dict[str, int] = field(default_factory=dict)
+    format: int = FORMAT
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a file-based SQLite URL; None for anything else."""
+    if not url.startswith("sqlite:///") or url in ("sqlite:///:memory:",):
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    return Path(path) if path else None
+
+
+def db_stamp(url: str) -> list[list[Any]] | None:
+    """Size and mtime of the SQLite database and its WAL: any commit changes them."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    stamp: list[list[Any]] = []
+    for p in (path, Path(f"{path}-wal")):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            stamp.append([p.name, None, None])
+            continue
+        stamp.append([p.name, st.st_size, st.st_mtime_ns])
+    return stamp
+
+
+def prepared_path(cache_dir: Path, profile: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in profile)
+    return cache_dir / f"next-start-{safe}.pickle"
+
+
+def write_prepared(path: Path, prepared: Prepared) -> None:
+    # A pickle, written by quiz into the user's own cache dir: the fastest thing to read back.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            pickle.dump(asdict(prepared) | {"cards": prepared.cards}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only costs speed at the next start
+
+
+def read_prepared(path: Path) -> Prepared | None:
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        return Prepared(**data)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+        return None
+
+
+def choose(
+    prepared: Prepared,
+    *,
+    key: dict[str, Any],
+    url: str,
+    now: datetime,
+    day_start: datetime,
+    new_limit: int,
+    usable: Callable[[str], bool],
+    learn_ahead: timedelta = timedelta(minutes=20),
+) -> tuple[str, dict[str, Any]] | None:
+    """The first card and its prepared variant, if `prepared` still describes the database; else None."""
+    if prepared.key != key:
+        return None
+    stamp = db_stamp(url)
+    if stamp is None or stamp != prepared.db_stamp:
+        return None
+    introduced = prepared.new_introduced_today
+    if day_start.isoformat() != prepared.day_start:
+        introduced = 0 if datetime.fromisoformat(prepared.day_start) < day_start else introduced
+    due = [(datetime.fromisoformat(when), uid) for when, uid in prepared.due]
+    uid = pick_prepared(
+        due,
+        prepared.new,
+        due_complete=prepared.due_complete,
+        new_complete=prepared.new_complete,
+        now=now,
+        new_left_today=max(0, new_limit - introduced),
+        usable=usable,
+        learn_ahead=learn_ahead,
+    )
+    if uid is UNDECIDED or uid is None or uid not in prepared.variants:
+        return None
+    return str(uid), prepared.variants[str(uid)]
+
+
+def start_key(
+    url: str, profile: str, deck_ids: Sequence[str] | None, library_fingerprint: str, settings: Any
+) -> dict[str, Any]:
+    """What must be equal between the writing session and this start."""
+    return {
+        "url": url,
+        "profile": profile,
+        "decks": sorted(deck_ids) if deck_ids else None,
+        "library": library_fingerprint,
+        "new_per_day": settings.new_per_day,
+        "day_hour": settings.scheduling().day_starts_at_hour,
+    }
+
+
+@dataclass
+class FirstCard:
+    """What the app needs to paint the first card before the study session has loaded."""
+
+    fingerprint: str
+    card: Any  # quiz.core.cards.Card
+    variant: Any  # quiz.core.variables.Variant
+    counts: dict[str, int]
+
+
+def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | None:
+    """The prepared first card, if the prepared start still describes the database and decks."""
+    from quiz import paths
+    from quiz.core.queue import study_day_start
+    from quiz.core.variables import Variant, shape_values
+    from quiz.library_cache import library_fingerprint
+
+    prepared = read_prepared(prepared_path(paths.cache_dir(), settings.profile))
+    if prepared is None:
+        return None
+    fingerprint = library_fingerprint(deck_search_path(settings))
+    deck_ids = [deck] if deck else None
+    cards = prepared.cards
+    chosen = choose(
+        prepared,
+        key=start_key(settings.db_url, settings.profile, deck_ids, fingerprint, settings),
+        url=settings.db_url,
+        now=now,
+        day_start=study_day_start(now, settings.scheduling()),
+        new_limit=settings.new_per_day,
+        usable=lambda u: u in cards and (deck is None or cards[u].deck_id == deck),
+    )
+    if chosen is None:
+        return None
+    uid, v = chosen
+    values = dict(zip(v["values"], shape_values(list(v["values"].values())), strict=True))
+    variant = Variant(card_uid=uid, seed=int(v["seed"]), values=values, prompt=v["prompt"], code=v["code"])
+    return FirstCard(fingerprint, cards[uid], variant, dict(prepared.counts))
+
+
+def deck_search_path(settings: Any) -> list[str | Path]:
+    from quiz import paths
+
+    return [paths.builtin_decks_dir(), *settings.deck_dirs]
+
+
+def save_next_start(study: Any, fingerprint: str) -> None:
+    """At the end of a session: compute the next start, close the database, stamp and write it."""
+    from quiz import paths
+
+    prepared = study.next_start(fingerprint)
+    study.store.dispose()
+    stamp = db_stamp(study.store.url)
+    if stamp is None:
+        return
+    prepared.db_stamp = stamp
+    write_prepared(prepared_path(paths.cache_dir(), study.profile), prepared)

@@ -1,0 +1,69 @@
+"""The prepared start: the next session paints its first card at once, and only when it is still true."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quiz import paths
+from quiz.config import load_settings
+from quiz.prepared import prepared_path, read_prepared
+from quiz.tui.app import QuizApp
+from tests.tui.conftest import wait_for
+
+pytestmark = pytest.mark.torch
+
+
+async def _study_one_and_quit(settings) -> str:  # type: ignore[no-untyped-def]
+    app = QuizApp(settings)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        await wait_for(pilot, lambda: screen.phase == "question")
+        first = screen.card.uid  # type: ignore[union-attr]
+        await pilot.press(*("1x1" if screen.card.kind.value == "shape" else "no error"))  # type: ignore[union-attr]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.phase == "verdict")
+        await pilot.press("4")
+        await wait_for(pilot, lambda: screen.reviewed == 1 and screen.phase == "question")
+    return first
+
+
+async def test_a_normal_exit_prepares_the_next_start(small_library: Path, tmp_path: Path) -> None:
+    settings = load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu")
+    first = await _study_one_and_quit(settings)
+    prepared = read_prepared(prepared_path(paths.cache_dir(), "default"))
+    assert prepared is not None and prepared.variants
+
+    app = QuizApp(settings)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        # The prepared card is on screen before the study session has loaded.
+        assert screen.prepared is not None
+        await wait_for(pilot, lambda: screen.card is not None)
+        assert screen.prepared_uid == screen.card.uid != first  # type: ignore[union-attr]
+        shown = screen.card.uid  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: app.study is not None)
+        await pilot.pause(0.3)
+        assert app.study.next_card().uid == shown  # type: ignore[union-attr]
+        assert screen.card.uid == shown  # confirmed, not replaced  # type: ignore[union-attr]
+
+
+async def test_a_database_changed_elsewhere_is_not_trusted(small_library: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    settings = load_settings(db_url=url, device="cpu")
+    await _study_one_and_quit(settings)
+    # Another program answers the card the prepared start would show.
+    from quiz.store.db import open_store
+
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE card_state SET suspended = 1 WHERE card_uid = 'tiny/view-after-permute.torch'")
+    store.dispose()
+
+    app = QuizApp(settings)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        assert screen.prepared is None  # stale: the slow path asks the database
+        await wait_for(pilot, lambda: screen.phase in ("question", "done") and app.study is not None)
+        assert screen.card is None or screen.card.uid != "tiny/view-after-permute.torch"
