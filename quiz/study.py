@@ -172,7 +172,7 @@ class Study:
         now = self.clock()
         day_start = study_day_start(now, self.settings.scheduling())
         with self.store.session() as s:
-            head = repo.upcoming(s, self.profile, deck_ids=self.deck_ids)
+            head = repo.upcoming(s, self.profile, now=now, deck_ids=self.deck_ids)
             introduced = repo.new_introduced_since(s, self.profile, day_start)
         counts = self.counts()
         variants: dict[str, dict[str, object]] = {}

@@ -14,7 +14,7 @@ __all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url"]
 
 # The newest migration; checked against the scripts by a test, so start-up can
 # skip importing Alembic when the database is already current.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

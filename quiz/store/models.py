@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from quiz.store.types import UTCDateTime
 
@@ -21,7 +21,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), float: Float()}
 
 
 class CardState(Base):
@@ -49,6 +49,7 @@ class CardState(Base):
     position: Mapped[int] = mapped_column(default=0)  # order of new cards
     introduced_at: Mapped[datetime | None]  # first review: counts against the daily new-card limit
     suspended: Mapped[bool] = mapped_column(default=False)
+    buried_until: Mapped[datetime | None]  # hidden from the queue until then (bury)
 
 
 class Review(Base):
@@ -80,3 +81,82 @@ class Review(Base):
     reviewed_at: Mapped[datetime]
     state_after: Mapped[dict[str, Any]]
     due_after: Mapped[datetime | None]
+    state_before: Mapped[dict[str, Any] | None]  # the card's memory before: what undo restores
+
+
+class Profile(Base):
+    """A learner. One database can hold a whole class."""
+
+    __tablename__ = "profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Setting(Base):
+    """A learner's setting (backends, device, daily new cards, retention, theme...), as JSON."""
+
+    __tablename__ = "setting"
+    __table_args__ = (UniqueConstraint("profile", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+
+
+class Exam(Base):
+    """A timed self-assessment: leaves the schedule alone, keeps its report."""
+
+    __tablename__ = "exam"
+    __table_args__ = (Index("ix_exam_profile_time", "profile", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    config: Mapped[dict[str, Any]]  # sections, backends, questions, time limit, seed
+    score: Mapped[int | None]
+    total: Mapped[int | None]
+    report: Mapped[dict[str, Any] | None]
+    answers: Mapped[list[ExamAnswer]] = relationship(back_populates="exam", order_by="ExamAnswer.position")
+
+
+class ExamAnswer(Base):
+    __tablename__ = "exam_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exam_id: Mapped[int] = mapped_column(ForeignKey("exam.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    card_uid: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int]
+    variables: Mapped[dict[str, Any]]
+    section: Mapped[str] = mapped_column(String(100))
+    backend: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    answer_given: Mapped[str | None] = mapped_column(Text)
+    expected: Mapped[str | None] = mapped_column(Text)
+    correct: Mapped[bool | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    time_ms: Mapped[int | None]
+    answered_at: Mapped[datetime | None]
+    exam: Mapped[Exam] = relationship(back_populates="answers")
+
+
+class TrustedDeck(Base):
+    """A deck from outside the library that the learner agreed to run, pinned to its content hash."""
+
+    __tablename__ = "trusted_deck"
+    __table_args__ = (UniqueConstraint("profile", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    deck_id: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    origin: Mapped[str | None] = mapped_column(Text)
+    trusted_at: Mapped[datetime]

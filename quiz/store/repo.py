@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from quiz.core.scheduling import CardState as MemState
@@ -76,6 +76,10 @@ def _memory(row: CardState) -> Memory:
     )
 
 
+def _not_buried(now: datetime) -> Any:
+    return or_(CardState.buried_until.is_(None), CardState.buried_until <= now)
+
+
 def memory_of(session: Session, profile: str, card_uid: str) -> Memory:
     row = session.scalars(
         select(CardState).where(CardState.profile == profile, CardState.card_uid == card_uid)
@@ -108,7 +112,7 @@ def next_card_uid(
 ) -> str | None:
     """The card to study next: due first, then new (within today's limit), then learning ahead."""
     horizon = now + learn_ahead
-    scope = [CardState.profile == profile, CardState.suspended.is_(False)]
+    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
     if deck_ids is not None:
         scope.append(CardState.deck_id.in_(list(deck_ids)))
     due_rows = session.execute(
@@ -186,6 +190,7 @@ def record_review(session: Session, profile: str, review: ReviewInput, before: M
         reviewed_at=review.reviewed_at,
         state_after=after.to_dict(),
         due_after=after.due,
+        state_before=before.to_dict(),
     )
     session.add(row)
     values: dict[str, Any] = {
@@ -282,9 +287,14 @@ class Upcoming:
 
 
 def upcoming(
-    session: Session, profile: str, *, deck_ids: Iterable[str] | None = None, limit: int = 50
+    session: Session,
+    profile: str,
+    *,
+    now: datetime,
+    deck_ids: Iterable[str] | None = None,
+    limit: int = 50,
 ) -> Upcoming:
-    scope = [CardState.profile == profile, CardState.suspended.is_(False)]
+    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
     if deck_ids is not None:
         scope.append(CardState.deck_id.in_(list(deck_ids)))
     due_rows = session.execute(
