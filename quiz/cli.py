@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "study",
     "library",
     "doctor",
+    "deck",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
 GROUPS = {

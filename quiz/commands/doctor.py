@@ -80,10 +80,13 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         ],
     }
     lib = library(settings)
+    from quiz.checking.records import stale_count
+
     report["decks"] = {
         "decks": len(lib.decks),
         "cards": len(lib.cards()),
         "problems": len(lib.problems),
+        "stale": stale_count(),  # cards whose truth changed with a framework upgrade (`quiz deck check`)
     }
 
     if args.json:

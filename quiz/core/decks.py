@@ -1,11 +1,16 @@
-"""Parse and validate deck files, reporting every problem with file, line and card id."""
+"""Parse and validate deck files, reporting every problem with file, line and card id.
+
+The loader imports neither hypothesis nor numpy (nor any ML framework): deck
+files are data, and their expressions are checked with `quiz.core.expr`.
+"""
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +30,23 @@ from quiz.core.cards import (
 )
 from quiz.core.expr import ExprError, compile_expr, names_in
 
-__all__ = ["Library", "Problem", "load_deck", "load_library", "parse_deck", "deck_files"]
+__all__ = [
+    "Library",
+    "Problem",
+    "deck_files",
+    "load_deck",
+    "load_library",
+    "parse_deck",
+    "sections_of",
+    "unmet_requirement",
+]
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 DECK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 CARD_HEADER_RE = re.compile(r"^\s*\[\[\s*card\s*\]\]\s*(#.*)?$")
-TOML_LINE_RE = re.compile(r"at line (\d+)")
+TOML_LINE_RE = re.compile(r"\(?at line (\d+)(?:, column \d+)?\)?")
+TOML_END_RE = re.compile(r"\(?at end of document\)?")
 
 DECK_FIELDS = {
     "id",
@@ -43,6 +58,9 @@ DECK_FIELDS = {
     "written_against",
     "sections",
 }
+# What `written_against` and `requires` may name besides the backends.
+VERSIONED = (*BACKENDS, "keras")
+WRITTEN_AGAINST_KEYS = (*VERSIONED, "numpy", "python")
 CARD_REQUIRED = ("id", "section", "backend", "kind", "prompt", "code", "explain")
 CARD_FIELDS = set(CARD_REQUIRED) | {
     "answer",
@@ -57,6 +75,8 @@ CARD_FIELDS = set(CARD_REQUIRED) | {
     "vars",
     "assume",
 }
+# Fields whose text may hold `${...}`.
+TEMPLATED = ("prompt", "code", "answer", "result", "explain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +117,66 @@ class Library:
         return {c.uid: c for c in self.cards()}
 
 
+def _string_mask(lines: list[str]) -> list[bool]:
+    """For each line: does it start inside a multi-line string? (So `answer = ...` in code is no field.)"""
+    inside: str | None = None  # the open multi-line delimiter
+    mask = []
+    for line in lines:
+        mask.append(inside is not None)
+        i, n = 0, len(line)
+        while i < n:
+            if inside is not None:
+                j = line.find(inside, i)
+                if j < 0:
+                    break
+                if inside == '"""' and _escaped(line, j):
+                    i = j + 1
+                    continue
+                # A closing delimiter may be followed by up to two more quotes that belong to the string.
+                i = j + 3
+                while i < n and line[i] == inside[0]:
+                    i += 1
+                inside = None
+                continue
+            ch = line[i]
+            if ch == "#":
+                break
+            if line.startswith('"""', i) or line.startswith("'''", i):
+                inside = line[i : i + 3]
+                i += 3
+                continue
+            if ch in "\"'":
+                j = i + 1
+                while j < n and not (line[j] == ch and not (ch == '"' and _escaped(line, j))):
+                    j += 1
+                i = j + 1
+                continue
+            i += 1
+    return mask
+
+
+def _escaped(line: str, j: int) -> bool:
+    backslashes = 0
+    k = j - 1
+    while k >= 0 and line[k] == "\\":
+        backslashes += 1
+        k -= 1
+    return backslashes % 2 == 1
+
+
 class _Lines:
     """Maps cards and fields of one TOML text to line numbers (tomllib gives none)."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.card_starts = [i + 1 for i, ln in enumerate(self.lines) if CARD_HEADER_RE.match(ln)]
+        self.lines = text.splitlines() or [""]
+        self.in_string = _string_mask(self.lines)
+        self.card_starts = [
+            i + 1 for i, ln in enumerate(self.lines) if not self.in_string[i] and CARD_HEADER_RE.match(ln)
+        ]
+
+    @property
+    def last(self) -> int:
+        return len(self.lines)
 
     def card_range(self, index: int) -> tuple[int, int]:
         start = self.card_starts[index] if index < len(self.card_starts) else 1
@@ -110,13 +184,14 @@ class _Lines:
         return start, end
 
     def field_line(self, index: int | None, key: str) -> int | None:
+        """The line of `key` in card `index` (None: the deck part); the card's first line if not found."""
         if index is None:
             start, end = 1, (self.card_starts[0] - 1 if self.card_starts else len(self.lines))
         else:
             start, end = self.card_range(index)
-        pattern = re.compile(rf"^\s*(\[\s*)?(card\.)?{re.escape(key)}\b")
+        pattern = re.compile(rf"^\s*(\[\s*)?(card\.|deck\.)?[\"']?{re.escape(key)}[\"']?\s*(=|\]|\.)")
         for n in range(start, end + 1):
-            if pattern.match(self.lines[n - 1]):
+            if not self.in_string[n - 1] and pattern.match(self.lines[n - 1]):
                 return n
         return start if index is not None else None
 
@@ -124,7 +199,10 @@ class _Lines:
         starts = [s for s in self.card_starts if s <= line]
         if not starts:
             return None
-        for n in range(starts[-1], min(len(self.lines), line + 40) + 1):
+        end = next((s - 1 for s in self.card_starts if s > line), len(self.lines))
+        for n in range(starts[-1], end + 1):
+            if self.in_string[n - 1]:
+                continue
             m = re.match(r'^\s*id\s*=\s*["\']([^"\']+)', self.lines[n - 1])
             if m:
                 return m.group(1)
@@ -135,10 +213,13 @@ def deck_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand directories to their `*.toml` files, sorted; keep files as given."""
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(p.glob("*.toml")))
-        else:
-            out.append(p)
+        try:
+            if p.is_dir():
+                out.extend(sorted(p.glob("*.toml")))
+                continue
+        except OSError:
+            pass
+        out.append(p)
     return out
 
 
@@ -164,13 +245,18 @@ def load_library(paths: Iterable[str | Path]) -> Library:
 def load_deck(path: str | Path) -> tuple[Deck | None, list[Problem]]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         return None, [Problem(str(p), None, None, "no such file")]
-    except UnicodeDecodeError as exc:
-        return None, [Problem(str(p), None, None, f"not UTF-8 text ({exc.reason})")]
+    except IsADirectoryError:
+        return None, [Problem(str(p), None, None, "is a directory (give a .toml file, or the folder alone)")]
     except OSError as exc:
-        return None, [Problem(str(p), None, None, f"cannot read: {exc.strerror}")]
+        return None, [Problem(str(p), None, None, f"cannot read: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(str(p), line, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
     return parse_deck(text, str(p))
 
 
@@ -178,24 +264,35 @@ def parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
     """Parse one deck file. Returns the deck (None if unusable) and its problems.
 
     A card with problems is left out; the rest of the deck still loads, so one
-    typo never hides a whole deck. The caller decides whether problems are fatal.
+    typo never hides a whole deck. Every problem is reported at once. The
+    caller decides whether problems are fatal.
     """
+    try:
+        return _parse_deck(text, path)
+    except RecursionError:  # pragma: no cover - tomllib nests deeper than our walk ever does
+        return None, [Problem(path, 1, None, "the file is nested too deeply to read")]
+
+
+def _parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
+    text = text.removeprefix("\ufeff")
     lines = _Lines(text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = TOML_LINE_RE.search(str(exc))
-        line = int(m.group(1)) if m else None
-        msg = TOML_LINE_RE.sub("", str(exc)).replace("()", "").strip()
-        card_id = lines.card_id_near(line) if line else None
-        return None, [Problem(path, line, card_id, f"invalid TOML: {msg}")]
-    except (ValueError, RecursionError) as exc:
-        return None, [Problem(path, None, None, f"invalid TOML: {exc}")]
+        message = str(exc)
+        m = TOML_LINE_RE.search(message)
+        line = int(m.group(1)) if m else lines.last
+        msg = TOML_END_RE.sub("", TOML_LINE_RE.sub("", message)).strip()
+        where = "" if m else " (at the end of the file)"
+        card_id = lines.card_id_near(line)
+        return None, [Problem(path, line, card_id, f"invalid TOML: {msg}{where}")]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return None, [Problem(path, 1, None, f"invalid TOML: {exc}")]
 
     problems: list[Problem] = []
 
     def report(line: int | None, card_id: str | None, message: str) -> None:
-        problems.append(Problem(path, line, card_id, message))
+        problems.append(Problem(path, line or 1, card_id, message))
 
     for key in data:
         if key not in ("deck", "card"):
@@ -206,20 +303,54 @@ def parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
             )
 
     meta = data.get("deck")
+    deck_ok = True
     if not isinstance(meta, dict):
         report(1, None, "missing [deck] table with `id` and `title`")
-        return None, problems
+        meta, deck_ok = {}, False
     for key in meta:
         if key not in DECK_FIELDS:
             report(lines.field_line(None, key), None, f"unknown deck field {key!r}{_hint(key, DECK_FIELDS)}")
     deck_id = meta.get("id")
-    if not isinstance(deck_id, str) or not DECK_ID_RE.match(deck_id):
-        report(lines.field_line(None, "id") or 1, None, "deck `id` must be a string of a-z 0-9 - _")
-        return None, problems
+    if deck_ok and (not isinstance(deck_id, str) or not DECK_ID_RE.match(deck_id)):
+        report(
+            lines.field_line(None, "id"), None, 'deck `id` must be a string of a-z 0-9 - _ (e.g. "my-deck")'
+        )
+        deck_ok = False
     title = meta.get("title")
-    if not isinstance(title, str) or not title.strip():
-        report(lines.field_line(None, "title") or 1, None, "deck needs a `title`")
-        return None, problems
+    if deck_ok and (not isinstance(title, str) or not title.strip()):
+        report(lines.field_line(None, "title"), None, "deck needs a `title`")
+        deck_ok = False
+
+    def deck_report(key: str, message: str) -> None:
+        report(lines.field_line(None, key), None, message)
+
+    description = _text_field(meta, "description", deck_report)
+    author = _text_field(meta, "author", deck_report)
+    version = _text_field(meta, "version", deck_report)
+    deck_tags = meta.get("tags", [])
+    if not isinstance(deck_tags, list) or not all(isinstance(t, str) for t in deck_tags):
+        deck_report("tags", "deck `tags` must be a list of strings")
+        deck_tags = []
+    written_against = meta.get("written_against", {})
+    if not isinstance(written_against, dict):
+        deck_report(
+            "written_against", '`written_against` is a table, e.g. { torch = "2.13.0", keras = "3.15.1" }'
+        )
+        written_against = {}
+    for key, value in written_against.items():
+        if key not in WRITTEN_AGAINST_KEYS:
+            deck_report(
+                "written_against",
+                f"`written_against` names {key!r}: use {', '.join(WRITTEN_AGAINST_KEYS)}{_hint(key, WRITTEN_AGAINST_KEYS)}",
+            )
+        elif not isinstance(value, str) or not _valid_version(value):
+            deck_report(
+                "written_against", f'`written_against.{key}` must be a version string such as "2.13.0"'
+            )
+    sections = meta.get("sections", {})
+    if not isinstance(sections, dict) or not all(isinstance(v, str) for v in sections.values()):
+        deck_report("sections", '[deck.sections] maps section slugs to titles: slug = "Title"')
+        sections = {}
 
     raw_cards = data.get("card", [])
     if not isinstance(raw_cards, list):
@@ -227,88 +358,128 @@ def parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
         raw_cards = []
     cards: list[Card] = []
     seen_ids: dict[str, int] = {}
+    families: dict[tuple[str, str], Card] = {}
     for index, raw in enumerate(raw_cards):
-        card, card_problems = _parse_card(raw, index, deck_id, path, lines)
+        card, card_problems = _parse_card(
+            raw, index, deck_id if isinstance(deck_id, str) else "?", path, lines
+        )
         problems.extend(card_problems)
         if card is None:
             continue
+        line = card.location.line or 1
         if card.id in seen_ids:
+            report(line, card.id, f"duplicate card id (first at line {seen_ids[card.id]})")
+            continue
+        seen_ids[card.id] = line
+        twin = families.get((card.family, card.backend.value))
+        if twin is not None:
             report(
-                card.location.line,
+                line,
                 card.id,
-                f"duplicate card id (first at line {seen_ids[card.id]})",
+                f"family {card.family!r} already has a {card.backend.value} card ({twin.id!r} at line "
+                f"{twin.location.line}); a family holds one card per backend: give this one another "
+                "id (or `family`)",
             )
             continue
-        seen_ids[card.id] = card.location.line or 0
+        families[(card.family, card.backend.value)] = card
         cards.append(card)
 
+    if not deck_ok:
+        return None, problems
+    assert isinstance(deck_id, str) and isinstance(title, str)
     deck = Deck(
         id=deck_id,
         title=title.strip(),
         path=path,
         cards=tuple(cards),
-        description=str(meta.get("description", "")),
-        author=str(meta.get("author", "")),
-        version=str(meta.get("version", "")),
-        tags=tuple(str(t) for t in meta.get("tags", []) or []),
-        written_against={str(k): str(v) for k, v in (meta.get("written_against") or {}).items()},
-        sections={str(k): str(v) for k, v in (meta.get("sections") or {}).items()},
+        description=description,
+        author=author,
+        version=version,
+        tags=tuple(deck_tags),
+        written_against={str(k): str(v) for k, v in written_against.items() if k in WRITTEN_AGAINST_KEYS},
+        sections={str(k): str(v) for k, v in sections.items()},
     )
     return deck, problems
 
 
+def _text_field(table: Mapping[str, Any], key: str, report: Callable[[str, str], None]) -> str:
+    value = table.get(key, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "version":
+        return str(value)
+    if not isinstance(value, str):
+        report(key, f"`{key}` must be a string")
+        return ""
+    return value
+
+
 def _hint(key: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(options), n=1)
+    close = difflib.get_close_matches(str(key), list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parse_card(
     raw: Any, index: int, deck_id: str, path: str, lines: _Lines
 ) -> tuple[Card | None, list[Problem]]:
+    """One card, or None with every problem found in it."""
     problems: list[Problem] = []
     start, _ = lines.card_range(index)
     if not isinstance(raw, dict):
-        return None, [Problem(path, start, None, "a card must be a table")]
+        return None, [Problem(path, start, None, "a card must be a table: write [[card]]")]
     card_id = raw.get("id") if isinstance(raw.get("id"), str) else None
 
     def report(key: str | None, message: str) -> None:
         line = lines.field_line(index, key) if key else start
-        problems.append(Problem(path, line, card_id, message))
+        problems.append(Problem(path, line or start, card_id, message))
 
     for key in raw:
         if key not in CARD_FIELDS:
             report(key, f"unknown field {key!r}{_hint(key, CARD_FIELDS)}")
+    text: dict[str, str] = {}
     for key in CARD_REQUIRED:
         if key not in raw:
             report(None, f"missing field {key!r}")
         elif not isinstance(raw[key], str) or not raw[key].strip():
             report(key, f"field {key!r} must be a non-empty string")
-    if problems:
-        return None, problems
-    if not ID_RE.match(raw["id"]):
-        report("id", "card id may hold only letters, digits, '.', '_' and '-'")
-    backend = raw["backend"]
-    if backend not in BACKENDS:
+        else:
+            text[key] = raw[key]
+
+    if "id" in text and not ID_RE.match(text["id"]):
+        report(
+            "id",
+            "card id may hold only letters, digits, '.', '_' and '-' (and starts with a letter or digit)",
+        )
+    backend = text.get("backend")
+    if backend is not None and backend not in BACKENDS:
         report(
             "backend",
             f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}{_hint(backend, BACKENDS)}",
         )
-    kind = raw["kind"]
-    if kind not in KINDS:
+        backend = None
+    if backend and "id" in text:
+        _, dot, tail = text["id"].rpartition(".")
+        if dot and tail in BACKENDS and tail != backend:
+            report("backend", f"the id ends in '.{tail}' but `backend` is {backend!r}")
+    kind = text.get("kind")
+    if kind is not None and kind not in KINDS:
         report("kind", f"unknown kind {kind!r}: use one of {', '.join(KINDS)}{_hint(kind, KINDS)}")
+        kind = None
 
     answer = raw.get("answer")
-    if kind != Kind.RAISES:
+    if kind == Kind.RAISES:
+        if answer is not None:
+            report("answer", "a 'raises' card takes no `answer`: its truth is what the last statement raised")
+    elif kind is not None:
         if not isinstance(answer, str) or not answer.strip():
             report(None, f"a {kind!r} card needs an `answer` expression")
+            answer = None
         else:
             _check_python(answer, "answer", report, statement=kind == Kind.CODE and "result" in raw)
-    elif answer is not None:
-        report("answer", "a 'raises' card takes no `answer`: its truth is what the last statement raised")
+    elif answer is not None and not isinstance(answer, str):
+        report("answer", "`answer` is a Python expression string")
 
     choices: tuple[str, ...] = ()
+    raw_choices = raw.get("choices")
     if kind == Kind.CHOICE:
-        raw_choices = raw.get("choices")
         if (
             not isinstance(raw_choices, list)
             or len(raw_choices) < 2
@@ -317,17 +488,25 @@ def _parse_card(
             report("choices", "a 'choice' card needs `choices`: a list of at least two strings")
         elif len(set(raw_choices)) != len(raw_choices):
             report("choices", "choices must be different from each other")
+        elif len(raw_choices) > 26:
+            report("choices", "at most 26 choices (one per letter a-z)")
         else:
             choices = tuple(raw_choices)
-    elif "choices" in raw:
+            if isinstance(answer, str) and "${" not in answer and not any("${" in c for c in choices):
+                _check_literal_choice(answer, choices, report)
+    elif "choices" in raw and kind is not None:
         report("choices", "only 'choice' cards take `choices`")
 
     result = raw.get("result")
     if result is not None:
-        if kind != Kind.CODE or not isinstance(result, str):
+        if kind != Kind.CODE or not isinstance(result, str) or not result.strip():
             report("result", "`result` is for 'code' cards: an expression compared after the statement")
+            result = None
         else:
             _check_python(result, "result", report)
+
+    if "code" in text and "${" not in text["code"]:
+        _check_code(text["code"], report)
 
     tolerance = Tolerance()
     if "tolerance" in raw:
@@ -335,11 +514,15 @@ def _parse_card(
         if (
             not isinstance(tol, dict)
             or set(tol) - {"rtol", "atol"}
-            or not all(isinstance(v, (int, float)) and v >= 0 for v in tol.values())
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in tol.values()
+            )
         ):
             report("tolerance", "`tolerance` is a table { rtol = ..., atol = ... } of non-negative numbers")
         else:
             tolerance = Tolerance(float(tol.get("rtol", 1e-5)), float(tol.get("atol", 1e-8)))
+        if kind not in (None, Kind.VALUE, Kind.CODE):
+            report("tolerance", "`tolerance` is for 'value' and 'code' cards")
 
     timeout = raw.get("timeout", 5)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT_S:
@@ -348,17 +531,30 @@ def _parse_card(
 
     requires = raw.get("requires", {})
     if not isinstance(requires, dict):
-        report("requires", '`requires` is a table, e.g. { gpu = true, torch = ">=2.1" }')
+        report("requires", '`requires` is a table, e.g. { gpu = true, torch = ">=2.1", keras = ">=3" }')
         requires = {}
     for key, value in requires.items():
         if key == "gpu":
             if not isinstance(value, bool):
                 report("requires", "`requires.gpu` must be true or false")
-        elif key in BACKENDS:
+        elif key in VERSIONED:
             if not isinstance(value, str) or not _valid_specifier(value):
-                report("requires", f'`requires.{key}` must be a version specifier such as ">=2.1"')
+                report(
+                    "requires", f'`requires.{key}` must be a version specifier such as ">=2.1" or ">=2.1,<3"'
+                )
         else:
-            report("requires", f"unknown requirement {key!r}: use gpu or a backend name")
+            report(
+                "requires",
+                f"unknown requirement {key!r}: use gpu, {', '.join(VERSIONED)}{_hint(key, [*VERSIONED, 'gpu'])}",
+            )
+    if backend and isinstance(requires, dict):
+        for other in BACKENDS:
+            if other != backend and other in requires:
+                report(
+                    "requires", f"a {backend} card cannot require {other} (it runs in the {backend} worker)"
+                )
+        if "keras" in requires and backend != Backend.TENSORFLOW:
+            report("requires", "`requires.keras` is for tensorflow cards")
 
     tags = raw.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -368,10 +564,11 @@ def _parse_card(
     if not isinstance(constant, bool):
         report("constant", "`constant` must be true or false")
         constant = False
-    family = raw.get("family", family_of(raw["id"]))
-    if not isinstance(family, str) or not family:
+    default_family = family_of(text["id"]) if "id" in text else ""
+    family = raw.get("family", default_family)
+    if not isinstance(family, str) or not family.strip():
         report("family", "`family` must be a non-empty string")
-        family = family_of(raw["id"])
+        family = default_family
 
     variables: list[tuple[str, dict[str, Any]]] = []
     raw_vars = raw.get("vars", {})
@@ -396,27 +593,39 @@ def _parse_card(
     for cond in assume:
         _check_expr(cond, defined, "assume", report)
 
-    for key in ("prompt", "code"):
-        for m in PLACEHOLDER_RE.finditer(raw[key]):
-            _check_expr(m.group(1), defined, key, report)
+    for key in TEMPLATED:
+        value = raw.get(key)
+        if isinstance(value, str):
+            for m in PLACEHOLDER_RE.finditer(value):
+                _check_expr(m.group(1), defined, key, report)
+    for choice in choices:
+        for m in PLACEHOLDER_RE.finditer(choice):
+            _check_expr(m.group(1), defined, "choices", report)
+    if (
+        variables
+        and not any("${" in str(raw.get(k, "")) for k in ("prompt", "code", "answer", "result"))
+        and not any("${" in c for c in choices)
+    ):
+        report("vars", "the card draws `vars` but never uses them: put ${name} in its code or prompt")
 
     if problems:
         return None, problems
+    assert backend is not None and kind is not None
     return (
         Card(
             deck_id=deck_id,
-            id=raw["id"],
-            section=raw["section"].strip(),
+            id=text["id"],
+            section=text["section"].strip(),
             backend=Backend(backend),
             kind=Kind(kind),
-            prompt=raw["prompt"].strip(),
-            code=raw["code"].strip("\n"),
+            prompt=text["prompt"].strip(),
+            code=text["code"].strip("\n"),
             answer=answer.strip() if isinstance(answer, str) else None,
-            explain=raw["explain"].strip(),
-            family=family,
+            explain=text["explain"].strip(),
+            family=family.strip(),
             tags=tuple(tags),
             choices=choices,
-            result=result,
+            result=result.strip() if isinstance(result, str) else None,
             tolerance=tolerance,
             timeout=float(timeout),
             requires=dict(requires),
@@ -429,7 +638,7 @@ def _parse_card(
     )
 
 
-def _check_expr(source: str, defined: set[str], key: str, report: Any) -> None:
+def _check_expr(source: str, defined: set[str], key: str, report: Callable[[str | None, str], None]) -> None:
     try:
         used = names_in(source)
         compile_expr(source)
@@ -441,13 +650,40 @@ def _check_expr(source: str, defined: set[str], key: str, report: Any) -> None:
         report(key, f"`{key}` uses undefined variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
 
 
-def _check_python(source: str, key: str, report: Any, *, statement: bool = False) -> None:
-    import ast
-
+def _check_python(
+    source: str, key: str, report: Callable[[str | None, str], None], *, statement: bool = False
+) -> None:
+    """Syntax only; with `${...}` inside, the rendered text is checked when the card runs."""
+    if "${" in source:
+        return
     try:
         ast.parse(source.strip(), mode="exec" if statement else "eval")
     except SyntaxError as exc:
         report(key, f"`{key}` is not a valid Python {'statement' if statement else 'expression'}: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError):
+        report(key, f"`{key}` is not valid Python")
+
+
+def _check_code(code: str, report: Callable[[str | None, str], None]) -> None:
+    try:
+        ast.parse(code.strip("\n"))
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno} of the code)" if exc.lineno else ""
+        report("code", f"`code` is not valid Python: {exc.msg}{where}")
+    except (ValueError, RecursionError, MemoryError):
+        report("code", "`code` is not valid Python")
+
+
+def _check_literal_choice(
+    answer: str, choices: tuple[str, ...], report: Callable[[str | None, str], None]
+) -> None:
+    """An answer that is a plain string literal must be one of the choices."""
+    try:
+        value = ast.literal_eval(answer.strip())
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        return
+    if isinstance(value, str) and value not in choices:
+        report("answer", f"`answer` is {value!r}, which is not one of the choices")
 
 
 def _valid_specifier(text: str) -> bool:
@@ -457,7 +693,47 @@ def _valid_specifier(text: str) -> bool:
         SpecifierSet(text)
     except InvalidSpecifier:
         return False
+    return bool(text.strip())
+
+
+def _valid_version(text: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
     return True
+
+
+def unmet_requirement(card: Card, versions: Mapping[str, str | None], gpu: bool | None = None) -> str | None:
+    """Why `card` cannot run here (None when it can).
+
+    `versions` maps backend names and "keras" to installed versions (None or
+    missing: not installed); `gpu` is whether a GPU is available (None: not
+    known yet, so a GPU requirement is not judged).
+    """
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    backend = card.backend.value
+    if not versions.get(backend):
+        return f"{backend} is not installed"
+    if card.needs_gpu and gpu is False:
+        return "needs a GPU"
+    for key, spec in card.requires.items():
+        if key == "gpu":
+            continue
+        have = versions.get(key)
+        if not have:
+            return f"needs {key}{spec} ({key} is not installed)"
+        try:
+            ok = Version(have) in SpecifierSet(str(spec), prereleases=True)
+        except InvalidVersion:
+            ok = False
+        if not ok:
+            return f"needs {key}{spec} (installed: {have})"
+    return None
 
 
 def sections_of(decks: Iterable[Deck]) -> Mapping[str, str]:

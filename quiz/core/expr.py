@@ -10,7 +10,6 @@ indexing/slicing, tuple/list displays and a fixed set of pure functions.
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -22,26 +21,6 @@ __all__ = ["ExprError", "compile_expr", "evaluate", "names_in"]
 class ExprError(ValueError):
     """An expression is not in the allowed subset, or failed to evaluate."""
 
-
-def _prod(values: Any) -> Any:
-    return math.prod(values)
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": len,
-    "prod": _prod,
-    "min": min,
-    "max": max,
-    "sum": sum,
-    "abs": abs,
-    "tuple": tuple,
-    "list": list,
-    "sorted": sorted,
-    "reversed": lambda x: tuple(reversed(x)),
-    "range": range,
-    "str": str,
-    "int": int,
-}
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -62,20 +41,36 @@ _CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
-# Keep results small: a deck expression never needs a huge number or sequence.
+# Keep results small: a deck expression never needs a huge number or sequence,
+# and a deck file must not be able to stall the app with `9 ** 9 ** 9`.
 _MAX_POW = 64
 _MAX_LEN = 10_000
+_MAX_INT_BITS = 4_096
+_MAX_SOURCE = 2_000
+
+
+def compile_expr(source: str) -> ast.Expression:
+    """Parse `source` and check every node is allowed; raises ExprError."""
+    if not isinstance(source, str):
+        raise ExprError(f"an expression must be a string, not {type(source).__name__}")
+    return _compile(source)
 
 
 @lru_cache(maxsize=4096)
-def compile_expr(source: str) -> ast.Expression:
-    """Parse `source` and check every node is allowed; raises ExprError."""
+def _compile(source: str) -> ast.Expression:
+    if len(source) > _MAX_SOURCE:
+        raise ExprError(f"expression is too long ({len(source)} characters; at most {_MAX_SOURCE})")
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"invalid expression {source!r}: {exc.msg}") from None
-    for node in ast.walk(tree):
-        _check_node(node, source)
+    except (ValueError, RecursionError, MemoryError):  # NUL bytes; absurd nesting
+        raise ExprError(f"invalid expression {source[:80]!r}") from None
+    try:
+        for node in ast.walk(tree):
+            _check_node(node, source)
+    except RecursionError:
+        raise ExprError(f"expression is nested too deeply: {source[:80]!r}") from None
     return tree
 
 
@@ -136,6 +131,43 @@ def evaluate(source: str, env: Mapping[str, Any]) -> Any:
         raise ExprError(f"{source!r}: {type(exc).__name__}: {exc}") from None
 
 
+def _checked(value: Any) -> Any:
+    """Refuse results too large to be a sensible deck value."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _MAX_INT_BITS:
+        raise ExprError("number is too large")
+    if isinstance(value, (tuple, list, str)) and len(value) > _MAX_LEN:
+        raise ExprError("sequence is too long")
+    return value
+
+
+def _int_bits(x: Any) -> int:
+    return x.bit_length() if isinstance(x, int) and not isinstance(x, bool) else 0
+
+
+def _prod(values: Any) -> Any:
+    result: Any = 1
+    for v in values:
+        result = _checked(result * v)
+    return result
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "prod": _prod,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "tuple": tuple,
+    "list": list,
+    "sorted": sorted,
+    "reversed": lambda x: tuple(reversed(x)),
+    "range": range,
+    "str": str,
+    "int": int,
+}
+
+
 def _repeat_len(a: Any, b: Any) -> int:
     """The length of `a * b` when it repeats a sequence (0 otherwise)."""
     if isinstance(a, (tuple, list, str)) and isinstance(b, int):
@@ -163,9 +195,13 @@ def _eval(node: ast.expr, env: Mapping[str, Any]) -> Any:
             a, b = _eval(left, env), _eval(right, env)
             if isinstance(op, ast.Pow) and isinstance(b, (int, float)) and abs(b) > _MAX_POW:
                 raise ExprError(f"exponent {b} is too large")
+            if isinstance(op, ast.Pow) and isinstance(b, int) and _int_bits(a) * max(b, 0) > _MAX_INT_BITS:
+                raise ExprError("number is too large")
             if isinstance(op, ast.Mult) and _repeat_len(a, b) > _MAX_LEN:
                 raise ExprError("sequence is too long")
-            return _BINOPS[type(op)](a, b)
+            if isinstance(op, ast.Mult) and _int_bits(a) + _int_bits(b) > _MAX_INT_BITS + 1:
+                raise ExprError("number is too large")
+            return _checked(_BINOPS[type(op)](a, b))
         case ast.UnaryOp(op=op, operand=operand):
             v = _eval(operand, env)
             if isinstance(op, ast.Not):
@@ -208,5 +244,5 @@ def _eval(node: ast.expr, env: Mapping[str, Any]) -> Any:
             if fname == "range" and arguments and max(abs(int(v)) for v in arguments) > _MAX_LEN:
                 raise ExprError("range is too long")
             called = FUNCTIONS[fname](*arguments)
-            return tuple(called) if isinstance(called, range) else called
+            return _checked(tuple(called) if isinstance(called, range) else called)
     raise ExprError(f"cannot evaluate {ast.dump(node)}")

@@ -4,9 +4,10 @@ A variant is reproducible from `(card uid, seed)` in any process: the seed
 feeds a `random.Random` (seeded from a string, so PYTHONHASHSEED plays no
 part) that drives one hypothesis `ConjectureData`. Hypothesis' "local
 constants" (numbers it harvests from whatever local modules are imported, so
-they differ between a source checkout and an installed copy) are switched
-off, and nothing is written to a `.hypothesis` directory. Hypothesis is
-imported on the first draw, never by the deck loader.
+they differ between a source checkout and an installed copy, and grow when a
+hypothesis test runs in the same process) are switched off, and nothing is
+written to a `.hypothesis` directory. Hypothesis is imported on the first
+draw, never by the deck loader: validation here is plain Python.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
 from random import Random
 from typing import TYPE_CHECKING, Any
 
@@ -27,13 +28,19 @@ if TYPE_CHECKING:
     from quiz.core.cards import Card
 
 __all__ = [
+    "DrawError",
+    "NoVariantError",
     "SpecError",
     "Variant",
+    "concrete",
+    "draw_values",
     "draw_variant",
+    "draw_with_choices",
     "render",
     "strategy_for",
+    "build_variant",
     "validate_spec",
-    "NoVariantError",
+    "variant_from_values",
 ]
 
 SPEC_KINDS = ("int", "choice", "bool", "float", "shape", "permutation", "reshape_of", "broadcast", "expr")
@@ -43,6 +50,18 @@ _EXTRA_KEYS = {
 }
 PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 MAX_ATTEMPTS = 100
+# Limits that keep drawn shapes small enough to be questions (and tensors that fit in memory).
+MAX_RANK = 16
+MAX_SIDE = 10_000
+MAX_PERMUTATION = 8
+NDIM_MAX = 32  # hypothesis' limit on array dimensions
+
+# The gufunc signature grammar hypothesis accepts (numpy's, one output), checked
+# here without importing hypothesis: "(m,n),(n,p)->(m,p)", "(3),(3)->(3)", "(n?),(n)->()".
+_DIM = r"\w+\??"
+_CORE = rf"\((?:{_DIM}(?:,{_DIM})*)?\)"
+SIGNATURE_RE = re.compile(rf"^{_CORE}(?:,{_CORE})*->{_CORE}$")
+_MULTI_OUTPUT_RE = re.compile(rf"^{_CORE}(?:,{_CORE})*->{_CORE}(?:,{_CORE})+$")
 
 
 class SpecError(ValueError):
@@ -50,18 +69,31 @@ class SpecError(ValueError):
 
 
 class NoVariantError(RuntimeError):
-    """The card's `assume` conditions rejected every attempt."""
+    """No variant can be drawn: the `assume` conditions rejected every attempt, or a spec broke."""
+
+
+class DrawError(NoVariantError):
+    """A spec or `${...}` that is valid on paper failed for the values drawn (a card bug)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One concrete review of a card: drawn values, and prompt and code with them filled in."""
+    """One concrete review of a card: the drawn values, and every text with them filled in.
+
+    `prompt`, `code`, `answer`, `result`, `choices` and `explain` are the card's
+    fields with `${...}` substituted; pass `concrete(card, variant)` (not the
+    bare card) to the runner and to grading so they see the rendered ones.
+    """
 
     card_uid: str
     seed: int
     values: dict[str, Any]
     prompt: str
     code: str
+    answer: str | None = None
+    choices: tuple[str, ...] = ()
+    explain: str = ""
+    result: str | None = None
 
     def values_json(self) -> dict[str, Any]:
         """The drawn values as JSON-friendly data (tuples become lists)."""
@@ -71,6 +103,8 @@ class Variant:
 def _jsonable(v: Any) -> Any:
     if isinstance(v, (tuple, list)):
         return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
     return v
 
 
@@ -84,13 +118,8 @@ def _freeze(v: Any) -> Any:
 # --- validation (no hypothesis here: the loader must stay light) -------------
 
 
-def _range_pair(value: Any, what: str, defined: set[str]) -> None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return
-    if not (isinstance(value, list) and len(value) == 2):
-        raise SpecError(f"{what} must be [lo, hi]")
-    for bound in value:
-        _bound_ok(bound, what, defined)
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _bound_ok(bound: Any, what: str, defined: set[str]) -> None:
@@ -106,9 +135,51 @@ def _bound_ok(bound: Any, what: str, defined: set[str]) -> None:
             raise SpecError(f"{what} uses undefined variable {', '.join(sorted(missing))}")
 
 
+def _range_ok(value: Any, what: str, defined: set[str], lo_min: int, hi_max: int) -> None:
+    """`n` or `[lo, hi]` (bounds may be expressions); literal bounds must be ordered and in range."""
+    if _is_int(value):
+        value = [value, value]
+    if not (isinstance(value, list) and len(value) == 2):
+        raise SpecError(f"{what} must be a whole number or [lo, hi]")
+    for bound in value:
+        _bound_ok(bound, what, defined)
+        if isinstance(bound, float):
+            raise SpecError(f"{what}: bounds are whole numbers")
+    lo, hi = value
+    if _is_int(lo) and lo < lo_min:
+        raise SpecError(f"{what}: the lower bound must be at least {lo_min}")
+    if _is_int(hi) and hi > hi_max:
+        raise SpecError(f"{what}: the upper bound must be at most {hi_max}")
+    if _is_int(lo) and _is_int(hi) and lo > hi:
+        raise SpecError(f"{what}: [{lo}, {hi}] is empty (lo > hi)")
+
+
+def parse_signature(signature: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """A gufunc signature's input core shapes and output core shape; raises SpecError."""
+    sig = re.sub(r"\s+", "", signature)
+    if not SIGNATURE_RE.match(sig):
+        if _MULTI_OUTPUT_RE.match(sig):
+            raise SpecError(f"signature {signature!r} has several outputs; give exactly one")
+        raise SpecError(f'signature {signature!r} is not a gufunc signature like "(m,n),(n,p)->(m,p)"')
+    ins_text, out_text = sig.split("->")
+    inputs = tuple(tuple(re.findall(_DIM, core)) for core in re.findall(_CORE, ins_text))
+    output = tuple(re.findall(_DIM, out_text))
+    names_in_inputs = {d.rstrip("?") for core in inputs for d in core}
+    for dim in (*[d for core in inputs for d in core], *output):
+        name = dim.rstrip("?")
+        if name.isdigit():
+            if dim.endswith("?"):
+                raise SpecError(f"signature {signature!r}: a fixed dimension ({dim}) cannot be optional")
+        elif dim in output and name not in names_in_inputs:
+            raise SpecError(f"signature {signature!r}: {name!r} appears only in the output")
+    if max((len(c) for c in (*inputs, output)), default=0) > NDIM_MAX:
+        raise SpecError(f"signature {signature!r} has more than {NDIM_MAX} core dimensions")
+    return inputs, output
+
+
 def validate_spec(name: str, spec: Any, defined: set[str]) -> None:
-    """Raise SpecError unless `spec` is a drawable variable spec."""
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+    """Raise SpecError unless `spec` is a drawable variable spec (imports nothing heavy)."""
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
         raise SpecError(f"variable name {name!r} is not an identifier")
     if not isinstance(spec, dict):
         raise SpecError(f"variable {name!r}: spec must be a table such as {{ int = [1, 4] }}")
@@ -129,6 +200,9 @@ def validate_spec(name: str, spec: Any, defined: set[str]) -> None:
             raise SpecError(f"{what}: int = [lo, hi]")
         for bound in value:
             _bound_ok(bound, what, defined)
+        lo, hi = value
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
+            raise SpecError(f"{what}: int = [{lo}, {hi}] is empty (lo > hi)")
     elif kind == "choice":
         if not isinstance(value, list) or not value:
             raise SpecError(f"{what}: choice = [a non-empty list of values]")
@@ -139,62 +213,73 @@ def validate_spec(name: str, spec: Any, defined: set[str]) -> None:
         if not isinstance(value, list) or len(value) != 2:
             raise SpecError(f"{what}: float = [lo, hi]")
         for bound in value:
-            if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-                raise SpecError(f"{what}: float bounds are numbers")
-        if not isinstance(spec.get("places", 2), int):
-            raise SpecError(f"{what}: places must be an integer")
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+                raise SpecError(f"{what}: float bounds are finite numbers")
+        if value[0] > value[1]:
+            raise SpecError(f"{what}: float = [{value[0]}, {value[1]}] is empty (lo > hi)")
+        places = spec.get("places", 2)
+        if not _is_int(places) or not 0 <= places <= 15:
+            raise SpecError(f"{what}: places must be a whole number from 0 to 15")
     elif kind == "shape":
         if not isinstance(value, dict) or set(value) - {"rank", "side"}:
             raise SpecError(f"{what}: shape = {{ rank = [lo, hi], side = [lo, hi] }}")
-        _range_pair(value.get("rank", [1, 4]), f"{what} rank", defined)
-        _range_pair(value.get("side", [1, 5]), f"{what} side", defined)
+        _range_ok(value.get("rank", [1, 4]), f"{what} rank", defined, 0, MAX_RANK)
+        _range_ok(value.get("side", [1, 5]), f"{what} side", defined, 0, MAX_SIDE)
     elif kind == "permutation":
         if isinstance(value, str):
             if value not in defined:
                 raise SpecError(f"{what}: permutation of undefined variable {value!r}")
-        elif not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 8):
-            raise SpecError(f'{what}: permutation = "shape_var" or a number of axes (0-8)')
+        elif not (_is_int(value) and 0 <= value <= MAX_PERMUTATION):
+            raise SpecError(f'{what}: permutation = "shape_var" or a number of axes (0-{MAX_PERMUTATION})')
     elif kind == "reshape_of":
         if not isinstance(value, str) or value not in defined:
             raise SpecError(f"{what}: reshape_of names an earlier shape variable")
-        _range_pair(spec.get("rank", [1, 4]), f"{what} rank", defined)
+        _range_ok(spec.get("rank", [1, 4]), f"{what} rank", defined, 0, MAX_RANK)
         if not isinstance(spec.get("infer", False), bool):
             raise SpecError(f"{what}: infer must be true or false")
     elif kind == "broadcast":
-        if not isinstance(value, dict) or set(value) - {"num_shapes", "signature", "rank", "side"}:
-            raise SpecError(
-                f'{what}: broadcast = {{ num_shapes = 2 | signature = "...", rank = [..], side = [..] }}'
-            )
-        if ("num_shapes" in value) == ("signature" in value):
-            raise SpecError(f"{what}: broadcast takes either num_shapes or signature")
-        if "num_shapes" in value and not (
-            isinstance(value["num_shapes"], int) and 1 <= value["num_shapes"] <= 6
-        ):
-            raise SpecError(f"{what}: num_shapes is 1-6")
-        if "signature" in value and not isinstance(value["signature"], str):
-            raise SpecError(f'{what}: signature is a string like "(m,n),(n,p)->(m,p)"')
-        for key, default in (("rank", [0, 3]), ("side", [1, 4])):
-            v = value.get(key, default)
-            if isinstance(v, int):
-                v = [v, v]
-            if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)):
-                raise SpecError(f"{what}: broadcast {key} = [lo, hi] of integers")
-        if "signature" in value:
-            try:
-                _broadcast_strategy(value)
-            except Exception as exc:  # hypothesis validates the signature
-                raise SpecError(f"{what}: {exc}") from None
+        _validate_broadcast(value, what)
     elif kind == "expr":
         if not isinstance(value, str):
             raise SpecError(f"{what}: expr is an expression string")
         _bound_ok(value, what, defined)
 
 
+def _validate_broadcast(value: Any, what: str) -> None:
+    if not isinstance(value, dict) or set(value) - {"num_shapes", "signature", "rank", "side"}:
+        raise SpecError(
+            f'{what}: broadcast = {{ num_shapes = 2 | signature = "...", rank = [..], side = [..] }}'
+        )
+    if ("num_shapes" in value) == ("signature" in value):
+        raise SpecError(f"{what}: broadcast takes either num_shapes or signature")
+    if "num_shapes" in value and not (_is_int(value["num_shapes"]) and 1 <= value["num_shapes"] <= 6):
+        raise SpecError(f"{what}: num_shapes is 1-6")
+    core_dims = 0
+    if "signature" in value:
+        if not isinstance(value["signature"], str):
+            raise SpecError(f'{what}: signature is a string like "(m,n),(n,p)->(m,p)"')
+        try:
+            inputs, output = parse_signature(value["signature"])
+        except SpecError as exc:
+            raise SpecError(f"{what}: {exc}") from None
+        core_dims = max(len(c) for c in (*inputs, output))
+    bounds = {}
+    for key, default, top in (("rank", [0, 3], NDIM_MAX - core_dims), ("side", [1, 4], MAX_SIDE)):
+        v = value.get(key, default)
+        if _is_int(v):
+            v = [v, v]
+        if not (isinstance(v, list) and len(v) == 2 and all(_is_int(x) for x in v)):
+            raise SpecError(f"{what}: broadcast {key} = [lo, hi] of whole numbers")
+        if not 0 <= v[0] <= v[1] <= top:
+            raise SpecError(f"{what}: broadcast {key} = [{v[0]}, {v[1]}] must satisfy 0 <= lo <= hi <= {top}")
+        bounds[key] = v
+
+
 # --- strategies -------------------------------------------------------------
 
 
 def _pair(value: Any, env: Mapping[str, Any]) -> tuple[int, int]:
-    if isinstance(value, int):
+    if _is_int(value):
         return value, value
     lo, hi = (_bound(b, env) for b in value)
     return int(lo), int(hi)
@@ -204,6 +289,7 @@ def _bound(bound: Any, env: Mapping[str, Any]) -> Any:
     return evaluate(bound, env) if isinstance(bound, str) else bound
 
 
+@lru_cache(maxsize=1024)
 def _divisors(n: int) -> list[int]:
     small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
     return sorted(set(small + [n // d for d in small]))
@@ -214,15 +300,35 @@ def _broadcast_strategy(value: Mapping[str, Any]) -> SearchStrategy[Any]:
 
     rank = value.get("rank", [0, 3])
     side = value.get("side", [1, 4])
-    rlo, rhi = (rank, rank) if isinstance(rank, int) else rank
-    slo, shi = (side, side) if isinstance(side, int) else side
+    rlo, rhi = (rank, rank) if _is_int(rank) else rank
+    slo, shi = (side, side) if _is_int(side) else side
     if "signature" in value:
         return hnp.mutually_broadcastable_shapes(
-            signature=value["signature"], min_dims=rlo, max_dims=rhi, min_side=slo, max_side=shi
+            signature=re.sub(r"\s+", "", value["signature"]),
+            min_dims=rlo,
+            max_dims=rhi,
+            min_side=slo,
+            max_side=shi,
         ).map(lambda b: tuple(b.input_shapes))
     return hnp.mutually_broadcastable_shapes(
         num_shapes=value["num_shapes"], min_dims=rlo, max_dims=rhi, min_side=slo, max_side=shi
     ).map(lambda b: tuple(b.input_shapes))
+
+
+@cache
+def _cached_broadcast(key: str) -> Any:
+    import json
+
+    return _broadcast_strategy(json.loads(key))
+
+
+def _axes_of(name: str, env: Mapping[str, Any]) -> int:
+    source = env[name]
+    if _is_int(source) and 0 <= source <= MAX_PERMUTATION:
+        return int(source)
+    if isinstance(source, (tuple, list)) and len(source) <= MAX_PERMUTATION:
+        return len(source)
+    raise DrawError(f"permutation of {name!r}: {source!r} is not a shape (or a number of axes up to 8)")
 
 
 def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
@@ -232,7 +338,9 @@ def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> A
     kind = next(k for k in spec if k in SPEC_KINDS)
     value = spec[kind]
     if kind == "int":
-        lo, hi = (int(_bound(b, env)) for b in value)
+        lo_v, hi_v = (_bound(v, env) for v in value)
+        lo = math.ceil(lo_v) if isinstance(lo_v, float) else int(lo_v)
+        hi = math.floor(hi_v) if isinstance(hi_v, float) else int(hi_v)
         if lo > hi:
             reject()
         return draw(st.integers(lo, hi))
@@ -247,14 +355,24 @@ def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> A
     if kind == "shape":
         rlo, rhi = _pair(value.get("rank", [1, 4]), env)
         slo, shi = _pair(value.get("side", [1, 5]), env)
+        if not (0 <= rlo <= rhi <= MAX_RANK and 0 <= slo <= shi <= MAX_SIDE):
+            reject()
         return tuple(draw(st.lists(st.integers(slo, shi), min_size=rlo, max_size=rhi)))
     if kind == "permutation":
-        n = len(env[value]) if isinstance(value, str) else int(value)
+        n = _axes_of(value, env) if isinstance(value, str) else int(value)
         return tuple(draw(st.permutations(range(n))))
     if kind == "reshape_of":
-        total = math.prod(env[value])
+        source = env[value]
+        if not (isinstance(source, (tuple, list)) and all(_is_int(d) and d >= 0 for d in source)):
+            raise DrawError(f"reshape_of {value!r}: {source!r} is not a shape")
+        total = math.prod(source)
+        if total > 10**9:
+            raise DrawError(f"reshape_of {value!r}: {source!r} has too many elements")
         rlo, rhi = _pair(spec.get("rank", [1, 4]), env)
-        k = draw(st.integers(max(rlo, 1), max(rhi, 1)))
+        rlo, rhi = max(rlo, 1), min(max(rhi, 1), MAX_RANK)
+        if rlo > rhi:
+            reject()
+        k = draw(st.integers(rlo, rhi))
         if total == 0:
             dims = [0] + [1] * (k - 1)
         else:
@@ -270,7 +388,9 @@ def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> A
             dims[draw(st.integers(0, k - 1))] = -1
         return tuple(dims)
     if kind == "broadcast":
-        return draw(_broadcast_strategy(value))
+        import json
+
+        return draw(_cached_broadcast(json.dumps(value, sort_keys=True)))
     return evaluate(value, env)
 
 
@@ -278,17 +398,25 @@ def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> A
 def _composite() -> Any:
     from hypothesis import reject
     from hypothesis import strategies as st
+    from hypothesis.errors import UnsatisfiedAssumption
 
     @st.composite
     def variables(
-        draw: Any, specs: tuple[tuple[str, Mapping[str, Any]], ...], assume: tuple[str, ...]
+        draw: Any,
+        specs: tuple[tuple[str, Mapping[str, Any]], ...],
+        assume: tuple[str, ...],
+        choices: tuple[str, ...],
     ) -> dict[str, Any]:
         env: dict[str, Any] = {}
         for name, spec in specs:
             try:
                 env[name] = _draw_value(draw, spec, env)
             except ExprError:
-                reject()
+                reject()  # a bound or expr that does not work for these values: draw again
+            except (UnsatisfiedAssumption, DrawError):
+                raise
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:
+                raise DrawError(f"variable {name!r}: {type(exc).__name__}: {exc}") from None
         for cond in assume:
             try:
                 ok = evaluate(cond, env)
@@ -296,49 +424,82 @@ def _composite() -> Any:
                 ok = False
             if not ok:
                 reject()
+        if choices:
+            # Choices that render to the same text would make the question ambiguous.
+            try:
+                rendered = [render(c, env) for c in choices]
+            except ExprError as exc:
+                raise DrawError(f"in `choices`: {exc}") from None
+            if len(set(rendered)) != len(rendered):
+                reject()
         return env
 
     return variables
 
 
-_STRATEGIES: dict[str, tuple[Any, Any, Any]] = {}
+_STRATEGIES: dict[str, tuple[Any, Any, Any, Any]] = {}
 
 
 def strategy_for(card: Card) -> SearchStrategy[dict[str, Any]]:
     """The hypothesis strategy of a card's variables (used by draws and by `deck check`)."""
     cached = _STRATEGIES.get(card.uid)
-    if cached and cached[0] is card.variables and cached[1] is card.assume:
-        return cached[2]  # type: ignore[no-any-return]
-    strategy = _composite()(card.variables, card.assume)
-    _STRATEGIES[card.uid] = (card.variables, card.assume, strategy)
+    if cached and cached[0] is card.variables and cached[1] is card.assume and cached[2] == card.choices:
+        return cached[3]  # type: ignore[no-any-return]
+    templated = tuple(c for c in card.choices if "${" in c)
+    strategy = _composite()(card.variables, card.assume, card.choices if templated else ())
+    _STRATEGIES[card.uid] = (card.variables, card.assume, card.choices, strategy)
     return strategy  # type: ignore[no-any-return]
+
+
+_GLOBAL_CONSTANTS: dict[Any, tuple[Any, ...]] = {}
 
 
 @cache
 def _provider() -> type:
-    from functools import cached_property
-
+    from hypothesis.internal.conjecture.choice import choice_constraints_key, choice_permitted
     from hypothesis.internal.conjecture.providers import (  # type: ignore[attr-defined]
-        Constants,
+        GLOBAL_CONSTANTS,
         HypothesisProvider,
     )
 
-    class NoLocalConstantsProvider(HypothesisProvider):
-        """Hypothesis' own provider, minus constants harvested from local modules."""
+    class GlobalConstantsProvider(HypothesisProvider):
+        """Hypothesis' own provider, minus the constants it harvests from local modules.
 
-        @cached_property
-        def _local_constants(self) -> Constants:  # type: ignore[override]
-            return Constants()
+        Hypothesis caches the permitted constants per choice type in one
+        process-wide cache that includes local constants as soon as any
+        hypothesis test has run here; this provider keeps its own cache of
+        global constants only, so a draw never depends on what ran before.
+        """
 
-    return NoLocalConstantsProvider
+        def _maybe_draw_constant(self, choice_type: Any, constraints: Any, *, p: float = 0.05) -> Any:
+            assert self._random is not None
+            if self._random.random() > p:
+                return None
+            key = (choice_type, choice_constraints_key(choice_type, constraints))
+            constants = _GLOBAL_CONSTANTS.get(key)
+            if constants is None:
+                constants = _GLOBAL_CONSTANTS[key] = tuple(
+                    c for c in GLOBAL_CONSTANTS.set_for_type(choice_type) if choice_permitted(c, constraints)
+                )
+            if not constants:
+                return None
+            # The same two random calls as hypothesis' provider with no local constants.
+            self._random.choice([constants])
+            return self._random.choice(constants)
+
+    return GlobalConstantsProvider
 
 
-def draw_values(card: Card, seed: int) -> dict[str, Any]:
-    """The card's variables for this seed: the same in every process."""
+def draw_with_choices(card: Card, seed: int) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The card's variables for this seed, and hypothesis' choice sequence that produced them.
+
+    The choice sequence lets `deck check` hand a failing variant to hypothesis'
+    shrinker. Raises NoVariantError (DrawError for a broken spec).
+    """
     if not card.variables:
-        return {}
+        return {}, ()
     from hypothesis.control import BuildContext
-    from hypothesis.errors import StopTest, UnsatisfiedAssumption
+    from hypothesis.errors import HypothesisException, StopTest, UnsatisfiedAssumption
     from hypothesis.internal.conjecture.data import ConjectureData
 
     strategy = strategy_for(card)
@@ -347,38 +508,90 @@ def draw_values(card: Card, seed: int) -> dict[str, Any]:
         data = ConjectureData(random=Random(f"{card.uid}:{seed}:{attempt}"), provider=provider)
         try:
             with BuildContext(data, wrapped_test=None):  # type: ignore[arg-type]
-                return dict(data.draw(strategy))
+                values = dict(data.draw(strategy))
+            return values, tuple(data.choices)
         except (UnsatisfiedAssumption, StopTest):
             continue
+        except DrawError as exc:
+            raise DrawError(f"{card.uid}: {exc}") from None
+        except HypothesisException as exc:  # e.g. InvalidArgument for bounds drawn out of order
+            raise DrawError(f"{card.uid}: {type(exc).__name__}: {exc}") from None
     raise NoVariantError(f"{card.uid}: no variant satisfied the card's conditions in {MAX_ATTEMPTS} attempts")
 
 
+def draw_values(card: Card, seed: int) -> dict[str, Any]:
+    """The card's variables for this seed: the same in every process."""
+    return draw_with_choices(card, seed)[0]
+
+
 def render(text: str, values: Mapping[str, Any]) -> str:
-    """Fill `${expr}` placeholders: strings as they are, everything else as a Python literal."""
+    """Fill `${expr}` placeholders: strings as they are, everything else as a Python literal.
+
+    A multi-line string inserted on an indented line is indented like that
+    line, so a block of code can be substituted into a function body.
+    Raises ExprError.
+    """
+    if "${" not in text:
+        return text
 
     def substitute(m: re.Match[str]) -> str:
         v = evaluate(m.group(1), values)
-        return v if isinstance(v, str) else repr(v)
+        s = v if isinstance(v, str) else repr(v)
+        if "\n" in s:
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            before = text[line_start : m.start()]
+            indent = before[: len(before) - len(before.lstrip())]
+            if indent:
+                first, *rest = s.split("\n")
+                s = "\n".join([first, *(indent + ln if ln.strip() else ln for ln in rest)])
+        return s
 
     return PLACEHOLDER_RE.sub(substitute, text)
 
 
-def draw_variant(card: Card, seed: int) -> Variant:
-    """The concrete variant of `card` for `seed`."""
-    values = draw_values(card, seed)
+def _render_field(card: Card, field: str, text: str, values: Mapping[str, Any]) -> str:
+    try:
+        return render(text, values)
+    except ExprError as exc:
+        raise DrawError(f"{card.uid}: in `{field}`: {exc}") from None
+
+
+def build_variant(card: Card, seed: int, values: dict[str, Any]) -> Variant:
+    """The variant for these drawn values (as drawn: no conversion); raises DrawError."""
     return Variant(
         card_uid=card.uid,
         seed=seed,
         values=values,
-        prompt=render(card.prompt, values),
-        code=render(card.code, values),
+        prompt=_render_field(card, "prompt", card.prompt, values),
+        code=_render_field(card, "code", card.code, values),
+        answer=None if card.answer is None else _render_field(card, "answer", card.answer, values),
+        choices=tuple(_render_field(card, "choices", c, values) for c in card.choices),
+        explain=_render_field(card, "explain", card.explain, values),
+        result=None if card.result is None else _render_field(card, "result", card.result, values),
     )
+
+
+def draw_variant(card: Card, seed: int) -> Variant:
+    """The concrete variant of `card` for `seed`; raises NoVariantError (DrawError for a card bug)."""
+    return build_variant(card, seed, draw_values(card, seed))
 
 
 def variant_from_values(card: Card, seed: int, values: Mapping[str, Any]) -> Variant:
     """Rebuild a variant from stored values without drawing (lists become tuples again)."""
-    frozen = {k: _freeze(v) for k, v in values.items()}
-    return Variant(card.uid, seed, frozen, render(card.prompt, frozen), render(card.code, frozen))
+    return build_variant(card, seed, {k: _freeze(v) for k, v in values.items()})
+
+
+def concrete(card: Card, variant: Variant) -> Card:
+    """The card as this variant shows it: every field rendered (what the runner and grading need)."""
+    return replace(
+        card,
+        prompt=variant.prompt,
+        code=variant.code,
+        answer=variant.answer,
+        choices=variant.choices,
+        explain=variant.explain,
+        result=variant.result,
+    )
 
 
 def shape_values(values: Sequence[Any]) -> tuple[Any, ...]:

@@ -1,0 +1,808 @@
+"""Check decks by running them: every card, on its backend, for several seeds, plus a hypothesis search.
+
+For each card that can run here, `run_check` draws the variants of seeds
+0..N-1, runs them through a `RunnerPool` (each backend on its own threads,
+so a slow TensorFlow card never holds up the torch workers), and flags:
+
+- `raises`: the code raised on a card whose kind is not `raises`;
+- `setup-raises`: a `raises` card failed before its last statement;
+- `never-raises`: a `raises` card whose last statement raised in no variant (5 or more);
+- `answer`: the answer raised, or gave something that cannot be compared as the
+  card's kind (a choice not among `choices`, a shape that is not a shape...);
+- `constant`: the card draws variables but its truth was the same for every seed
+  (unless it says `constant = true`; judged with 5 variants or more);
+- `timeout`, `crashed`, `memory`: the run was stopped;
+- `variant`: no variant could be drawn or rendered (a spec or `${...}` broke);
+- `unstable`: the same (card, seed) gave another truth than the last check on
+  the same versions (the card depends on something besides its seed);
+- `unavailable`: the backend is installed but its worker did not start.
+
+Then hypothesis searches each card's variable space (`search` examples; its
+first is the simplest variant) and shrinks any failing variant, including one
+the seeds found, to the smallest it can, which the report prints. The truths
+the search saw count too: a `constant` or `never-raises` card whose searched
+variants disagree is cleared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from random import Random
+from typing import TYPE_CHECKING, Any, Protocol
+
+from quiz.core.cards import BACKENDS, Card, Kind
+from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
+from quiz.core.grading import RunResult, same_value
+from quiz.core.variables import (
+    DrawError,
+    NoVariantError,
+    Variant,
+    build_variant,
+    concrete,
+    draw_with_choices,
+    strategy_for,
+)
+
+if TYPE_CHECKING:
+    from quiz.checking.records import Records, StaleCard
+
+__all__ = [
+    "CardResult",
+    "CheckOptions",
+    "CheckReport",
+    "Flag",
+    "Minimal",
+    "installed_versions",
+    "run_check",
+]
+
+DEFAULT_VARIANTS = 10
+DEFAULT_SEARCH = 10
+SHRINK_RUNS = 60
+# Fewer variants than this prove nothing about a truth that never changes (two coin flips often
+# agree): below it, `constant` and `never-raises` are not judged.
+MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card's failure
+# Flags that belong to one variant, so hypothesis can look for (and shrink) them.
+VARIANT_FLAGS = ("raises", "setup-raises", "answer", "timeout", "crashed", "memory", "variant")
+STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
+# The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
+_OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
+
+
+class Runs(Protocol):
+    """What the check needs of a runner: `quiz.runner.pool.RunnerPool` provides it."""
+
+    size: int
+
+    def run(
+        self, card: Card, variant: Variant, given: str | None = None, device: str | None = None
+    ) -> RunResult: ...
+
+    def prestart(self, backends: list[str] | tuple[str, ...]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    variants: int = DEFAULT_VARIANTS
+    search: int = DEFAULT_SEARCH  # hypothesis examples per card with variables; 0: only shrink failures
+    backends: tuple[str, ...] | None = None  # None: every installed backend
+    device: str = "auto"
+    jobs: int | None = None  # workers per backend (default: one per core)
+    record: bool = True  # keep truths for the stale-card report
+    shrink_runs: int = SHRINK_RUNS
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One thing wrong with a card, with the variant that showed it."""
+
+    code: str
+    message: str
+    seed: int | None = None
+    values: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"flag": self.code, "message": self.message, "seed": self.seed, "values": self.values}
+
+
+@dataclass(frozen=True, slots=True)
+class Minimal:
+    """The smallest failing variant hypothesis found for a card."""
+
+    flag: str
+    message: str
+    values: dict[str, Any]
+    code: str
+    runs: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "flag": self.flag,
+            "message": self.message,
+            "values": self.values,
+            "code": self.code,
+            "runs": self.runs,
+        }
+
+
+@dataclass(slots=True)
+class CardResult:
+    card: Card
+    status: str = "pass"  # pass | fail | skip
+    reason: str | None = None  # why skipped
+    flags: list[Flag] = field(default_factory=list)
+    truths: dict[int, Any] = field(default_factory=dict)
+    minimal: Minimal | None = None
+    version: str = ""
+    runs: int = 0
+    searched: int = 0
+    elapsed_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.card
+        return {
+            "card": c.uid,
+            "file": c.location.path,
+            "line": c.location.line,
+            "backend": c.backend.value,
+            "kind": c.kind.value,
+            "status": self.status,
+            "reason": self.reason,
+            "flags": [f.to_dict() for f in self.flags],
+            "minimal": self.minimal.to_dict() if self.minimal else None,
+            "truths": {str(k): v for k, v in sorted(self.truths.items())},
+            "runs": self.runs,
+            "searched": self.searched,
+        }
+
+
+@dataclass(slots=True)
+class CheckReport:
+    problems: list[Problem]
+    results: list[CardResult]
+    versions: dict[str, str]
+    options: CheckOptions
+    stale: list[StaleCard] = field(default_factory=list)  # found by this check
+    stale_total: int = 0  # every card the records hold as stale, after this check
+    notes: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    files: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[CardResult]:
+        return [r for r in self.results if r.status == "fail"]
+
+    @property
+    def skipped(self) -> list[CardResult]:
+        return [r for r in self.results if r.status == "skip"]
+
+    @property
+    def passed(self) -> list[CardResult]:
+        return [r for r in self.results if r.status == "pass"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.failed and self.files > 0
+
+    def backend_timings(self) -> dict[str, float]:
+        """Seconds spent in card code per backend (`card_s.torch`...), as the workers measured it."""
+        out: dict[str, float] = {}
+        for r in self.results:
+            key = f"card_s.{r.card.backend.value}"
+            out[key] = out.get(key, 0.0) + r.elapsed_ms / 1000
+        return {k: round(v, 2) for k, v in sorted(out.items())}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "summary": {
+                "files": self.files,
+                "cards": len(self.results),
+                "passed": len(self.passed),
+                "failed": len(self.failed),
+                "skipped": len(self.skipped),
+                "problems": len(self.problems),
+                "stale": len(self.stale),
+                "stale_total": self.stale_total,
+                "elapsed_s": round(self.elapsed_s, 1),
+            },
+            "versions": self.versions,
+            "options": {
+                "variants": self.options.variants,
+                "search": self.options.search,
+                "backends": list(self.options.backends) if self.options.backends else None,
+                "device": self.options.device,
+            },
+            "problems": [p.to_dict() for p in self.problems],
+            "cards": [r.to_dict() for r in self.results],
+            "stale": [s.to_dict() for s in self.stale],
+            "notes": self.notes,
+            "timings": self.timings | self.backend_timings(),
+        }
+
+
+def installed_versions() -> dict[str, str]:
+    """Installed backend versions (and keras'), found without importing them."""
+    import importlib.metadata
+
+    from quiz.runner.backends import backend_info
+
+    versions: dict[str, str] = {}
+    for backend in BACKENDS:
+        info = backend_info(backend)
+        if info.installed:
+            versions[backend] = info.version or "?"
+    if "tensorflow" in versions:
+        try:
+            versions["keras"] = importlib.metadata.version("keras")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def card_versions(card: Card, versions: dict[str, str]) -> dict[str, str]:
+    """The versions a card's truth depends on: its backend's (and keras' for tensorflow)."""
+    keys = [card.backend.value] + (["keras"] if card.backend.value == "tensorflow" else [])
+    return {k: versions[k] for k in keys if k in versions}
+
+
+# --- one run, classified ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One variant's run: its truth, or the flag it raised."""
+
+    truth: Any = None
+    ok: bool = True
+    flag: str | None = None
+    message: str = ""
+    skip: str | None = None  # the card cannot run here (e.g. no GPU)
+    version: str = ""
+    elapsed_ms: float = 0.0
+    runs: int = 1
+
+
+def truth_key(card: Card, truth: Any) -> str:
+    """What the learner would answer, as a comparable string (a raised exception by its class only)."""
+    if card.kind == Kind.RAISES:
+        return str(truth.get("type")) if isinstance(truth, dict) else "no error"
+    return json.dumps(truth, sort_keys=True, default=repr)
+
+
+def same_truth(card: Card, a: Any, b: Any) -> bool:
+    if card.kind == Kind.RAISES:
+        return truth_key(card, a) == truth_key(card, b)
+    if card.kind in (Kind.VALUE, Kind.CODE):
+        return same_value(a, b, card.tolerance)
+    return truth_key(card, a) == truth_key(card, b)
+
+
+def _object_repr(value: Any) -> str | None:
+    """A repr string standing in for an object the learner cannot type (`<Tensor ...>`), if any."""
+    if isinstance(value, str):
+        return value if _OBJECT_REPR.match(value) else None
+    if isinstance(value, list):
+        for v in value:
+            found = _object_repr(v)
+            if found:
+                return found
+    if isinstance(value, dict):
+        for v in value.values():
+            found = _object_repr(v)
+            if found:
+                return found
+    return None
+
+
+class Checker:
+    """Runs cards through a pool and turns run results into outcomes."""
+
+    def __init__(self, pool: Runs, device: str) -> None:
+        self.pool = pool
+        self.device = device
+        # A backend whose worker does not start: say so once, not once per run.
+        self.broken: dict[str, str] = {}
+
+    def _run(self, card: Card, variant: Variant) -> RunResult:
+        return self.pool.run(card, variant, device="gpu" if card.needs_gpu else None)
+
+    def outcome(self, card: Card, variant: Variant) -> Outcome:
+        backend = card.backend.value
+        if backend in self.broken and not card.needs_gpu:
+            return Outcome(ok=False, flag="unavailable", message=self.broken[backend], runs=0)
+        shown = concrete(card, variant)
+        r = self._run(shown, variant)
+        v, ms = r.version, r.elapsed_ms
+        if r.ok:
+            if card.kind in (Kind.VALUE, Kind.CODE):
+                stand_in = _object_repr(r.truth)
+                if stand_in:
+                    return Outcome(
+                        ok=False,
+                        flag="answer",
+                        message=f"the answer gave an object the learner cannot type: {stand_in[:120]}",
+                        version=v,
+                        elapsed_ms=ms,
+                    )
+            return Outcome(truth=r.truth, version=v, elapsed_ms=ms)
+        kind = r.error_kind or "card-error"
+        error = r.error or "the card could not be run"
+        if kind == "unavailable":
+            if card.needs_gpu:
+                return Outcome(ok=False, skip=f"needs a GPU ({error})", version=v, elapsed_ms=ms)
+            self.broken.setdefault(backend, error)
+            return Outcome(ok=False, flag="unavailable", message=error, version=v, elapsed_ms=ms)
+        if kind in STOPPED:
+            return Outcome(ok=False, flag=STOPPED[kind], message=error, version=v, elapsed_ms=ms)
+        if card.kind == Kind.RAISES:
+            return Outcome(ok=False, flag="setup-raises", message=error, version=v, elapsed_ms=ms)
+        return self._diagnose(card, shown, variant, error, r)
+
+    def _diagnose(self, card: Card, shown: Card, variant: Variant, error: str, first: RunResult) -> Outcome:
+        """The code or the answer? Run the code alone, then the answer as a plain value."""
+        v, ms = first.version, first.elapsed_ms
+        plain = replace(shown, kind=Kind.VALUE, choices=())
+        code_only = replace(plain, answer="None", result=None)
+        r1 = self._run(code_only, variant)
+        if not r1.ok:
+            if r1.error_kind in STOPPED:
+                return Outcome(
+                    ok=False,
+                    flag=STOPPED[r1.error_kind or ""],
+                    message=r1.error or "",
+                    runs=2,
+                    version=v,
+                    elapsed_ms=ms,
+                )
+            return Outcome(
+                ok=False,
+                flag="raises",
+                message=f"the code raised {r1.error or error}",
+                runs=2,
+                version=v,
+                elapsed_ms=ms,
+            )
+        r2 = self._run(plain, variant)
+        if not r2.ok:
+            return Outcome(
+                ok=False,
+                flag="answer",
+                message=f"the answer `{shown.answer}` raised {r2.error or error}",
+                runs=3,
+                version=v,
+                elapsed_ms=ms,
+            )
+        if card.kind == Kind.CHOICE:
+            detail = f"the answer gave {r2.truth!r}, which is not one of the choices {list(shown.choices)!r}"
+        else:
+            detail = f"the answer gave {_short(r2.truth)}, which cannot be compared as a {card.kind.value} ({error})"
+        return Outcome(ok=False, flag="answer", message=detail, runs=3, version=v, elapsed_ms=ms)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the search ------------------------------------------------------------------
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(json.dumps(values, default=repr))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    minimal: Minimal | None
+    runs: int
+    error: str | None  # the search itself failed (e.g. no variant could be drawn)
+    elapsed_ms: float
+    truths: frozenset[str] = frozenset()  # truth keys of the variants it ran that gave one
+
+
+def shrink(
+    checker: Checker,
+    card: Card,
+    *,
+    examples: int,
+    seed: int,
+    known: tuple[Any, ...] | None,
+    target: str | None,
+    max_runs: int,
+    seen: Sequence[tuple[Variant, Outcome]] = (),
+) -> SearchResult:
+    """Search the card's variables with hypothesis; shrink the first failure to the smallest.
+
+    `known` is the choice sequence of a failing seeded variant (replayed first,
+    then shrunk); `target` keeps the shrinker on that kind of failure; `seen`
+    are the seeded variants already run, so the search does not run them again.
+    """
+    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+    from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+    from hypothesis.errors import HypothesisException, NoSuchExample, Unsatisfiable
+
+    memo: dict[str, tuple[bool, Outcome | None, Variant | None]] = {}
+    runs = 0
+    card_ms = 0.0
+    keys: set[str] = set()
+    lock = threading.Lock()
+    found: list[tuple[Outcome, Variant]] = []
+    for variant, out in seen:
+        bad = out.flag in VARIANT_FLAGS and (target is None or out.flag == target)
+        memo[repr(sorted(variant.values.items()))] = (bad, out, variant)
+
+    def fails(values: dict[str, Any]) -> bool:
+        nonlocal runs, card_ms
+        key = repr(sorted(values.items()))
+        with lock:
+            if key in memo:
+                hit = memo[key]
+                if hit[0] and hit[1] is not None and hit[2] is not None:
+                    found[:] = [(hit[1], hit[2])]
+                return hit[0]
+            if runs >= max_runs:
+                return False  # budget spent: the smallest failure so far stands
+            runs += 1
+        try:
+            variant = build_variant(card, seed, dict(values))
+        except DrawError as exc:
+            out, variant_ = Outcome(ok=False, flag="variant", message=str(exc)), None
+        else:
+            out, variant_ = checker.outcome(card, variant), variant
+        bad = out.flag in VARIANT_FLAGS and (target is None or out.flag == target)
+        with lock:
+            memo[key] = (bad, out, variant_)
+            card_ms += out.elapsed_ms
+            if out.ok:
+                keys.add(truth_key(card, out.truth))
+        if bad:
+            found[:] = [(out, variant_ or Variant(card.uid, seed, dict(values), "", ""))]
+        return bad
+
+    database = InMemoryExampleDatabase()
+    key = f"quiz-deck-check:{card.uid}".encode()
+    phases = [Phase.reuse, Phase.generate, Phase.shrink] if examples > 0 else [Phase.reuse, Phase.shrink]
+    if known is not None:
+        database.save(key + b".secondary", choices_to_bytes(known))
+    config = settings(
+        database=database,
+        max_examples=max(examples, 1),
+        phases=phases,
+        deadline=None,
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    try:
+        values = find(
+            strategy_for(card), fails, settings=config, random=Random(f"search:{card.uid}"), database_key=key
+        )
+    except (NoSuchExample, Unsatisfiable):  # nothing failed; or `assume` left hypothesis too few variants
+        return SearchResult(None, runs, None, card_ms, frozenset(keys))
+    except NoVariantError as exc:
+        return SearchResult(None, runs, str(exc), card_ms, frozenset(keys))
+    except HypothesisException as exc:
+        return SearchResult(None, runs, f"{type(exc).__name__}: {exc}", card_ms, frozenset(keys))
+    if not found:
+        return SearchResult(None, runs, None, card_ms, frozenset(keys))
+    out, variant = found[-1]
+    minimal = Minimal(
+        flag=out.flag or "", message=out.message, values=_jsonable(dict(values)), code=variant.code, runs=runs
+    )
+    return SearchResult(minimal, runs, None, card_ms, frozenset(keys))
+
+
+# --- the whole check ------------------------------------------------------------------
+
+
+# progress(phase, done, total): phase "run" counts seeded runs, "search" counts searched cards.
+ProgressFn = Callable[[str, int, int], None]
+
+
+@dataclass(slots=True)
+class _Pending:
+    result: CardResult
+    variants: dict[int, Variant] = field(default_factory=dict)
+    choices: dict[int, tuple[Any, ...]] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+
+
+def _interleave(cards: Sequence[Card]) -> list[Card]:
+    """Cards of different decks alternated, so a slow deck does not finish last on its own."""
+    by_deck: dict[str, list[Card]] = {}
+    for c in cards:
+        by_deck.setdefault(c.deck_id, []).append(c)
+    out: list[Card] = []
+    queues = list(by_deck.values())
+    while queues:
+        for q in list(queues):
+            out.append(q.pop(0))
+            if not q:
+                queues.remove(q)
+    return out
+
+
+def evaluate(result: CardResult, pending: _Pending, variants: int) -> None:
+    """Turn a card's seeded outcomes into flags and truths."""
+    card = result.card
+    for seed, out in sorted(pending.outcomes.items()):
+        result.runs += out.runs
+        result.elapsed_ms += out.elapsed_ms
+        if out.version:
+            result.version = out.version
+        if out.skip:
+            result.status, result.reason = "skip", out.skip
+            return
+        if out.ok:
+            result.truths[seed] = out.truth
+        elif out.flag:
+            values = pending.variants[seed].values_json() if seed in pending.variants else None
+            result.flags.append(Flag(out.flag, out.message, seed, values))
+    if result.flags and all(f.code == "unavailable" for f in result.flags):
+        del result.flags[1:]
+    truths = result.truths
+    if (
+        card.kind == Kind.RAISES
+        and len(truths) >= MIN_VARIANTS_FOR_CONSTANT
+        and len(truths) == len(pending.outcomes)
+        and all(t is None for t in truths.values())
+    ):
+        result.flags.append(
+            Flag(
+                "never-raises",
+                f"the last statement raised in none of {len(truths)} variants: make the variables "
+                "decide whether it raises, or use another kind",
+            )
+        )
+        return
+    if card.variables and not card.constant and len(truths) >= 2 and len(truths) == variants:
+        keys = {truth_key(card, t) for t in truths.values()}
+        distinct = {
+            json.dumps(v.values_json(), sort_keys=True, default=repr) for v in pending.variants.values()
+        }
+        if len(keys) == 1 and variants >= MIN_VARIANTS_FOR_CONSTANT:
+            (only,) = list(truths.values())[:1]
+            shown = (
+                str(only.get("type")) if card.kind == Kind.RAISES and isinstance(only, dict) else _short(only)
+            )
+            why = " (every variant drew the same values)" if len(distinct) == 1 else ""
+            result.flags.append(
+                Flag(
+                    "constant",
+                    f"the truth was {shown} in all {len(truths)} variants{why}: let the variables change "
+                    "it, or mark the card `constant = true`",
+                )
+            )
+
+
+def run_check(
+    paths: Iterable[str],
+    options: CheckOptions | None = None,
+    *,
+    pool: Runs | None = None,
+    progress: ProgressFn | None = None,
+    records: Records | None = None,
+) -> CheckReport:
+    """Load the decks under `paths`, run every card that can run here, and report.
+
+    `pool` defaults to a `RunnerPool` sized to the cores (closed afterwards);
+    `progress(done, total, label)` is called from worker threads as runs finish.
+    """
+    options = options or CheckOptions()
+    started = time.perf_counter()
+    path_list = [str(p) for p in paths]
+    files = deck_files(path_list)
+    lib: Library = load_library(path_list)
+    versions = installed_versions()
+    report = CheckReport(
+        problems=list(lib.problems), results=[], versions={}, options=options, files=len(files)
+    )
+    if not files:
+        report.problems.append(
+            Problem(", ".join(path_list) or ".", None, None, "no deck files (*.toml) found")
+        )
+
+    wanted = set(options.backends or BACKENDS)
+    runnable: list[_Pending] = []
+    for card in lib.cards():
+        result = CardResult(card)
+        report.results.append(result)
+        if card.backend.value not in wanted:
+            result.status, result.reason = "skip", "backend not selected"
+            continue
+        reason = unmet_requirement(card, versions, gpu=False if options.device == "cpu" else None)
+        if reason:
+            result.status, result.reason = "skip", reason
+            continue
+        runnable.append(_Pending(result))
+    used = sorted({p.result.card.backend.value for p in runnable})
+    report.versions = {
+        k: v for k, v in versions.items() if k in used or (k == "keras" and "tensorflow" in used)
+    }
+
+    # Draw every seeded variant first: a broken spec is a flag, not a run.
+    for p in runnable:
+        card = p.result.card
+        for seed in range(options.variants):
+            try:
+                values, choices = draw_with_choices(card, seed)
+                p.variants[seed] = build_variant(card, seed, values)
+                p.choices[seed] = choices
+            except NoVariantError as exc:
+                p.outcomes[seed] = Outcome(ok=False, flag="variant", message=str(exc), runs=0)
+
+    own_pool = pool is None
+    if pool is None:
+        from quiz import paths as app_paths
+        from quiz.runner.pool import RunnerPool
+
+        pool = RunnerPool(options.jobs, device=options.device, log_dir=app_paths.log_dir())
+    checker = Checker(pool, options.device)
+    total = sum(len(p.variants) for p in runnable)
+    if progress:
+        progress("run", 0, total)
+    done = 0
+    done_lock = threading.Lock()
+
+    def tick() -> None:
+        nonlocal done
+        with done_lock:
+            done += 1
+            n = done
+        if progress:
+            progress("run", n, total)
+
+    executors: dict[str, ThreadPoolExecutor] = {
+        b: ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix=f"check-{b}") for b in used
+    }
+    try:
+        if used:
+            pool.prestart(used)
+        seeded: dict[str, list[tuple[_Pending, int, Future[Outcome]]]] = {b: [] for b in used}
+        order = _interleave([p.result.card for p in runnable])
+        by_uid = {p.result.card.uid: p for p in runnable}
+        for seed in range(options.variants):
+            for card in order:
+                p = by_uid[card.uid]
+                if seed not in p.variants:
+                    continue
+                b = card.backend.value
+
+                def job(p: _Pending = p, seed: int = seed) -> Outcome:
+                    try:
+                        return checker.outcome(p.result.card, p.variants[seed])
+                    finally:
+                        tick()
+
+                seeded[b].append((p, seed, executors[b].submit(job)))
+        for b in used:
+            for p, seed, fut in seeded[b]:
+                p.outcomes[seed] = fut.result()
+        for p in runnable:
+            evaluate(p.result, p, options.variants)
+            if p.result.version:  # what the worker reports (`2.13.0`, not the wheel's `2.13.0+cpu`)
+                report.versions[p.result.card.backend.value] = p.result.version
+        report.timings["runs_s"] = round(time.perf_counter() - started, 2)
+
+        # The search: every card with variables (and every failure, to shrink it).
+        searches: list[tuple[_Pending, Future[SearchResult]]] = []
+        search_pools = executors
+        for p in runnable:
+            result, card = p.result, p.result.card
+            if result.status == "skip" or not card.variables:
+                continue
+            if any(f.code == "unavailable" for f in result.flags):
+                continue
+            failing = next((f for f in result.flags if f.code in VARIANT_FLAGS and f.seed in p.choices), None)
+            if options.search <= 0 and failing is None:
+                continue
+            known = p.choices.get(failing.seed) if failing and failing.seed is not None else None
+            search = search_pools[card.backend.value].submit(
+                shrink,
+                checker,
+                card,
+                examples=options.search,
+                seed=failing.seed if failing and failing.seed is not None else 0,
+                known=known,
+                target=failing.code if failing else None,
+                max_runs=options.shrink_runs + max(options.search, 0),
+                seen=[(p.variants[s], o) for s, o in p.outcomes.items() if s in p.variants],
+            )
+            searches.append((p, search))
+        for n, (p, search) in enumerate(searches, 1):
+            found = search.result()
+            if progress:
+                progress("search", n, len(searches))
+            p.result.searched = found.runs
+            p.result.runs += found.runs
+            p.result.elapsed_ms += found.elapsed_ms
+            if found.error:
+                p.result.flags.append(
+                    Flag("variant", f"the hypothesis search could not draw a variant: {found.error}")
+                )
+            _refute_with_search(p.result, found.truths)
+            minimal = found.minimal
+            if minimal is not None:
+                p.result.minimal = minimal
+                if not any(f.code == minimal.flag for f in p.result.flags):
+                    p.result.flags.append(Flag(minimal.flag, minimal.message, None, minimal.values))
+        report.timings["search_s"] = round(time.perf_counter() - started - report.timings["runs_s"], 2)
+    finally:
+        for ex in executors.values():
+            ex.shutdown(wait=True, cancel_futures=True)
+        if own_pool:
+            pool.close()  # type: ignore[attr-defined]
+
+    for p in runnable:
+        if p.result.status != "skip":
+            p.result.status = "fail" if p.result.flags else "pass"
+
+    if options.record:
+        _update_records(report, runnable, versions, records)
+    report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+def _refute_with_search(result: CardResult, search_truths: frozenset[str]) -> None:
+    """Variants the search ran count too: a truth it saw change is not constant, a raise it saw is a raise."""
+    card = result.card
+    seeded = {truth_key(card, t) for t in result.truths.values()}
+    if search_truths - seeded:
+        result.flags[:] = [f for f in result.flags if f.code != "constant"]
+    if any(k != "no error" for k in search_truths):
+        result.flags[:] = [f for f in result.flags if f.code != "never-raises"]
+
+
+def _same_for(card: Card) -> Callable[[Any, Any], bool]:
+    def same(a: Any, b: Any) -> bool:
+        return same_truth(card, a, b)
+
+    return same
+
+
+def _update_records(
+    report: CheckReport, runnable: list[_Pending], versions: dict[str, str], records: Records | None
+) -> None:
+    from quiz.checking.records import Records as RecordsFile
+
+    rec = records or RecordsFile.load()
+    if rec.warning:
+        report.notes.append(rec.warning)
+    for p in runnable:
+        result, card = p.result, p.result.card
+        if result.status == "skip" or not result.truths:
+            continue
+        seen = card_versions(card, versions)
+        if result.version:
+            seen[card.backend.value] = result.version  # what the worker really ran
+        comparison = rec.compare(card, seen, result.truths, _same_for(card))
+        if comparison.stale is not None:
+            report.stale.append(comparison.stale)
+        if comparison.unstable_seeds:
+            seed = comparison.unstable_seeds[0]
+            result.flags.append(
+                Flag(
+                    "unstable",
+                    f"seed {seed} gave {_short(result.truths[seed])} but {_short(comparison.previous.get(str(seed)))} "
+                    "in the last check on the same versions: the truth depends on more than the seed",
+                    seed,
+                    p.variants[seed].values_json() if seed in p.variants else None,
+                )
+            )
+            result.status = "fail"
+        rec.record(card, seen, result.truths)
+    rec.add_check(report.versions, len(report.results), len(report.failed))
+    try:
+        rec.save()
+    except OSError as exc:
+        report.notes.append(f"could not save the check records to {rec.path}: {exc.strerror or exc}")
+    report.stale_total = len(rec.stale())
