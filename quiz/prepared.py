@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ class Prepared:
     due_complete: bool  # False: more due cards exist beyond the list
     new: list[str]  # next new cards, in order
     new_complete: bool
-    variants: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid → seed, values, prompt, code
+    variants: dict[str, Any] = field(default_factory=dict)  # uid → its drawn Variant
     cards: dict[str, Any] = field(default_factory=dict)  # uid → Card, for the candidates above
     counts: dict[str, int] = field(default_factory=dict)
     format: int = FORMAT
@@ -82,7 +82,8 @@ def write_prepared(path: Path, prepared: Prepared) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            pickle.dump(asdict(prepared) | {"cards": prepared.cards}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            shallow = {f.name: getattr(prepared, f.name) for f in fields(prepared)}  # Cards, Variants kept whole
+            pickle.dump(shallow, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass  # only costs speed at the next start
@@ -109,7 +110,7 @@ def choose(
     new_limit: int,
     usable: Callable[[str], bool],
     learn_ahead: timedelta = timedelta(minutes=20),
-) -> tuple[str, dict[str, Any]] | None:
+) -> tuple[str, Any] | None:
     """The first card and its prepared variant, if `prepared` still describes the database; else None."""
     if prepared.key != key:
         return None
@@ -163,7 +164,6 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
     """The prepared first card, if the prepared start still describes the database and decks."""
     from quiz import paths
     from quiz.core.queue import study_day_start
-    from quiz.core.variables import Variant, shape_values
     from quiz.library_cache import library_fingerprint
 
     prepared = read_prepared(prepared_path(paths.cache_dir(), settings.profile))
@@ -183,16 +183,15 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
     )
     if chosen is None:
         return None
-    uid, v = chosen
-    values = dict(zip(v["values"], shape_values(list(v["values"].values())), strict=True))
-    variant = Variant(card_uid=uid, seed=int(v["seed"]), values=values, prompt=v["prompt"], code=v["code"])
+    uid, variant = chosen
     return FirstCard(fingerprint, cards[uid], variant, dict(prepared.counts))
 
 
 def deck_search_path(settings: Any) -> list[str | Path]:
     from quiz import paths
+    from quiz.store.trust import library_dirs
 
-    return [paths.builtin_decks_dir(), *settings.deck_dirs]
+    return [paths.builtin_decks_dir(), *settings.deck_dirs, *library_dirs()]
 
 
 def save_next_start(study: Any, fingerprint: str) -> None:

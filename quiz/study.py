@@ -175,14 +175,14 @@ class Study:
             head = repo.upcoming(s, self.profile, now=now, deck_ids=self.deck_ids)
             introduced = repo.new_introduced_since(s, self.profile, day_start)
         counts = self.counts()
-        variants: dict[str, dict[str, object]] = {}
+        variants: dict[str, Variant] = {}
         cards: dict[str, Card] = {}
         for uid in [u for _, u in head.due[:candidates]] + head.new[:1]:
             card = self.cards.get(uid)
             if card is None or uid in variants:
                 continue
             v = self.prepare(card)
-            variants[uid] = {"seed": v.seed, "values": v.values_json(), "prompt": v.prompt, "code": v.code}
+            variants[uid] = v
             cards[uid] = card
         return Prepared(
             key=start_key(self.store.url, self.profile, self.deck_ids, library_fingerprint, self.settings),

@@ -29,7 +29,13 @@ async def _study_one_and_quit(settings) -> str:  # type: ignore[no-untyped-def]
     return first
 
 
-async def test_a_normal_exit_prepares_the_next_start(small_library: Path, tmp_path: Path) -> None:
+async def test_a_normal_exit_prepares_the_next_start(
+    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Put the shape card second, so the prepared card is one whose `answer` must survive the round trip.
+    deck = (small_library / "tiny.toml").read_text()
+    head, first_card, second_card = deck.split("[[card]]")
+    (small_library / "tiny.toml").write_text(head + "[[card]]" + second_card + "[[card]]" + first_card)
     settings = load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu")
     first = await _study_one_and_quit(settings)
     prepared = read_prepared(prepared_path(paths.cache_dir(), "default"))
@@ -47,6 +53,12 @@ async def test_a_normal_exit_prepares_the_next_start(small_library: Path, tmp_pa
         await pilot.pause(0.3)
         assert app.study.next_card().uid == shown  # type: ignore[union-attr]
         assert screen.card.uid == shown  # confirmed, not replaced  # type: ignore[union-attr]
+        # The prepared card grades like any other.
+        a, b = screen.variant.values["a"], screen.variant.values["b"]  # type: ignore[union-attr]
+        await pilot.press(*f"{a}x{b}")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.phase == "verdict")
+        assert screen.answered.verdict.correct is True  # type: ignore[union-attr]
 
 
 async def test_a_database_changed_elsewhere_is_not_trusted(small_library: Path, tmp_path: Path) -> None:
