@@ -38,8 +38,12 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     )
     p.add_argument("card", metavar="CARD_ID", help="card id, deck/card, or a family id with --backend")
     p.add_argument("--seed", type=int, default=0, help="variant seed (default 0)")
-    p.add_argument("--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend")
-    p.add_argument("--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)")
+    p.add_argument(
+        "--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend"
+    )
+    p.add_argument(
+        "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_common(p)
     p.set_defaults(handler=cmd_show)
@@ -54,9 +58,18 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     p.add_argument("card", metavar="CARD_ID", help="card id, deck/card, or a family id with --backend")
     p.add_argument("--seed", type=int, default=0, help="variant seed (default 0)")
     p.add_argument("--answer", required=True, help="your prediction, as you would type it in the app")
-    p.add_argument("--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend")
-    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where to run (default auto)")
-    p.add_argument("--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)")
+    p.add_argument(
+        "--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend"
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "gpu"),
+        default=argparse.SUPPRESS,
+        help="where to run (default auto)",
+    )
+    p.add_argument(
+        "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_common(p)
     p.set_defaults(handler=cmd_grade)
@@ -176,7 +189,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
                 "values": variant.values_json(),
                 "prompt": variant.prompt,
                 "code": variant.code,
-                "choices": list(card.choices),
+                "choices": list(variant.choices),
             }
         )
         return 0
@@ -188,7 +201,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
     console.print(Markdown(variant.prompt))
     console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
-    for i, choice in enumerate(card.choices):
+    for i, choice in enumerate(variant.choices):
         console.print(f"  {chr(ord('a') + i)}) {choice}")
     return 0
 
@@ -196,13 +209,21 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.core.answers import MalformedAnswer, parse_answer
     from quiz.core.grading import judge
-    from quiz.core.variables import draw_variant
+    from quiz.core.variables import NoVariantError, concrete, draw_variant
     from quiz.runner.client import Runner
 
     card, status = _card_for(args, settings)
     if card is None:
         return status
-    variant = draw_variant(card, args.seed)
+    try:
+        variant = draw_variant(card, args.seed)
+    except NoVariantError as exc:
+        if args.json:
+            print_json({"correct": None, "error": str(exc), "card": card.uid, "seed": args.seed})
+        else:
+            err(str(exc))
+        return 2
+    card = concrete(card, variant)  # answer, choices and result rendered for this variant
     try:
         parsed = parse_answer(card, args.answer)
     except MalformedAnswer as exc:
@@ -237,5 +258,3 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     if verdict.correct is None:
         return 3
     return 0 if verdict.correct else 1
-
-

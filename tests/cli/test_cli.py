@@ -75,15 +75,28 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]
     return code, json.loads(out)
 
 
-@pytest.mark.parametrize("backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("torch", "tensorflow", "mxnet")])
-def test_grade_returns_the_truth_on_each_backend(backend: str, deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=getattr(pytest.mark, b)) for b in ("torch", "tensorflow", "mxnet")]
+)
+def test_grade_returns_the_truth_on_each_backend(
+    backend: str, deck: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, shown = run_json(capsys, "show", f"expand.{backend}", "--seed", "5", "--deck", str(deck), "--json")
     assert code == 0
     a, b = shown["values"]["a"], shown["values"]["b"]
     assert f"{a}, {b}" in shown["code"]
 
     code, verdict = run_json(
-        capsys, "grade", f"expand.{backend}", "--seed", "5", "--answer", f"({a}, {b})", "--deck", str(deck), "--json"
+        capsys,
+        "grade",
+        f"expand.{backend}",
+        "--seed",
+        "5",
+        "--answer",
+        f"({a}, {b})",
+        "--deck",
+        str(deck),
+        "--json",
     )
     assert code == 0
     assert verdict["correct"] is True
@@ -92,8 +105,18 @@ def test_grade_returns_the_truth_on_each_backend(backend: str, deck: Path, capsy
     assert verdict["version"] and verdict["elapsed_ms"] > 0
 
     code, verdict = run_json(
-        capsys, "grade", "expand", "--backend", backend, "--seed", "5", "--answer", f"({b}, {a + 1})",
-        "--deck", str(deck), "--json",
+        capsys,
+        "grade",
+        "expand",
+        "--backend",
+        backend,
+        "--seed",
+        "5",
+        "--answer",
+        f"({b}, {a + 1})",
+        "--deck",
+        str(deck),
+        "--json",
     )
     assert code == 1
     assert verdict["correct"] is False
@@ -102,7 +125,9 @@ def test_grade_returns_the_truth_on_each_backend(backend: str, deck: Path, capsy
 
 
 def test_malformed_answer_is_not_graded(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, verdict = run_json(capsys, "grade", "expand.torch", "--answer", "(2, 3", "--deck", str(deck), "--json")
+    code, verdict = run_json(
+        capsys, "grade", "expand.torch", "--answer", "(2, 3", "--deck", str(deck), "--json"
+    )
     assert code == 2
     assert verdict["correct"] is None and "malformed" in verdict["error"]
 
@@ -160,3 +185,34 @@ def test_decks_reports_a_broken_file_and_still_lists_the_others(
     assert problem["file"] == str(broken) and problem["line"] == 18 and problem["card"] == "bad.torch"
     assert "unknown backend 'pytorch'" in problem["message"]
     assert f"{broken}:18: card 'bad.torch': unknown backend" in captured.err
+
+
+@pytest.mark.torch
+def test_grade_renders_the_answer_for_the_variant(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = tmp_path / "rendered.toml"
+    deck.write_text(
+        textwrap.dedent(
+            """
+            [deck]
+            id = "rendered"
+            title = "Rendered answers"
+
+            [[card]]
+            id = "pick.torch"
+            section = "s"
+            backend = "torch"
+            kind = "value"
+            prompt = "What is `y[${i}]`?"
+            code = "y = torch.arange(10) * 3"
+            answer = "y[${i}]"
+            explain = "."
+            vars.i = { int = [0, 9] }
+            """
+        ).lstrip()
+    )
+    _, shown = run_json(capsys, "show", "pick.torch", "--seed", "4", "--deck", str(deck), "--json")
+    i = shown["values"]["i"]
+    code, verdict = run_json(
+        capsys, "grade", "pick.torch", "--seed", "4", "--answer", str(3 * i), "--deck", str(deck), "--json"
+    )
+    assert (code, verdict["correct"], verdict["expected"]) == (0, True, str(3 * i))
