@@ -19,6 +19,7 @@ class Settings:
     db_url: str = ""
     profile: str = "default"
     device: str = "auto"
+    worker_idle_s: float = 600.0  # a framework worker unused this long exits (0: never); runner/client.py
     backends: tuple[str, ...] = ("torch", "tensorflow", "mxnet")
     new_per_day: int = 20
     desired_retention: float = 0.9

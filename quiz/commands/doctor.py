@@ -39,7 +39,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         },
         "backends": {},
     }
-    runner = Runner(device=settings.device, log_dir=paths.log_dir())
+    runner = Runner.for_settings(settings, log_dir=paths.log_dir())
     infos = {b: backend_info(b) for b in ("torch", "tensorflow", "mxnet")}
     started = time.perf_counter()
     runner.prestart([b for b, i in infos.items() if i.installed])
@@ -49,6 +49,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 ready = runner.info(name) or {}
                 entry["devices"] = ready.get("devices", [])
+                entry["gpus"] = ready.get("gpus", 0)
                 entry["worker"] = "ok"
                 entry["worker_ready_s"] = round(time.perf_counter() - started, 2)
             except Exception as exc:
@@ -57,6 +58,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         else:
             entry["hint"] = info.hint
         report["backends"][name] = entry
+    # What the workers see from inside (uid, namespaces, network, limits), before they go.
+    ready_backends = [b for b, e in report["backends"].items() if e.get("worker") == "ok"]
+    report["isolation"] = runner.isolation_report(ready_backends)
     runner.close()
 
     from quiz.store.db import HEAD_REVISION, StoreError, _redact, open_store
@@ -71,14 +75,6 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         db["ok"] = False
         db["error"] = str(exc)
     report["database"] = db
-    report["isolation"] = {
-        "layers": [
-            "separate worker process per backend",
-            "own process group (killed whole on timeout)",
-            "cleared environment, scratch cwd and HOME",
-            "no core dumps",
-        ],
-    }
     lib = library(settings)
     from quiz.checking.records import stale_count
 
@@ -105,8 +101,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             "ok" if db.get("ok") else db.get("error", f"revision {db.get('revision')} (head {HEAD_REVISION})")
         )
         print(f"  database    {db['url']}  schema {db.get('revision')} / head {HEAD_REVISION}: {state}")
-        print(f"  isolation   {'; '.join(report['isolation']['layers'])}")
+        iso = report["isolation"]
+        print(
+            f"  isolation   {iso['mode']}"
+            + (f" ({iso['bwrap']['reason']})" if iso["bwrap"]["reason"] else "")
+        )
+        for layer in iso["layers"]:
+            print(f"              + {layer}")
+        for missing in iso["not_in_force"]:
+            print(f"              - not in force: {missing}")
         d = report["decks"]
-        print(f"  decks       {d['decks']} decks, {d['cards']} cards, {d['problems']} problems")
+        print(
+            f"  decks       {d['decks']} decks, {d['cards']} cards, {d['problems']} problems, "
+            f"{d['stale']} stale (quiz deck check)"
+        )
     ok = db.get("ok") and all(e.get("worker", "ok") == "ok" for e in report["backends"].values())
     return 0 if ok else 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
 
-__all__ = ["BackendInfo", "installed_backends", "backend_info", "INSTALL_HINTS"]
+__all__ = ["BackendInfo", "installed_backends", "installed_versions", "backend_info", "INSTALL_HINTS"]
 
 # (import name, distributions that provide it)
 _DISTS = {
@@ -30,7 +31,9 @@ class BackendInfo:
     hint: str
 
 
+@functools.cache
 def backend_info(name: str) -> BackendInfo:
+    """Installed or not, and the version (remembered: asked on every card, and the answer stays)."""
     module, dists = _DISTS[name]
     found = importlib.util.find_spec(module) is not None
     version = None
@@ -46,3 +49,14 @@ def backend_info(name: str) -> BackendInfo:
 
 def installed_backends() -> list[str]:
     return [name for name in _DISTS if backend_info(name).installed]
+
+
+@functools.cache
+def installed_versions() -> dict[str, str | None]:
+    """Backend (and keras) versions, for cards' `requires`; None when not installed."""
+    versions: dict[str, str | None] = {name: backend_info(name).version for name in _DISTS}
+    try:
+        versions["keras"] = importlib.metadata.version("keras")
+    except importlib.metadata.PackageNotFoundError:
+        versions["keras"] = None
+    return versions

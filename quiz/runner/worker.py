@@ -1,27 +1,44 @@
 """A worker process: imports one framework, then runs card code for requests read from a pipe.
 
-Started as `python -m quiz.runner.worker BACKEND`. The protocol pipes are
-moved off fds 0/1 at start, so nothing the card code (or a C library) prints
-can corrupt the protocol, and the worker never reads the terminal: fd 0 is
-/dev/null, fds 1 and 2 go to the log the app gave it as stderr.
+Started as `python -m quiz.runner.worker BACKEND` (usually inside a sandbox,
+see `isolation.py`). The protocol pipes are moved off fds 0/1 at start, so
+nothing the card code (or a C library) prints can corrupt the protocol, and
+the worker never reads the terminal: fd 0 is /dev/null, fds 1 and 2 go to
+the log the app gave it as stderr.
+
+Once ready it warms the framework up, applies its resource limits
+(`limits.apply`) and serves. After each card it cleans up what the card
+left: child processes (it is a child subreaper, so orphans come back to it),
+files in its scratch directory, a changed working directory, warnings
+filters. A card that leaves Python threads running gets its worker
+replaced. With no request for `idle_s` seconds it exits (status IDLE_EXIT).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import faulthandler
+import gc
 import importlib
 import io
+import json
 import linecache
 import os
+import select
+import shutil
 import signal
+import socket
 import sys
+import threading
 import time
 import traceback
+import warnings
 from types import FrameType
 from typing import Any
 
-from quiz.runner import protocol
+from quiz.runner import limits as limits_mod
+from quiz.runner import procs, protocol
 from quiz.runner.adapters.base import Adapter, DeviceUnavailable
 
 ADAPTERS = {
@@ -29,7 +46,7 @@ ADAPTERS = {
     "tensorflow": "quiz.runner.adapters.tensorflow_adapter",
     "mxnet": "quiz.runner.adapters.mxnet_adapter",
 }
-HARD_KILL_GRACE_S = 1.0
+CONFIG_ENV = "QUIZ_WORKER_CONFIG"
 
 
 class CardTimeout(BaseException):
@@ -60,21 +77,11 @@ class CappedText(io.TextIOBase):
         return out
 
 
-def load_adapter(backend: str) -> Adapter:
+def load_adapter(backend: str, threads: int | None = None) -> Adapter:
     module = importlib.import_module(ADAPTERS[backend])
     adapter: Adapter = module.ADAPTER()
-    adapter.load()
+    adapter.load(threads=threads)
     return adapter
-
-
-def _register_source(filename: str, source: str) -> None:
-    # inspect.getsource (and so TensorFlow's AutoGraph) finds exec'd code through linecache.
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-
-
-def _exec(source: str, filename: str, ns: dict[str, Any]) -> None:
-    _register_source(filename, source)
-    exec(compile(source, filename, "exec"), ns)
 
 
 def _describe(exc: BaseException) -> dict[str, Any]:
@@ -92,43 +99,79 @@ def _short_error(exc: BaseException, filename: str) -> str:
         if frame.filename == filename:
             line = frame.lineno
     where = f" (line {line})" if line else ""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    message = lines[0] if lines else ""
+    if message.startswith("Traceback") and len(lines) > 1:
+        # MXNet puts its C++ traceback first; the reason is on the last line.
+        message = lines[-1].removeprefix(f"{type(exc).__name__}: ")
     return f"{type(exc).__name__}: {message[:300]}{where}" if message else f"{type(exc).__name__}{where}"
 
 
+class _OutOfMemory(Exception):
+    """A framework's allocator ran out (torch's RuntimeError, TF's ResourceExhaustedError...)."""
+
+
 class Worker:
-    def __init__(self, adapter: Adapter) -> None:
+    """Runs one request at a time; `run` never lets card code end the worker."""
+
+    def __init__(self, adapter: Adapter, *, workdir: str | None = None) -> None:
+        """`workdir`: the scratch directory card code runs in, emptied after every card (None: leave cwd alone)."""
         self.adapter = adapter
         self.runs = 0
+        self.pid = os.getpid()
+        self.workdir = workdir
+        self.in_card = False
+        self.base_threads = threading.active_count()
+        self._warning_filters = list(warnings.filters)
+        self._sources: list[str] = []
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
-        if op == "ping":
-            return {"ok": True}
         if op == "run":
             return self.run(request)
+        if op == "ping":
+            return {"ok": True}
         return {"ok": False, "error": f"unknown op {op!r}", "error_kind": "protocol"}
+
+    # --- one card ---------------------------------------------------------------
 
     def run(self, req: dict[str, Any]) -> dict[str, Any]:
         self.runs += 1
         started = time.perf_counter()
-        out = CappedText()
         try:
             device = self.adapter.resolve_device(str(req.get("device") or "auto"))
         except DeviceUnavailable as exc:
             return {"ok": False, "error": str(exc), "error_kind": "unavailable"}
         response: dict[str, Any] = {"device": device}
         timeout = float(req.get("timeout") or 5.0)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        # A `code` card with the learner's line runs the card's code twice.
+        budget = timeout * (2 if req.get("kind") == "code" and req.get("given") is not None else 1)
+        out = CappedText()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = out
+        self.in_card = True
+        signal.setitimer(signal.ITIMER_REAL, budget)
         try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-                response.update(self._run_card(req, device))
+            try:
+                result = self._run_card(req, device)
+            finally:
+                self.in_card = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            response.update(result)
         except CardTimeout:
             response.update(ok=False, error=f"timed out after {timeout:g} s", error_kind="timeout")
-        except MemoryError:
-            response.update(ok=False, error="MemoryError: the card ran out of memory", error_kind="memory")
+        except (MemoryError, _OutOfMemory) as exc:
+            detail = f" ({exc})" if isinstance(exc, _OutOfMemory) else ""
+            response.update(
+                ok=False,
+                error=f"MemoryError: the card used more memory than a worker may{detail}",
+                error_kind="memory",
+            )
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = saved
+            if os.getpid() != self.pid:
+                os._exit(0)  # a process the card forked came back up here: it must not answer
+        self._after_card(response)
         response["elapsed_ms"] = (time.perf_counter() - started) * 1000
         response["stdout"] = out.text()
         return response
@@ -136,18 +179,20 @@ class Worker:
     def _run_card(self, req: dict[str, Any], device: str) -> dict[str, Any]:
         kind = req["kind"]
         seed = int(req.get("seed") or 0)
-        filename = f"<card {req.get('card', '?')} seed={seed}>"
+        card = req.get("card", "?")
+        filename = f"<card {card} seed={seed}>"
         code = req["code"]
         ns = self._fresh(seed, device)
         if kind == "raises":
             return self._run_raises(code, filename, ns)
         try:
-            _exec(code, filename, ns)
-            truth_value = self._evaluate(req, ns, req.get("answer") or "", f"<answer {req.get('card')}>")
+            self._exec(code, filename, ns)
+            truth_value = self._evaluate(req, ns, req.get("answer") or "", f"<answer {card}>")
             truth = self.adapter.normalise(kind, truth_value)
         except (CardTimeout, MemoryError):
             raise
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from card code are errors too
+            self._check_oom(exc)
             return {
                 "ok": False,
                 "error": _short_error(exc, filename),
@@ -157,16 +202,21 @@ class Worker:
         result: dict[str, Any] = {"ok": True, "truth": truth}
         if kind == "code" and req.get("given") is not None:
             ns2 = self._fresh(seed, device)
-            given_file = f"<your answer {req.get('card')}>"
+            given_file = f"<your answer {card}>"
             try:
-                _exec(code, filename, ns2)
+                self._exec(code, filename, ns2)
                 value = self._evaluate(req, ns2, req["given"], given_file)
                 result["given_value"] = self.adapter.normalise("value", value)
             except (CardTimeout, MemoryError):
                 raise
             except BaseException as exc:
+                self._check_oom(exc)
                 result["given_error"] = _short_error(exc, given_file)
         return result
+
+    def _check_oom(self, exc: BaseException) -> None:
+        if self.adapter.is_out_of_memory(exc):
+            raise _OutOfMemory(_short_error(exc, "")[:200]) from None
 
     def _fresh(self, seed: int, device: str) -> dict[str, Any]:
         self.adapter.reset(seed)
@@ -175,14 +225,25 @@ class Worker:
         ns["__builtins__"] = __builtins__
         return ns
 
+    def _register_source(self, filename: str, source: str) -> None:
+        # inspect.getsource (and so TensorFlow's AutoGraph) finds exec'd code through linecache;
+        # mtime None marks it as not a file, so linecache.checkcache() keeps it.
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        self._sources.append(filename)
+
+    def _exec(self, source: str, filename: str, ns: dict[str, Any]) -> None:
+        self._register_source(filename, source)
+        exec(compile(source, filename, "exec"), ns)
+
     def _evaluate(self, req: dict[str, Any], ns: dict[str, Any], source: str, filename: str) -> Any:
         """An answer or a learner's line: an expression's value, or (with `result`) a statement then `result`."""
         result_expr = req.get("result")
         if result_expr:
-            _exec(source, filename, ns)
+            self._exec(source, filename, ns)
             return eval(compile(result_expr, f"<result {req.get('card')}>", "eval"), ns)
-        _register_source(filename, source)
-        return eval(compile(source.strip(), filename, "eval"), ns)
+        source = source.strip()
+        self._register_source(filename, source)
+        return eval(compile(source, filename, "eval"), ns)
 
     def _run_raises(self, code: str, filename: str, ns: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -195,7 +256,7 @@ class Worker:
             }
         if not tree.body:
             return {"ok": False, "error": "the card has no code", "error_kind": "card-error"}
-        _register_source(filename, code)
+        self._register_source(filename, code)
         setup = ast.Module(body=tree.body[:-1], type_ignores=[])
         last = ast.Module(body=tree.body[-1:], type_ignores=[])
         try:
@@ -203,6 +264,7 @@ class Worker:
         except (CardTimeout, MemoryError):
             raise
         except BaseException as exc:
+            self._check_oom(exc)
             return {
                 "ok": False,
                 "error": "before the last statement: " + _short_error(exc, filename),
@@ -216,20 +278,114 @@ class Worker:
             return {"ok": True, "truth": _describe(exc)}
         return {"ok": True, "truth": None}
 
+    # --- after a card -------------------------------------------------------------
 
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise CardTimeout()
+    def _after_card(self, response: dict[str, Any]) -> None:
+        """Undo what the card left behind, cheaply when it left nothing (the usual case)."""
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pass  # no child processes: nothing to kill
+        else:
+            killed = procs.kill_descendants(self.pid)
+            if killed:
+                response["killed_processes"] = killed
+        if threading.active_count() > self.base_threads:
+            response["recycle"] = "the card left threads running"
+        for name in self._sources:
+            linecache.cache.pop(name, None)
+        self._sources.clear()
+        if warnings.filters != self._warning_filters:
+            warnings.filters[:] = self._warning_filters  # type: ignore[index]
+            getattr(warnings, "_filters_mutated", lambda: None)()
+        if self.workdir is None:
+            return
+        try:
+            if os.getcwd() != self.workdir:
+                os.chdir(self.workdir)
+            with os.scandir(self.workdir) as it:
+                leftovers = [e.path for e in it]
+        except OSError:
+            response["recycle"] = "the card removed its working directory"
+            return
+        for path in leftovers:
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+    # --- status -------------------------------------------------------------------
+
+    def observe(self, config: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:
+        """What isolation this worker can see from the inside (for `quiz doctor`)."""
+        in_userns, kuid = limits_mod.user_namespace()
+        try:
+            interfaces = sorted(name for _, name in socket.if_nameindex())
+        except OSError:
+            interfaces = []
+        homes = {}
+        for home in config.get("host_homes", []):
+            path, marker = home.get("path", ""), home.get("marker")
+            probe = os.path.join(path, marker) if marker else path
+            visible = os.path.lexists(probe)
+            homes[path] = {
+                "visible": visible,
+                "readable": visible and os.access(probe, os.R_OK),
+                "writable": visible and os.access(path, os.W_OK),
+            }
+        return {
+            "backend": self.adapter.name,
+            "devices": self.adapter.devices(),
+            "uid": os.getuid(),
+            "kernel_uid": kuid,
+            "user_namespace": in_userns,
+            "pid": os.getpid(),
+            "network_interfaces": interfaces,
+            "package_writable": os.access(config.get("package_root", "/"), os.W_OK),
+            "cwd_writable": os.access(self.workdir or os.getcwd(), os.W_OK),
+            "host_homes": homes,
+            "limits": applied,
+        }
+
+
+class _Alarm:
+    def __init__(self) -> None:
+        self.worker: Worker | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.worker is not None and self.worker.in_card:
+            raise CardTimeout()
+
+
+def _read_config() -> dict[str, Any]:
+    raw = os.environ.pop(CONFIG_ENV, "")
+    try:
+        config = json.loads(raw) if raw else {}
+    except ValueError:
+        config = {}
+    return config if isinstance(config, dict) else {}
 
 
 def serve(backend: str) -> int:
+    limits_mod.early()
+    config = _read_config()
+    # Orphans of card code come back to us to be killed; die if the app's spawning thread goes.
+    procs.set_child_subreaper()
+    parent = int(config.get("parent_pid") or 0)
+    if procs.set_parent_death_signal() and parent and os.getppid() != parent and not config.get("sandboxed"):
+        return 1  # the app is already gone
     # Keep the protocol on private fds; point 0 at /dev/null and 1 at the log (fd 2).
-    proto_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     os.dup2(2, 1)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    faulthandler.enable(all_threads=True)  # a crash leaves its Python traceback in the log
 
     def send(message: dict[str, Any]) -> None:
         data = protocol.encode(message)
@@ -238,36 +394,71 @@ def serve(backend: str) -> int:
             n = os.write(proto_out, view)
             view = view[n:]
 
+    threads = config.get("threads")
     try:
-        adapter = load_adapter(backend)
+        adapter = load_adapter(backend, threads=int(threads) if threads else None)
     except BaseException as exc:
         send({"op": "ready", "ok": False, "backend": backend, "error": _short_error(exc, "")})
         return 1
-    signal.signal(signal.SIGALRM, _on_alarm)
-    worker = Worker(adapter)
+    alarm = _Alarm()
+    signal.signal(signal.SIGALRM, alarm)
+    devices = adapter.devices()
     send(
         {
             "op": "ready",
             "ok": True,
             "backend": backend,
             "version": adapter.version,
-            "devices": adapter.devices(),
+            "devices": devices,
+            "gpus": adapter.gpu_count(),
             "pid": os.getpid(),
         }
     )
-    reader = io.BufferedReader(proto_in, buffer_size=65536)  # type: ignore[arg-type]
+    # Warm up (the first op of a framework is slow), then limit: the limits are measured from
+    # what the warm framework holds. No card runs before both are done.
+    try:
+        adapter.warm_up()
+    except Exception as exc:
+        print(f"warm-up failed: {exc!r}", file=sys.stderr)
+    # The framework's objects live as long as the worker: keep the collector from walking them.
+    # A full collection with TensorFlow loaded takes about 120 ms; frozen, a card's takes microseconds.
+    gc.collect()
+    gc.freeze()
+    workdir = config.get("workdir")  # set by the app; run by hand, a worker leaves its cwd alone
+    if workdir:
+        with contextlib.suppress(OSError):
+            os.chdir(workdir)
+    worker = Worker(adapter, workdir=workdir)
+    alarm.worker = worker
+    applied = limits_mod.apply(limits_mod.Limits.from_dict(config.get("limits", {})), gpu="gpu" in devices)
+    idle_s = float(config.get("idle_s") or 0)
+    buf = b""
     while True:
-        line = reader.readline(protocol.MAX_LINE)
-        if not line:
-            return 0  # the app closed the pipe: exit quietly
+        while b"\n" not in buf:
+            if idle_s > 0:
+                ready, _, _ = select.select([proto_in], [], [], idle_s)
+                if not ready:
+                    return protocol.IDLE_EXIT  # unused for a while: give the memory back
+            chunk = os.read(proto_in, 1 << 16)
+            if not chunk:
+                return 0  # the app closed the pipe: exit quietly
+            buf += chunk
+            if len(buf) > protocol.MAX_LINE:
+                return 1
+        line, _, buf = buf.partition(b"\n")
         try:
             request = protocol.decode(line)
         except ValueError as exc:
             send({"ok": False, "error": f"bad request: {exc}", "error_kind": "protocol"})
             continue
         try:
-            response = worker.handle(request)
+            if request.get("op") == "status":
+                response = {"ok": True, **worker.observe(config, applied)}
+            else:
+                response = worker.handle(request)
         except BaseException as exc:
+            if os.getpid() != worker.pid:
+                os._exit(0)
             response = {"ok": False, "error": _short_error(exc, ""), "error_kind": "card-error"}
         response["id"] = request.get("id")
         send(response)

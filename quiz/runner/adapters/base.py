@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from quiz.core.answers import canonical_dtype
@@ -13,8 +12,15 @@ class Adapter:
 
     name = "base"
 
-    def load(self) -> None:
-        """Import the framework (slow: done once, before the worker says ready)."""
+    def load(self, threads: int | None = None) -> None:
+        """Import the framework (slow: done once, before the worker says ready).
+
+        `threads`: intra-op threads for the framework (None: its default). A
+        pool of workers on one machine gives each worker one.
+        """
+
+    def warm_up(self) -> None:
+        """Run one tiny op so the framework's lazy start-up (thread pools, kernels) is not the first card's."""
 
     @property
     def version(self) -> str:
@@ -22,6 +28,13 @@ class Adapter:
 
     def devices(self) -> list[str]:
         return ["cpu"]
+
+    def gpu_count(self) -> int:
+        return 0
+
+    def is_out_of_memory(self, exc: BaseException) -> bool:
+        """Whether `exc` is the framework's allocator running out (Python's MemoryError is handled apart)."""
+        return False
 
     def resolve_device(self, requested: str) -> str:
         """`cpu`, `gpu` or `auto` → the device this worker will use; raises if impossible."""
@@ -95,6 +108,8 @@ class Adapter:
         return out
 
     def to_dtype(self, value: Any) -> str:
+        if not isinstance(value, (str, type)) and hasattr(value, "dtype") and hasattr(value, "shape"):
+            value = value.dtype  # a tensor or an array: its dtype
         name = getattr(value, "name", None) if not isinstance(value, str) else value
         for candidate in (name, str(value)):
             if isinstance(candidate, str):
@@ -112,11 +127,15 @@ class Adapter:
         raise TypeError(f"{value!r} is not a dtype")
 
     def to_bool(self, value: Any) -> bool:
-        if hasattr(value, "item") and not isinstance(value, (bool, int)):
-            value = value.item()
-        if not isinstance(value, (bool, int)) and hasattr(value, "numpy"):
-            value = value.numpy()
-        return bool(value)
+        """A truth value: a bool, 0/1, or a tensor/array holding exactly one of them."""
+        if isinstance(value, bool):
+            return value
+        plain = self.to_plain(value)
+        while isinstance(plain, list) and len(plain) == 1:
+            plain = plain[0]
+        if isinstance(plain, bool) or (isinstance(plain, int) and plain in (0, 1)):
+            return bool(plain)
+        raise TypeError(f"a bool card's answer must be one truth value, not {_short_repr(value)}")
 
     def normalise(self, kind: str, value: Any) -> Any:
         if kind == "shape":
@@ -129,10 +148,12 @@ class Adapter:
             return value is None
         if kind == "choice":
             return str(value)
-        plain = self.to_plain(value)
-        if isinstance(plain, float) and math.isinf(plain):
-            return plain
-        return plain
+        return self.to_plain(value)
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 class DeviceUnavailable(RuntimeError):

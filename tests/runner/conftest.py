@@ -1,0 +1,89 @@
+"""Helpers for runner tests: cards from a few lines of code, runners per isolation mode."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quiz.core.cards import Card
+from quiz.core.decks import load_deck
+from quiz.core.variables import Variant, draw_variant
+from quiz.runner.client import Runner
+from quiz.runner.isolation import sandbox_for
+from quiz.runner.limits import Limits
+
+MakeCard = Callable[..., tuple[Card, Variant]]
+
+
+def _toml_str(text: str) -> str:
+    assert "'''" not in text
+    return "'''\n" + text + "\n'''"
+
+
+@pytest.fixture
+def make_card(write_deck: Callable[..., Path]) -> MakeCard:
+    """`make_card(code, answer, kind="value", backend="torch", **fields)` → (card, variant for seed 1)."""
+    counter = iter(range(10_000))
+
+    def make(
+        code: str, answer: str | None = "None", *, kind: str = "value", backend: str = "torch", **fields: Any
+    ) -> tuple[Card, Variant]:
+        n = next(counter)
+        lines = [
+            "[deck]",
+            f'id = "t{n}"',
+            'title = "test"',
+            "[[card]]",
+            f'id = "c{n}"',
+            'section = "s"',
+            f'backend = "{backend}"',
+            f'kind = "{kind}"',
+            'prompt = "?"',
+            f"code = {_toml_str(textwrap.dedent(code).strip())}",
+            'explain = "."',
+        ]
+        if answer is not None and kind != "raises":
+            lines.append(f"answer = {_toml_str(answer)}")
+        for key, value in fields.items():
+            lines.append(f"{key} = {value}")
+        path = write_deck("\n".join(lines) + "\n", name=f"deck{n}.toml")
+        deck, problems = load_deck(path)
+        assert deck is not None and not problems, problems
+        card = deck.cards[0]
+        return card, draw_variant(card, 1)
+
+    return make
+
+
+def expected_device(runner: Runner, backend: str) -> str:
+    """Where the session runner (QUIZ_TEST_DEVICE) runs `backend`'s cards; skips if that is impossible here."""
+    devices = (runner.info(backend) or {}).get("devices", [])
+    if runner.device == "gpu" and "gpu" not in devices:
+        pytest.skip(f"{backend} sees no GPU here")
+    return "gpu" if runner.device in ("gpu", "auto") and "gpu" in devices else "cpu"
+
+
+def bwrap_usable() -> bool:
+    return sandbox_for("bwrap").mode == "bwrap"
+
+
+HOSTILE_LIMITS = Limits(memory_mb=512, file_size_mb=16, processes=64)
+MODES = [
+    pytest.param("bwrap", marks=pytest.mark.skipif(not bwrap_usable(), reason="bubblewrap cannot run here")),
+    "rlimits",
+]
+
+
+@pytest.fixture(scope="module", params=MODES)
+def hostile_runner(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    """A torch runner per isolation mode with small limits, shared by a module's hostile tests."""
+    log_dir = tmp_path_factory.mktemp("worker-logs")
+    r = Runner(device="cpu", isolation=request.param, limits=HOSTILE_LIMITS, log_dir=log_dir)
+    yield r
+    r.close()

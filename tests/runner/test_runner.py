@@ -1,0 +1,127 @@
+"""The runner's life cycle and devices: start on demand, idle exit, cards a machine cannot run, the pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from quiz.runner.client import Runner
+from quiz.runner.limits import Limits
+from quiz.runner.pool import RunnerPool, default_pool_size
+from tests.runner.conftest import MakeCard
+
+
+def has_gpu(runner: Runner, backend: str) -> bool:
+    return "gpu" in (runner.info(backend) or {}).get("devices", [])
+
+
+@pytest.mark.torch
+def test_gpu_card_with_device_set_to_cpu_is_unavailable_with_the_reason(
+    runner: Runner, make_card: MakeCard
+) -> None:
+    card, variant = make_card("y = torch.ones(2, device=device)", "y.sum()", requires="{ gpu = true }")
+    result = Runner(device="cpu").run(card, variant)  # never starts a worker: the reason is known up front
+    assert not result.ok and result.error_kind == "unavailable"
+    assert "needs a GPU" in (result.error or "") and "cpu" in (result.error or "")
+
+
+@pytest.mark.torch
+def test_gpu_card_on_a_machine_without_one_is_unavailable(runner: Runner, make_card: MakeCard) -> None:
+    if has_gpu(runner, "torch"):
+        pytest.skip("this machine has a GPU")
+    card, variant = make_card("y = torch.ones(2, device=device)", "y.sum()", requires="{ gpu = true }")
+    result = runner.run(card, variant, device="auto")
+    assert not result.ok and result.error_kind == "unavailable"
+    assert "needs a GPU" in (result.error or "") and "torch sees none" in (result.error or "")
+    asked = runner.run(*make_card("x = 1", "x"), device="gpu")
+    assert not asked.ok and asked.error_kind == "unavailable" and "GPU" in (asked.error or "")
+
+
+@pytest.mark.torch
+def test_gpu_card_runs_on_the_gpu_and_the_verdict_says_so(runner: Runner, make_card: MakeCard) -> None:
+    if not has_gpu(runner, "torch"):
+        pytest.skip("no GPU here")
+    card, variant = make_card(
+        "y = torch.ones(2, device=device)", "[y.sum(), y.device.type]", requires="{ gpu = true }"
+    )
+    result = runner.run(card, variant, device="auto")
+    assert result.ok, result.error
+    assert result.device == "gpu" and result.truth[0] == 2.0 and result.truth[1] in ("cuda", "mps")
+
+
+@pytest.mark.torch
+def test_one_card_runs_on_either_device_through_its_device_handle(
+    runner: Runner, make_card: MakeCard
+) -> None:
+    card, variant = make_card("y = torch.arange(3, device=device) * 2", "y")
+    on_cpu = runner.run(card, variant, device="cpu")
+    assert on_cpu.ok and on_cpu.device == "cpu" and on_cpu.truth == [0, 2, 4]
+    if has_gpu(runner, "torch"):
+        on_gpu = runner.run(card, variant, device="gpu")
+        assert on_gpu.ok and on_gpu.device == "gpu" and on_gpu.truth == [0, 2, 4]
+
+
+@pytest.mark.torch
+def test_unmet_version_requirement_is_unavailable_with_the_reason(make_card: MakeCard) -> None:
+    card, variant = make_card("x = 1", "x", requires='{ torch = ">=99" }')
+    result = Runner(device="cpu").run(card, variant)
+    assert not result.ok and result.error_kind == "unavailable"
+    assert "needs torch>=99" in (result.error or "") and "installed" in (result.error or "")
+
+
+@pytest.mark.torch
+def test_worker_starts_only_when_needed_and_exits_when_idle(make_card: MakeCard) -> None:
+    with Runner(device="cpu", idle_s=1.0) as runner:
+        assert runner.state("torch") == "stopped"
+        runner.prestart(["torch"])
+        assert runner.state("torch") in ("starting", "ready")  # prestart does not wait for the import
+        card, variant = make_card("x = torch.ones(3)", "x.sum()")
+        assert runner.run(card, variant).truth == 3.0
+        deadline = time.monotonic() + 15
+        while runner.state("torch") != "stopped" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert runner.state("torch") == "stopped"
+        again = runner.run(card, variant)  # started again, transparently
+        assert again.ok and again.truth == 3.0
+
+
+@pytest.mark.parametrize("isolation", ["auto", "rlimits"])
+@pytest.mark.torch
+def test_a_worker_started_from_a_short_lived_thread_outlives_it(make_card: MakeCard, isolation: str) -> None:
+    # The sandbox dies with the thread that started it (--die-with-parent is per thread):
+    # a UI worker thread that starts a worker and ends must not take the worker with it.
+    with Runner(device="cpu", isolation=isolation) as runner:
+        t = threading.Thread(target=runner.info, args=("torch",))
+        t.start()
+        t.join()
+        pid = runner.worker("torch").host_pids()[0]
+        time.sleep(0.5)
+        assert runner.worker("torch").state == "ready"
+        card, variant = make_card("x = torch.ones(2)", "x.sum()")
+        result = runner.run(card, variant)
+        assert result.ok and result.truth == 2.0
+        assert runner.worker("torch").host_pids()[0] == pid
+
+
+@pytest.mark.torch
+def test_pool_grades_in_parallel_with_runners_signature(make_card: MakeCard) -> None:
+    assert default_pool_size() >= 1
+    cards = [make_card(f"x = torch.arange({n})", "x.sum()") for n in range(1, 9)]
+    with RunnerPool(2, device="cpu") as pool, ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(lambda cv: pool.run(cv[0], cv[1], given=None, device=None), cards))
+    assert [r.truth for r in results] == [n * (n - 1) // 2 for n in range(1, 9)]
+    assert all(r.ok and r.backend == "torch" and r.device == "cpu" for r in results)
+
+
+@pytest.mark.torch
+def test_a_card_gets_the_time_it_asks_for_but_never_more_than_the_cap(make_card: MakeCard) -> None:
+    slow, slow_variant = make_card("import time\ntime.sleep(1.2)", "1", timeout=2)
+    with Runner(device="cpu", limits=Limits(timeout_cap_s=3)) as generous:
+        assert generous.run(slow, slow_variant).ok  # 2 s asked, 1.2 s used
+    with Runner(device="cpu", limits=Limits(timeout_cap_s=0.5)) as strict:
+        result = strict.run(slow, slow_variant)
+        assert not result.ok and result.error_kind == "timeout"
+        assert "0.5 s" in (result.error or "")
