@@ -124,6 +124,7 @@ DEFAULT_TOLERANCE = Tolerance()
 
 def same_value(a: Any, b: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> bool:
     """Structural equality with numbers compared within tolerance (NaN equals NaN)."""
+    a, b = _complex_of(a), _complex_of(b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_value(x, y, tol) for x, y in zip(a, b, strict=True))
     if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
@@ -138,6 +139,13 @@ def same_value(a: Any, b: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> bool:
             return math.isnan(fa) and math.isnan(fb)
         return math.isclose(fa, fb, rel_tol=tol.rtol, abs_tol=tol.atol)
     return bool(a == b)
+
+
+def _complex_of(x: Any) -> Any:
+    """The runner sends a complex number as {"complex": [re, im]} (JSON has none)."""
+    if isinstance(x, dict) and x.keys() == {"complex"} and isinstance(x["complex"], list) and len(x["complex"]) == 2:
+        return complex(*x["complex"])
+    return x
 
 
 def _is_number(x: Any) -> bool:

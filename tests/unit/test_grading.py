@@ -65,3 +65,10 @@ def test_suggested_rating() -> None:
     assert suggest_rating(True, 3000) == 3
     assert suggest_rating(True, 60_000) == 2
     assert suggest_rating(None, 1000) is None
+
+
+def test_complex_values_compare_with_the_runners_encoding() -> None:
+    c = card(Kind.VALUE)
+    assert judge(c, "1+2j", 1 + 2j, run({"complex": [1.0, 2.0]})).correct is True
+    assert judge(c, "[1j]", [1j], run([{"complex": [0.0, 1.0]}])).correct is True
+    assert judge(c, "2j", 2j, run({"complex": [0.0, 1.0]})).correct is False
