@@ -1,4 +1,12 @@
-"""Open the database: engine, SQLite pragmas, Alembic upgrade to head, one sessionmaker."""
+"""Open the database: engine, SQLite pragmas, Alembic upgrade to head, one sessionmaker.
+
+Both engines run the same migrations. SQLite files are backed up once a day
+and before every migration (quiz.store.backup); on PostgreSQL a migration is
+one transaction under an advisory lock, so a class of learners starting the
+app at once upgrades the schema exactly once. What cannot be used (a damaged
+file, a schema newer than this app, a server that does not answer) is a
+StoreError with a message for the learner, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DatabaseError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url"]
+__all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url", "sqlite_file", "normalize_url"]
 
 # The newest migration; checked against the scripts by a test, so start-up can
 # skip importing Alembic when the database is already current.
 HEAD_REVISION = "0002"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Held while migrating a PostgreSQL database: one learner's app upgrades, the others wait.
+MIGRATION_LOCK = 0x717569_7A  # "quiz"
 
 
 class StoreError(RuntimeError):
@@ -51,24 +61,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def normalize_url(url: str) -> str:
+    """`postgresql://` and `postgres://` mean psycopg 3 (the driver quiz ships with)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a file-based SQLite URL; None for memory databases and servers."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    path = url[len("sqlite:///") :].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
     if url.startswith("sqlite"):
-        if url not in ("sqlite://", "sqlite:///:memory:"):
-            path = url.split(":///", 1)[-1]
-            if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if url.startswith("postgresql"):
+        return create_engine(
+            url,
+            pool_pre_ping=True,  # a server restart costs one reconnect, not an error
+            pool_size=2,
+            max_overflow=4,
+            pool_recycle=1800,
+            connect_args={"connect_timeout": 10, "application_name": "quiz"},
+        )
     return create_engine(url, pool_pre_ping=True)
 
 
 def current_revision(engine: Engine) -> str | None:
-    try:
-        with engine.connect() as conn:
+    """The schema revision, None for an empty database. Connection errors propagate."""
+    with engine.connect() as conn:
+        try:
             row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-    except (OperationalError, ProgrammingError):
-        return None  # no alembic_version table yet: an empty database
+        except (OperationalError, ProgrammingError):
+            return None  # no alembic_version table yet: an empty database
     return row[0] if row else None
 
 
@@ -87,32 +123,106 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Released at commit; whoever waited finds the schema current and does nothing.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
-def open_store(url: str, *, migrate: bool = True) -> Store:
-    """Connect and bring the schema to head. Raises StoreError with a clear message."""
-    engine = make_engine(url)
+def open_store(url: str, *, migrate: bool = True, backup: bool = True) -> Store:
+    """Connect and bring the schema to head. Raises StoreError with a clear message.
+
+    SQLite files with data are backed up before a migration and once a day
+    (`backup=False` skips the daily one). When the schema is already at head
+    this imports neither Alembic nor the backup code's work beyond a listdir.
+    """
+    url = normalize_url(url)
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreError(f"cannot use the database URL {_redact(url)}: {exc}") from None
+    path = sqlite_file(url)
+    existed = path is not None and path.exists() and path.stat().st_size > 0
     try:
         revision = current_revision(engine)
         if revision != HEAD_REVISION and migrate:
             if revision is not None and not _known_revision(revision):
                 raise StoreError(
-                    f"the database is at schema revision {revision}, newer than this quiz "
-                    f"(which knows up to {HEAD_REVISION}); upgrade quiz or use another --db"
+                    f"the database {_redact(url)} is at schema revision {revision}, newer than this quiz "
+                    f"(which knows up to {HEAD_REVISION}); upgrade quiz, or use another --db"
                 )
+            if revision is not None and path is not None:
+                _backup_before_migration(path, revision)
             upgrade(engine)
             revision = current_revision(engine)
-    except DatabaseError as exc:
+        if backup and existed and path is not None:
+            _daily_backup(path)
+    except StoreError:
         engine.dispose()
-        raise StoreError(f"cannot use the database {_redact(url)}: {exc.orig}") from None
-    except OperationalError as exc:
+        raise
+    except DBAPIError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open the database {_redact(url)}: {exc.orig}") from None
+        raise StoreError(describe_db_error(url, exc)) from None
     return Store(
         url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False), revision=revision
     )
+
+
+def describe_db_error(url: str, exc: DBAPIError) -> str:
+    """One or two lines a learner can act on, from a driver error."""
+    detail = " ".join(str(exc.orig).split()) if exc.orig is not None else str(exc)
+    where = _redact(url)
+    low = detail.lower()
+    if url.startswith("sqlite"):
+        if "not a database" in low or "malformed" in low or "corrupt" in low:
+            return (
+                f"cannot use the database {where}: the file is damaged or not a database ({detail}). "
+                "quiz keeps backups beside it: `quiz restore` lists them and puts one back"
+            )
+        return f"cannot open the database {where}: {detail}"
+    if "does not exist" in low and "database" in low:
+        return f"cannot use {where}: {detail}; ask the server's admin to create it (createdb)"
+    if "password authentication failed" in low or "no pg_hba.conf entry" in low:
+        return f"the database server {where} refused the login: {detail}"
+    if (
+        "connection refused" in low
+        or "could not connect" in low
+        or "timeout" in low
+        or "connection failed" in low
+    ):
+        return (
+            f"cannot reach the database server {where}: {detail}. Is the server running and the "
+            "address right (--db / QUIZ_DB)?"
+        )
+    return f"cannot use the database {where}: {detail}"
+
+
+def _backup_before_migration(path: Path, revision: str) -> None:
+    from quiz.store.backup import BackupError, migration_backup
+
+    try:
+        migration_backup(path, revision, HEAD_REVISION)
+    except BackupError as exc:
+        raise StoreError(f"{exc}; the schema was not upgraded, nothing was changed") from None
+
+
+def _daily_backup(path: Path) -> None:
+    from quiz.store.backup import BackupError, daily_backup
+
+    try:
+        daily_backup(path)
+    except BackupError as exc:
+        # A damaged file shows here first (the backup reads every page); anything else only
+        # costs a backup, never the session.
+        if "malformed" in str(exc) or "not a database" in str(exc):
+            raise StoreError(
+                f"cannot use the database {path}: it is damaged ({exc}). "
+                "`quiz restore` lists the backups and puts one back"
+            ) from None
+        import logging
+
+        logging.getLogger("quiz.store").warning("daily backup failed: %s", exc)
 
 
 def _known_revision(revision: str) -> bool:

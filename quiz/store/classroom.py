@@ -1,0 +1,447 @@
+"""A class on one database: reviews committed exactly once under concurrency, and the class report.
+
+Every learner's app writes to the same server. `commit_review` is how an
+answer is saved: the review carries a UUID made before the first attempt,
+the card's memory row is locked while the new memory is computed (FOR UPDATE
+on PostgreSQL, BEGIN IMMEDIATE on SQLite: two devices of one learner cannot
+both build on the same old state), and
+serialization failures, deadlocks, a busy SQLite file or a dropped
+connection are retried. When a commit's reply was lost, the retry finds the
+UUID already stored and returns that review instead of inserting another.
+
+`class_report` aggregates per learner (profile) and per section: reviews,
+retention (reviews of already-learned cards that were not forgotten), how
+often the graded answer was right, and exam scores.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from quiz.core.scheduling import CardState as MemState
+from quiz.core.scheduling import Memory
+from quiz.store import repo
+from quiz.store.db import Store
+from quiz.store.models import CardState, Exam, ExamAnswer, Profile, Review
+
+__all__ = [
+    "ClassReport",
+    "LearnerRow",
+    "SectionStats",
+    "commit_review",
+    "class_report",
+    "retryable",
+    "UNKNOWN_SECTION",
+]
+
+ATTEMPTS = 8
+# SQLSTATEs worth another try: serialization failure, deadlock, lock not available,
+# too many connections for now, the server shutting down or restarting, connection failures.
+RETRY_SQLSTATES = {
+    "40001",
+    "40P01",
+    "55P03",
+    "53300",
+    "57P01",
+    "57P02",
+    "57P03",
+    "08000",
+    "08001",
+    "08003",
+    "08006",
+}
+UNKNOWN_SECTION = "(unknown)"
+
+
+def retryable(exc: DBAPIError) -> bool:
+    """Is this a transient failure that the same transaction may pass on a second try?"""
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in RETRY_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return any(
+        words in text
+        for words in (
+            "database is locked",  # SQLite: another writer held the file past busy_timeout
+            "database table is locked",
+            "server closed the connection",
+            "too many clients",  # a full server at connect time carries no SQLSTATE
+            "the database system is starting up",
+            "the database system is shutting down",
+        )
+    )
+
+
+def _memory_from_row(row: CardState | None) -> Memory:
+    if row is None:
+        return Memory()
+    return Memory(
+        state=MemState(row.state),
+        step=row.step,
+        stability=row.stability,
+        difficulty=row.difficulty,
+        due=row.due,
+        last_review=row.last_review,
+        reps=row.reps,
+        lapses=row.lapses,
+    )
+
+
+def _memory_from_dict(d: Mapping[str, Any]) -> Memory:
+    def when(v: Any) -> datetime | None:
+        return datetime.fromisoformat(v) if isinstance(v, str) else None
+
+    return Memory(
+        state=MemState(int(d.get("state", 0))),
+        step=d.get("step"),
+        stability=d.get("stability"),
+        difficulty=d.get("difficulty"),
+        due=when(d.get("due")),
+        last_review=when(d.get("last_review")),
+        reps=int(d.get("reps", 0)),
+        lapses=int(d.get("lapses", 0)),
+    )
+
+
+def _stored(session: Session, review_uuid: str) -> tuple[int, Memory] | None:
+    row = session.execute(select(Review.id, Review.state_after).where(Review.uuid == review_uuid)).first()
+    if row is None:
+        return None
+    return int(row[0]), _memory_from_dict(row[1] or {})
+
+
+def _locked_state(session: Session, profile: str, card_uid: str) -> CardState | None:
+    return session.scalars(
+        select(CardState)
+        .where(CardState.profile == profile, CardState.card_uid == card_uid)
+        .with_for_update()
+    ).first()
+
+
+def _create_state(store: Store, profile: str, review: repo.ReviewInput) -> None:
+    try:
+        with store.session() as s:
+            s.add(
+                CardState(
+                    profile=profile,
+                    card_uid=review.card_uid,
+                    deck_id=review.deck_id,
+                    state=0,
+                    reps=0,
+                    lapses=0,
+                    position=0,
+                    suspended=False,
+                )
+            )
+            s.commit()
+    except IntegrityError:
+        pass  # another device made it first: just as good
+
+
+def commit_review(
+    store: Store,
+    profile: str,
+    review: repo.ReviewInput,
+    schedule: Callable[[Memory], Memory],
+    *,
+    attempts: int = ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[int, Memory, bool]:
+    """Save one answered card exactly once; `schedule(before)` gives the memory after it.
+
+    Returns (review id, memory after, inserted): `inserted` is False when the
+    review was already stored (an earlier attempt of this same review). Raises
+    the last error when every attempt failed, having stored nothing twice.
+    """
+    review_uuid = review.uuid or str(uuidlib.uuid4())
+    review = replace(review, uuid=review_uuid)
+    last: Exception | None = None
+    sqlite = store.engine.dialect.name == "sqlite"
+    for attempt in range(attempts):
+        try:
+            with store.session() as s:
+                if sqlite:
+                    # pysqlite would read outside any transaction and begin one only at the
+                    # first write: take the write lock first, so the memory read is current.
+                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                if attempt:  # did the failed attempt commit after all?
+                    done = _stored(s, review_uuid)
+                    if done is not None:
+                        return done[0], done[1], False
+                row = _locked_state(s, profile, review.card_uid)
+                if row is None and not sqlite:
+                    # Nothing to lock yet: make the card's memory row (another device may be
+                    # making it too), then lock it, so no two first answers build on "new".
+                    s.rollback()
+                    _create_state(store, profile, review)
+                    row = _locked_state(s, profile, review.card_uid)
+                before = _memory_from_row(row)
+                after = schedule(before)
+                review_id = repo.record_review(s, profile, review, before, after)
+                return review_id, after, True
+        except IntegrityError as exc:
+            # Our UUID is there (a concurrent attempt of the same review won), or two first
+            # answers of one card raced to create its memory row: look, then try again.
+            last = exc
+            with store.session() as s:
+                done = _stored(s, review_uuid)
+            if done is not None:
+                return done[0], done[1], False
+        except DBAPIError as exc:
+            if not retryable(exc):
+                raise
+            last = exc
+        sleep(min(2.0, 0.02 * 2**attempt) * (0.5 + random.random()))
+    assert last is not None
+    raise last
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass
+class SectionStats:
+    """Counts for one learner in one section (or a whole class, or one learner overall)."""
+
+    reviews: int = 0
+    learned_reviews: int = 0  # reviews of cards already learned (in the review state)
+    recalled: int = 0  # of those, not rated Again
+    graded: int = 0  # reviews whose answer could be graded
+    correct: int = 0
+    exam_answered: int = 0
+    exam_correct: int = 0
+    last_review: datetime | None = None
+
+    def add(self, other: SectionStats) -> None:
+        self.reviews += other.reviews
+        self.learned_reviews += other.learned_reviews
+        self.recalled += other.recalled
+        self.graded += other.graded
+        self.correct += other.correct
+        self.exam_answered += other.exam_answered
+        self.exam_correct += other.exam_correct
+        if other.last_review and (self.last_review is None or other.last_review > self.last_review):
+            self.last_review = other.last_review
+
+    @property
+    def retention(self) -> float | None:
+        return round(self.recalled / self.learned_reviews, 4) if self.learned_reviews else None
+
+    @property
+    def correct_rate(self) -> float | None:
+        return round(self.correct / self.graded, 4) if self.graded else None
+
+    @property
+    def exam_rate(self) -> float | None:
+        return round(self.exam_correct / self.exam_answered, 4) if self.exam_answered else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reviews": self.reviews,
+            "retention": self.retention,
+            "learned_reviews": self.learned_reviews,
+            "correct_rate": self.correct_rate,
+            "graded": self.graded,
+            "exam_correct_rate": self.exam_rate,
+            "exam_answered": self.exam_answered,
+            "last_review": self.last_review.isoformat() if self.last_review else None,
+        }
+
+
+@dataclass
+class LearnerRow:
+    profile: str
+    display_name: str | None
+    total: SectionStats = field(default_factory=SectionStats)
+    sections: dict[str, SectionStats] = field(default_factory=dict)
+    exams_taken: int = 0
+    exam_scores: list[float] = field(default_factory=list)  # finished exams, score / total, oldest first
+
+    @property
+    def exam_mean(self) -> float | None:
+        return round(sum(self.exam_scores) / len(self.exam_scores), 4) if self.exam_scores else None
+
+    @property
+    def exam_last(self) -> float | None:
+        return round(self.exam_scores[-1], 4) if self.exam_scores else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "display_name": self.display_name,
+            **self.total.to_dict(),
+            "exams": {
+                "taken": self.exams_taken,
+                "finished": len(self.exam_scores),
+                "mean_score": self.exam_mean,
+                "last_score": self.exam_last,
+            },
+            "sections": {k: v.to_dict() for k, v in sorted(self.sections.items())},
+        }
+
+
+@dataclass
+class ClassReport:
+    generated_at: datetime
+    since: datetime | None
+    sections_asked: list[str] | None
+    learners: list[LearnerRow]
+    sections: dict[str, SectionStats]
+    section_learners: dict[str, int]
+    section_titles: dict[str, str]
+    total: SectionStats
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at.isoformat(timespec="seconds"),
+            "since": self.since.isoformat() if self.since else None,
+            "section_filter": self.sections_asked,
+            "class": {**self.total.to_dict(), "learners": len(self.learners)},
+            "learners": [r.to_dict() for r in self.learners],
+            "sections": [
+                {
+                    "section": name,
+                    "title": self.section_titles.get(name),
+                    "learners": self.section_learners.get(name, 0),
+                    **stats.to_dict(),
+                }
+                for name, stats in sorted(self.sections.items())
+            ],
+        }
+
+
+def class_report(
+    session: Session,
+    *,
+    section_of: Callable[[str], str | None],
+    sections: Iterable[str] | None = None,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    section_titles: Mapping[str, str] | None = None,
+) -> ClassReport:
+    """Aggregate every learner's reviews and exams; `section_of(card_uid)` comes from the decks."""
+    wanted = sorted(set(sections)) if sections else None
+    prior_state = Review.state_before["state"].as_integer()
+    learned = prior_state == int(MemState.REVIEW)
+    where = [Review.reviewed_at >= since] if since else []
+    rows = session.execute(
+        select(
+            Review.profile,
+            Review.card_uid,
+            func.count(),
+            func.sum(case((learned, 1), else_=0)),
+            func.sum(case((and_(learned, Review.rating > 1), 1), else_=0)),
+            func.sum(case((Review.correct.is_not(None), 1), else_=0)),
+            func.sum(case((Review.correct.is_(True), 1), else_=0)),
+            func.max(Review.reviewed_at),
+        )
+        .where(*where)
+        .group_by(Review.profile, Review.card_uid)
+    ).all()
+    learners: dict[str, LearnerRow] = {}
+    names: dict[str, str | None] = {
+        n: d for n, d in session.execute(select(Profile.name, Profile.display_name))
+    }
+
+    def learner(profile: str) -> LearnerRow:
+        if profile not in learners:
+            learners[profile] = LearnerRow(profile, names.get(profile))
+        return learners[profile]
+
+    for profile, card_uid, n, n_learned, n_recalled, n_graded, n_correct, last in rows:
+        section = section_of(card_uid) or UNKNOWN_SECTION
+        if wanted is not None and section not in wanted:
+            continue
+        # max() over a TypeDecorator column comes back untyped on SQLite.
+        last_at = _as_utc(last)
+        stats = SectionStats(
+            int(n),
+            int(n_learned or 0),
+            int(n_recalled or 0),
+            int(n_graded or 0),
+            int(n_correct or 0),
+            last_review=last_at,
+        )
+        row = learner(profile)
+        row.sections.setdefault(section, SectionStats()).add(stats)
+
+    exam_where = [Exam.started_at >= since] if since else []
+    answers = session.execute(
+        select(
+            Exam.profile,
+            ExamAnswer.section,
+            func.sum(case((ExamAnswer.answered_at.is_not(None), 1), else_=0)),
+            func.sum(case((ExamAnswer.correct.is_(True), 1), else_=0)),
+        )
+        .join(Exam, ExamAnswer.exam_id == Exam.id)
+        .where(*exam_where)
+        .group_by(Exam.profile, ExamAnswer.section)
+    ).all()
+    for profile, section, answered, correct in answers:
+        if wanted is not None and section not in wanted:
+            continue
+        stats = learner(profile).sections.setdefault(section, SectionStats())
+        stats.exam_answered += int(answered or 0)
+        stats.exam_correct += int(correct or 0)
+
+    exams = session.execute(
+        select(Exam.profile, Exam.score, Exam.total, Exam.finished_at)
+        .where(*exam_where)
+        .order_by(Exam.started_at)
+    ).all()
+    for profile, score, out_of, finished in exams:
+        if wanted is not None and profile not in learners:
+            continue  # section filter: only learners with work in those sections
+        row = learner(profile)
+        row.exams_taken += 1
+        if finished is not None and out_of:
+            row.exam_scores.append((score or 0) / out_of)
+
+    if wanted is None:
+        for name in names:  # learners who have not studied yet are part of the class too
+            learner(name)
+
+    by_section: dict[str, SectionStats] = {}
+    section_learners: dict[str, int] = {}
+    total = SectionStats()
+    for row in learners.values():
+        for name, stats in row.sections.items():
+            row.total.add(stats)
+            by_section.setdefault(name, SectionStats()).add(stats)
+            section_learners[name] = section_learners.get(name, 0) + 1
+        total.add(row.total)
+    if wanted is not None:
+        for name in wanted:
+            by_section.setdefault(name, SectionStats())
+    return ClassReport(
+        generated_at=now or datetime.now(UTC),
+        since=since,
+        sections_asked=wanted,
+        learners=sorted(learners.values(), key=lambda r: r.profile),
+        sections=by_section,
+        section_learners=section_learners,
+        section_titles=dict(section_titles or {}),
+        total=total,
+    )
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None

@@ -1,0 +1,153 @@
+"""The store on a real PostgreSQL server: same migrations, same queue, clear errors, safe concurrent start-up."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from quiz.core.scheduling import make_scheduler, review
+from quiz.store import repo
+from quiz.store.db import HEAD_REVISION, StoreError, alembic_config, normalize_url, open_store
+from quiz.store.models import Base, Review
+from tests.classroom.pg import pg_url  # noqa: F401  (fixture)
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _answer(store, profile: str, uid: str, rating: int, when: datetime) -> None:  # type: ignore[no-untyped-def]
+    with store.session() as s:
+        before = repo.memory_of(s, profile, uid)
+        after = review(before, rating, when, make_scheduler())
+        repo.record_review(
+            s,
+            profile,
+            repo.ReviewInput(
+                card_uid=uid,
+                deck_id="d",
+                seed=7,
+                variables={"a": 2, "s": [2, 3]},
+                answer_given="(2, 3)",
+                expected="(2, 3)",
+                correct=True,
+                error=None,
+                rating=rating,
+                backend="torch",
+                device="cpu",
+                framework_version="2.13.0",
+                response_ms=1500,
+                run_ms=0.4,
+                shown_at=when,
+                reviewed_at=when,
+            ),
+            before,
+            after,
+        )
+
+
+def test_migrations_reach_head_and_match_the_models(pg_url: str) -> None:  # noqa: F811
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = open_store(pg_url)
+    try:
+        assert store.revision == HEAD_REVISION
+        assert store.engine.dialect.name == "postgresql"
+        with store.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        store.dispose()
+
+
+def test_queue_reviews_and_profiles_work_as_on_sqlite(pg_url: str) -> None:  # noqa: F811
+    store = open_store(pg_url)
+    try:
+        with store.session() as s:
+            assert repo.sync_cards(s, "ada", [("d/a", "d"), ("d/b", "d")]) == 2
+            assert repo.sync_cards(s, "bob", [("d/a", "d")]) == 1
+        _answer(store, "ada", "d/a", 3, NOW)
+        with store.session() as s:
+            assert repo.memory_of(s, "ada", "d/a").reps == 1
+            assert repo.memory_of(s, "bob", "d/a").reps == 0
+            day = NOW - timedelta(hours=1)
+            assert repo.next_card_uid(s, "ada", now=NOW, new_limit=10, day_start=day) == "d/b"
+            row = s.scalars(select(Review)).one()
+        assert row.reviewed_at == NOW and row.reviewed_at.tzinfo is not None
+        assert row.variables == {"a": 2, "s": [2, 3]}
+    finally:
+        store.dispose()
+
+
+def test_downgrade_to_base_and_back(pg_url: str) -> None:  # noqa: F811
+    from alembic import command
+
+    from quiz.store.db import upgrade
+
+    store = open_store(pg_url)
+    cfg = alembic_config(store.engine)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    with store.engine.connect() as conn:
+        assert "review" not in sa.inspect(conn).get_table_names()
+    upgrade(store.engine)
+    store.dispose()
+    assert open_store(pg_url).revision == HEAD_REVISION
+
+
+def test_a_class_starting_at_once_migrates_exactly_once(pg_url: str) -> None:  # noqa: F811
+    """Twelve apps open a fresh database together: the advisory lock lets one migrate."""
+    results: list[str | None] = []
+    errors: list[BaseException] = []
+    gate = threading.Barrier(12)
+
+    def start() -> None:
+        gate.wait()
+        try:
+            s = open_store(pg_url)
+            results.append(s.revision)
+            s.dispose()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert results == [HEAD_REVISION] * 12
+    store = open_store(pg_url)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    store.dispose()
+
+
+def test_an_unreachable_server_is_a_clear_message() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError) as info:
+        open_store(f"postgresql+psycopg://quiz@127.0.0.1:{port}/quiz")
+    message = str(info.value)
+    assert message.startswith("cannot reach the database server")
+    assert f"127.0.0.1:{port}" in message and "--db" in message
+
+
+def test_a_missing_database_says_what_to_do(pg_url: str) -> None:  # noqa: F811
+    from sqlalchemy.engine import make_url
+
+    url = make_url(pg_url).set(database="no_such_quiz_db").render_as_string(hide_password=False)
+    with pytest.raises(StoreError, match=r"does not exist.*createdb"):
+        open_store(url)
+
+
+def test_plain_postgresql_urls_use_psycopg_3() -> None:
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
