@@ -20,10 +20,16 @@ COMMAND_MODULES = (
     "library",
     "doctor",
     "deck",
+    "classroom",
+    "share",
+    "export",
+    "backup",
+    "exam",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
 GROUPS = {
     "deck": "author, check and share deck files",
+    "class": "a class on one database: reports per learner and section",
 }
 
 DESCRIPTION = """\
@@ -54,7 +60,10 @@ environment:
 def add_common(p: argparse.ArgumentParser) -> None:
     """Options every command takes."""
     p.add_argument(
-        "--db", metavar="URL", default=argparse.SUPPRESS, help="database URL (or QUIZ_DB); default: SQLite in your data dir"
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="database URL (or QUIZ_DB); default: SQLite in your data dir",
     )
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
 
@@ -69,7 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"quiz {__version__}")
     add_common(parser)
     parser.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs (default: auto)"
+        "--device",
+        choices=("auto", "cpu", "gpu"),
+        default=argparse.SUPPRESS,
+        help="where card code runs (default: auto)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}

@@ -25,6 +25,8 @@ class Settings:
     desired_retention: float = 0.9
     theme: str = "textual-dark"
     deck_dirs: tuple[str, ...] = field(default_factory=tuple)
+    # Keys set by the environment or the command line for this run: the Settings screen leaves them be.
+    pinned: tuple[str, ...] = ()
 
     def scheduling(self) -> SchedulingSettings:
         return SchedulingSettings(desired_retention=self.desired_retention, new_per_day=self.new_per_day)
@@ -41,10 +43,83 @@ class SettingsError(ValueError):
     pass
 
 
+# What the learner changes in the app's Settings screen; saved per profile (see save_learner_settings).
+LEARNER_KEYS = ("backends", "device", "new_per_day", "desired_retention", "theme")
+
+
+def learner_settings_file(profile: str) -> Path:
+    """The learner's own settings, written by the app: `profiles/<profile>.toml` in the config dir."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in profile) or "_"
+    return paths.config_dir() / "profiles" / f"{safe}.toml"
+
+
+def check_learner_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The learner's settings, validated and normalised; raises SettingsError naming the bad one."""
+    from quiz.core.cards import BACKENDS
+
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in LEARNER_KEYS:
+            continue
+        if key == "backends":
+            names = tuple(value) if isinstance(value, (list, tuple)) else ()
+            if not names or any(n not in BACKENDS for n in names):
+                raise SettingsError(
+                    f"backends must be a non-empty list of {', '.join(BACKENDS)}, not {value!r}"
+                )
+            out[key] = tuple(n for n in BACKENDS if n in names)
+        elif key == "device":
+            if value not in DEVICES:
+                raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {value!r}")
+            out[key] = value
+        elif key == "new_per_day":
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+                raise SettingsError(f"new cards per day must be a whole number from 0 to 1000, not {value!r}")
+            out[key] = value
+        elif key == "desired_retention":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.7 <= value <= 0.99:
+                raise SettingsError(f"desired retention must be from 0.70 to 0.99, not {value!r}")
+            out[key] = float(value)
+        elif key == "theme":
+            if not isinstance(value, str) or not value.strip():
+                raise SettingsError(f"theme must be a theme name, not {value!r}")
+            out[key] = value.strip()
+    return out
+
+
+def read_learner_settings(profile: str) -> dict[str, Any]:
+    """The saved settings of `profile` ({} when none, or when the file is unreadable: defaults apply)."""
+    path = learner_settings_file(profile)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return check_learner_settings(data)
+    except (OSError, tomllib.TOMLDecodeError, SettingsError):
+        return {}
+
+
+def save_learner_settings(profile: str, values: dict[str, Any]) -> Path:
+    """Write the learner's settings for `profile` (validated; atomically). Returns the file."""
+    import json
+
+    checked = check_learner_settings(values)
+    path = learner_settings_file(profile)
+    lines = ["# Written by quiz's Settings screen (quiz, then `,`). Per profile; config.toml holds the rest."]
+    for key in LEARNER_KEYS:
+        if key in checked:
+            value = checked[key]
+            # JSON strings, numbers and lists of strings are valid TOML values.
+            lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
 def load_settings(
     *, db_url: str | None = None, device: str | None = None, profile: str | None = None
 ) -> Settings:
-    """Defaults < config.toml < QUIZ_DB / QUIZ_PROFILE < explicit arguments (from the CLI)."""
+    """Defaults < config.toml < the profile's saved settings < QUIZ_DB / QUIZ_PROFILE < explicit arguments (CLI)."""
     settings = Settings()
     path = config_file()
     if path.exists():
@@ -52,9 +127,12 @@ def load_settings(
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, OSError) as exc:
             raise SettingsError(f"{path}: {exc}") from None
-        known = {f.name for f in fields(Settings)}
+        known = {f.name for f in fields(Settings)} - {"pinned"}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
         settings = replace(settings, **values)  # type: ignore[arg-type]
+    learner = read_learner_settings(profile or os.environ.get("QUIZ_PROFILE") or settings.profile)
+    settings = replace(settings, **learner)  # type: ignore[arg-type]
+    pinned: list[str] = []
     if os.environ.get("QUIZ_DB"):
         settings = replace(settings, db_url=os.environ["QUIZ_DB"])
     if os.environ.get("QUIZ_PROFILE"):
@@ -63,8 +141,10 @@ def load_settings(
         settings = replace(settings, db_url=db_url)
     if device:
         settings = replace(settings, device=device)
+        pinned.append("device")
     if profile:
         settings = replace(settings, profile=profile)
+    settings = replace(settings, pinned=tuple(pinned))
     if not settings.db_url:
         settings = replace(settings, db_url=paths.default_db_url())
     if settings.device not in DEVICES:

@@ -82,7 +82,9 @@ def write_prepared(path: Path, prepared: Prepared) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            shallow = {f.name: getattr(prepared, f.name) for f in fields(prepared)}  # Cards, Variants kept whole
+            shallow = {
+                f.name: getattr(prepared, f.name) for f in fields(prepared)
+            }  # Cards, Variants kept whole
             pickle.dump(shallow, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
@@ -96,7 +98,16 @@ def read_prepared(path: Path) -> Prepared | None:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             return None
         return Prepared(**data)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+        KeyError,
+    ):
         return None
 
 

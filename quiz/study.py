@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from quiz.core import stats as S
 from quiz.core.answers import MalformedAnswer, parse_answer
-from quiz.core.cards import Card
+from quiz.core.cards import BACKENDS, Card, Deck
 from quiz.core.decks import Library, load_library
-from quiz.core.grading import RunResult, Verdict, judge
+from quiz.core.exam import ExamConfig, ExamReport, Question, QuestionResult, build_report, pick_questions
+from quiz.core.expr import ExprError, evaluate
+from quiz.core.grading import RunResult, Verdict, format_truth, judge
 from quiz.core.queue import study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
-from quiz.core.variables import Variant, draw_variant
+from quiz.core.variables import (
+    SPEC_KINDS,
+    Variant,
+    build_variant,
+    concrete,
+    draw_variant,
+    variant_from_values,
+)
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -29,7 +40,19 @@ if TYPE_CHECKING:
     from quiz.store.db import Store
     from quiz.store.repo import QueueCounts
 
-__all__ = ["Study", "Answered", "load_decks", "utcnow", "MalformedAnswer"]
+__all__ = [
+    "Answered",
+    "ExamRun",
+    "HomeData",
+    "MalformedAnswer",
+    "StatsData",
+    "Study",
+    "Undone",
+    "grade_answer",
+    "load_decks",
+    "shared_values",
+    "utcnow",
+]
 
 MAX_SEED = 2**31 - 1
 
@@ -42,11 +65,13 @@ def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
     """The built-in decks, the configured deck folders and `extra` files (parsed once, then cached)."""
     from quiz import paths
     from quiz.library_cache import load_library_cached
+    from quiz.store.trust import leave_out_untrusted, library_dirs
 
-    dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or [])]
+    # Files named on the command line come before added decks: the learner's own act wins.
+    dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or []), *library_dirs()]
     if extra:
-        return load_library(dirs)
-    return load_library_cached(dirs, paths.cache_dir())
+        return leave_out_untrusted(load_library(dirs), settings)
+    return leave_out_untrusted(load_library_cached(dirs, paths.cache_dir()), settings)
 
 
 @dataclass
@@ -62,6 +87,58 @@ class Answered:
     response_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class UndoStep:
+    """One thing the learner did that undo can take back."""
+
+    kind: str  # "review", "bury" or "suspend"
+    card_uid: str
+    review_id: int | None = None
+    previous: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Undone:
+    """What undo took back; for an answer, the card and variant to ask again and what was typed."""
+
+    kind: str
+    card: Card | None
+    variant: Variant | None = None
+    answer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HomeData:
+    """The Home screen: decks with their counts, today's progress, the streak, what comes next."""
+
+    decks: list[tuple[Deck, S.DeckCounts]]
+    total: S.DeckCounts
+    new_left_today: int
+    reviewed_today: int
+    correct_today: int
+    graded_today: int
+    streak: int
+    total_reviews: int
+    next_due: datetime | None
+    problems: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StatsData:
+    """The statistics screen, computed from the review history and the schedule."""
+
+    per_day: list[S.DayTally]
+    forecast: list[tuple[Any, int]]
+    by_section: dict[str, S.Tally]
+    by_backend: dict[str, S.Tally]
+    hardest: list[tuple[S.Hardest, Card | None]]
+    total_reviews: int
+    answers: S.Tally
+    streak: int
+    cards_seen: int
+    leeches: int
+
+
 @dataclass
 class Study:
     settings: Settings
@@ -75,6 +152,19 @@ class Study:
     def __post_init__(self) -> None:
         self.scheduler = make_scheduler(self.settings.scheduling())
         self.cards = self.library.by_uid()
+        self.undo_steps: list[UndoStep] = []
+        self._families: dict[tuple[str, str], list[Card]] | None = None
+
+    def with_settings(self, settings: Settings) -> Study:
+        """The same session under new settings (a new scheduler; the undo history stays)."""
+        other = replace(self, settings=settings)
+        other.undo_steps = self.undo_steps
+        return other
+
+    def with_decks(self, deck_ids: list[str] | None) -> Study:
+        other = replace(self, deck_ids=deck_ids or None)
+        other.undo_steps = self.undo_steps
+        return other
 
     @property
     def profile(self) -> str:
@@ -87,6 +177,25 @@ class Study:
         with self.store.session() as s:
             return repo.sync_cards(s, self.profile, [(c.uid, c.deck_id) for c in self.library.cards()])
 
+    # --- which cards ------------------------------------------------------------
+
+    def backend_enabled(self, backend: str) -> bool:
+        """Chosen in the settings, and installed here."""
+        from quiz.runner.backends import backend_info
+
+        return backend in self.settings.backends and backend_info(backend).installed
+
+    def card_selected(self, card: Card) -> bool:
+        return self.deck_ids is None or card.deck_id in self.deck_ids
+
+    def usable(self, card: Card) -> bool:
+        """In the chosen decks, on a chosen backend that is installed."""
+        return self.card_selected(card) and self.backend_enabled(card.backend.value)
+
+    def _usable_uid(self, uid: str) -> bool:
+        card = self.cards.get(uid)
+        return card is not None and self.usable(card)
+
     def next_card(self) -> Card | None:
         from quiz.store import repo
 
@@ -98,24 +207,52 @@ class Study:
                 now=now,
                 new_limit=self.settings.new_per_day,
                 day_start=study_day_start(now, self.settings.scheduling()),
-                usable=lambda u: u in self.cards and self.card_selected(self.cards[u]),
+                usable=self._usable_uid,
                 deck_ids=self.deck_ids,
             )
         return self.cards.get(uid) if uid else None
-
-    def card_selected(self, card: Card) -> bool:
-        return self.deck_ids is None or card.deck_id in self.deck_ids
 
     def prepare(self, card: Card, seed: int | None = None) -> Variant:
         """Draw this review's variant (a fresh seed unless one is given)."""
         return draw_variant(card, self.rng.randrange(MAX_SEED) if seed is None else seed)
 
     def run(self, card: Card, variant: Variant, given: str | None = None) -> RunResult:
-        return self.runner.run(card, variant, given=given, device=self.settings.device)
+        return self.runner.run(concrete(card, variant), variant, given=given, device=self.settings.device)
 
     def grade(self, card: Card, variant: Variant, answer: str, shown_at: datetime) -> Answered:
         """Parse (MalformedAnswer propagates: ask again), run, judge."""
         return grade_answer(self.runner, self.settings.device, self.clock, card, variant, answer, shown_at)
+
+    # --- the same family on the other backends ---------------------------------------
+
+    def siblings(self, card: Card) -> list[Card]:
+        """The card's family on the other chosen, installed backends (in the order torch, tensorflow, mxnet)."""
+        if self._families is None:
+            families: dict[tuple[str, str], list[Card]] = {}
+            for c in self.library.cards():
+                families.setdefault((c.deck_id, c.family), []).append(c)
+            for members in families.values():
+                members.sort(key=lambda c: BACKENDS.index(c.backend.value))
+            self._families = families
+        return [
+            c
+            for c in self._families.get((card.deck_id, card.family), [])
+            if c.uid != card.uid and self.backend_enabled(c.backend.value)
+        ]
+
+    def sibling_variant(
+        self, sibling: Card, variant: Variant, original: Card | None = None
+    ) -> tuple[Variant, bool]:
+        """The sibling with the same values as `variant` where its variables allow (True), else its own draw."""
+        values = shared_values(sibling, variant.values, dict(original.variables) if original else None)
+        if values is not None:
+            try:
+                return build_variant(sibling, variant.seed, values), True
+            except ExprError:
+                pass
+        return draw_variant(sibling, variant.seed), False
+
+    # --- the schedule -----------------------------------------------------------
 
     def memory(self, card: Card) -> Memory:
         from quiz.store import repo
@@ -126,39 +263,205 @@ class Study:
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
         """Schedule the card and commit the review; returns the review id and the new memory."""
         from quiz.store import repo
+        from quiz.store.classroom import commit_review
 
         if rating not in (1, 2, 3, 4):
             raise ValueError("rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)")
         now = self.clock()
         v = answered.verdict
+        # Saved exactly once even on a shared server: locked memory row, retries (quiz.store.classroom).
+        review_id, after, _inserted = commit_review(
+            self.store,
+            self.profile,
+            repo.ReviewInput(
+                card_uid=answered.card.uid,
+                deck_id=answered.card.deck_id,
+                seed=answered.variant.seed,
+                variables=answered.variant.values_json(),
+                answer_given=answered.answer,
+                expected=v.expected,
+                correct=v.correct,
+                error=v.error,
+                rating=rating,
+                backend=v.backend or answered.card.backend.value,
+                device=v.device or self.settings.device,
+                framework_version=v.version,
+                response_ms=answered.response_ms,
+                run_ms=v.elapsed_ms,
+                shown_at=answered.shown_at,
+                reviewed_at=now,
+            ),
+            lambda before: review(before, rating, now, self.scheduler),
+        )
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
+        return review_id, after
+
+    def bury(self, card: Card) -> datetime:
+        """Hide the card until the next study day starts. Returns when it comes back."""
+        from quiz.store.undo import set_buried
+
+        now = self.clock()
+        until = study_day_start(now, self.settings.scheduling()) + timedelta(days=1)
         with self.store.session() as s:
-            before = repo.memory_of(s, self.profile, answered.card.uid)
-            after = review(before, rating, now, self.scheduler)
-            review_id = repo.record_review(
+            previous = set_buried(s, self.profile, card.uid, until)
+        self.undo_steps.append(UndoStep("bury", card.uid, previous=previous))
+        return until
+
+    def suspend(self, card: Card) -> None:
+        """Take the card out of the queue until it is unsuspended (undo, or `quiz` settings)."""
+        from quiz.store.undo import set_suspended
+
+        with self.store.session() as s:
+            previous = set_suspended(s, self.profile, card.uid, True)
+        self.undo_steps.append(UndoStep("suspend", card.uid, previous=previous))
+
+    def undo(self) -> Undone | None:
+        """Take back the last answer, bury or suspend of this session (None: nothing left to undo).
+
+        Raises quiz.store.undo.UndoError when the step cannot be taken back.
+        """
+        from quiz.store.undo import set_buried, set_suspended, undo_review
+
+        if not self.undo_steps:
+            return None
+        step = self.undo_steps[-1]
+        card = self.cards.get(step.card_uid)
+        with self.store.session() as s:
+            if step.kind == "review":
+                assert step.review_id is not None
+                undone = undo_review(s, self.profile, step.review_id)
+                self.undo_steps.pop()
+                variant = None
+                if card is not None:
+                    try:
+                        variant = variant_from_values(card, undone.seed, undone.variables)
+                    except Exception:  # the deck changed since: a fresh variant will do
+                        variant = None
+                return Undone("review", card, variant, undone.answer_given)
+            if step.kind == "bury":
+                set_buried(s, self.profile, step.card_uid, step.previous)
+            else:
+                set_suspended(s, self.profile, step.card_uid, bool(step.previous))
+        self.undo_steps.pop()
+        return Undone(step.kind, card)
+
+    @staticmethod
+    def is_leech(memory: Memory) -> bool:
+        return S.is_leech(memory.lapses)
+
+    # --- counts and statistics ----------------------------------------------------
+
+    def _day_start(self, now: datetime) -> datetime:
+        return study_day_start(now, self.settings.scheduling())
+
+    def counts(self) -> QueueCounts:
+        """What is waiting in this session's decks and backends: due, learning, new (within today's limit)."""
+        from quiz.store import repo
+        from quiz.store.stats import card_facts
+
+        now = self.clock()
+        day_start = self._day_start(now)
+        with self.store.session() as s:
+            facts = card_facts(s, self.profile)
+            new_today = repo.new_introduced_since(s, self.profile, day_start)
+            reviewed_today = repo.reviewed_since(s, self.profile, day_start)
+        total = _sum_counts(S.deck_counts(facts, now=now, usable=self._usable_uid).values())
+        return repo.QueueCounts(
+            due=total.due,
+            new=min(total.new, max(0, self.settings.new_per_day - new_today)),
+            learning=total.learning,
+            reviewed_today=reviewed_today,
+            new_today=new_today,
+        )
+
+    def next_due(self) -> datetime | None:
+        """When the next card of this session's decks falls due (after now)."""
+        from quiz.store.stats import card_facts
+
+        now = self.clock()
+        with self.store.session() as s:
+            facts = card_facts(s, self.profile)
+        upcoming = [
+            f.due
+            for f in facts
+            if f.due is not None and f.due > now and f.available(now) and self._usable_uid(f.card_uid)
+        ]
+        return min(upcoming, default=None)
+
+    def home_data(self) -> HomeData:
+        from quiz.store import repo
+        from quiz.store.stats import card_facts, review_facts
+
+        now = self.clock()
+        day_start = self._day_start(now)
+        hour = self.settings.scheduling().day_starts_at_hour
+        with self.store.session() as s:
+            facts = card_facts(s, self.profile)
+            reviews = review_facts(s, self.profile)
+            new_today = repo.new_introduced_since(s, self.profile, day_start)
+        # Every deck of the library, whatever the session's deck filter: Home is where decks are picked.
+        everywhere = replace(self, deck_ids=None)
+        counts = S.deck_counts(facts, now=now, usable=lambda u: everywhere._usable_uid(u))
+        decks = [(d, counts.get(d.id, S.DeckCounts())) for d in self.library.decks]
+        today = [r for r in reviews if r.reviewed_at >= day_start]
+        graded = [r for r in today if r.correct is not None]
+        upcoming = [f.due for f in facts if f.due is not None and f.due > now and not f.suspended]
+        return HomeData(
+            decks=decks,
+            total=_sum_counts(c for _, c in decks),
+            new_left_today=max(0, self.settings.new_per_day - new_today),
+            reviewed_today=len(today),
+            correct_today=sum(1 for r in graded if r.correct),
+            graded_today=len(graded),
+            streak=S.streak({S.study_day(r.reviewed_at, hour) for r in reviews}, S.study_day(now, hour)),
+            total_reviews=len(reviews),
+            next_due=min(upcoming, default=None),
+            problems=len(self.library.problems),
+        )
+
+    def stats_data(self, days: int = 30, forecast_days: int = 14) -> StatsData:
+        from quiz.store.stats import card_facts, review_facts
+
+        now = self.clock()
+        hour = self.settings.scheduling().day_starts_at_hour
+        with self.store.session() as s:
+            facts = card_facts(s, self.profile)
+            reviews = review_facts(s, self.profile)
+        today = S.study_day(now, hour)
+        section = {uid: c.section for uid, c in self.cards.items()}
+        hardest = S.hardest_cards(facts, reviews, limit=10)
+        return StatsData(
+            per_day=S.reviews_per_day(reviews, today=today, days=days, day_hour=hour),
+            forecast=S.due_forecast(facts, now=now, days=forecast_days, day_hour=hour),
+            by_section=S.sections_of(reviews, section),
+            by_backend=S.retention_by(reviews, lambda r: r.backend),
+            hardest=[(h, self.cards.get(h.card_uid)) for h in hardest],
+            total_reviews=len(reviews),
+            answers=S.retention_by(reviews, lambda r: "all").get("all", S.Tally()),
+            streak=S.streak({S.study_day(r.reviewed_at, hour) for r in reviews}, today),
+            cards_seen=sum(1 for f in facts if f.reps > 0),
+            leeches=sum(1 for f in facts if S.is_leech(f.lapses)),
+        )
+
+    # --- settings ---------------------------------------------------------------------
+
+    def saved_settings(self) -> dict[str, Any]:
+        """The learner's settings stored in the database for this profile."""
+        from quiz.store.settings_repo import load_settings
+
+        with self.store.session() as s:
+            return load_settings(s, self.profile)
+
+    def save_settings(self, values: dict[str, Any]) -> None:
+        from quiz.store.settings_repo import save_settings
+
+        with self.store.session() as s:
+            save_settings(
                 s,
                 self.profile,
-                repo.ReviewInput(
-                    card_uid=answered.card.uid,
-                    deck_id=answered.card.deck_id,
-                    seed=answered.variant.seed,
-                    variables=answered.variant.values_json(),
-                    answer_given=answered.answer,
-                    expected=v.expected,
-                    correct=v.correct,
-                    error=v.error,
-                    rating=rating,
-                    backend=v.backend or answered.card.backend.value,
-                    device=v.device or self.settings.device,
-                    framework_version=v.version,
-                    response_ms=answered.response_ms,
-                    run_ms=v.elapsed_ms,
-                    shown_at=answered.shown_at,
-                    reviewed_at=now,
-                ),
-                before,
-                after,
+                {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
+                self.clock(),
             )
-        return review_id, after
 
     def next_start(self, library_fingerprint: str, candidates: int = 4) -> Prepared:
         """What the next start needs to paint its first card at once (see quiz.prepared).
@@ -177,9 +480,11 @@ class Study:
         counts = self.counts()
         variants: dict[str, Variant] = {}
         cards: dict[str, Card] = {}
+        # Only cards this session may show are candidates: others (a backend switched off in the
+        # settings) are unknown to the prepared start, which then defers to the database.
         for uid in [u for _, u in head.due[:candidates]] + head.new[:1]:
             card = self.cards.get(uid)
-            if card is None or uid in variants:
+            if card is None or uid in variants or not self.usable(card):
                 continue
             v = self.prepare(card)
             variants[uid] = v
@@ -203,18 +508,236 @@ class Study:
             },
         )
 
-    def counts(self) -> QueueCounts:
-        from quiz.store import repo
 
-        now = self.clock()
-        with self.store.session() as s:
-            return repo.queue_counts(
-                s,
-                self.profile,
-                now=now,
-                day_start=study_day_start(now, self.settings.scheduling()),
-                new_limit=self.settings.new_per_day,
-            )
+def _sum_counts(counts: Any) -> S.DeckCounts:
+    total = S.DeckCounts()
+    for c in counts:
+        total = S.DeckCounts(
+            due=total.due + c.due,
+            learning=total.learning + c.learning,
+            new=total.new + c.new,
+            total=total.total + c.total,
+            suspended=total.suspended + c.suspended,
+            leeches=total.leeches + c.leeches,
+        )
+    return total
+
+
+# --- siblings: the same values on another backend's card -------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _freeze(v: Any) -> Any:
+    return tuple(_freeze(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+
+def _bounds(value: Any, env: Mapping[str, Any]) -> tuple[Any, Any]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    lo, hi = value
+    return (evaluate(lo, env) if isinstance(lo, str) else lo), (
+        evaluate(hi, env) if isinstance(hi, str) else hi
+    )
+
+
+def _fits(
+    spec: Mapping[str, Any], v: Any, env: Mapping[str, Any], original: Mapping[str, Any] | None
+) -> bool:
+    kind = next(k for k in spec if k in SPEC_KINDS)
+    value = spec[kind]
+    if original is not None and dict(original) == dict(spec):
+        return True  # the same spec, over the same earlier values
+    if kind == "choice":
+        return any(_same(v, _freeze(x)) for x in value)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind in ("int", "float"):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or (kind == "int" and not isinstance(v, int))
+        ):
+            return False
+        lo, hi = _bounds(value, env)
+        return bool(lo <= v <= hi)
+    if kind == "shape":
+        if not isinstance(v, tuple) or not all(isinstance(d, int) for d in v):
+            return False
+        rlo, rhi = _bounds(value.get("rank", [1, 4]), env)
+        slo, shi = _bounds(value.get("side", [1, 5]), env)
+        return bool(rlo <= len(v) <= rhi and all(slo <= d <= shi for d in v))
+    if kind == "permutation":
+        source = env.get(value) if isinstance(value, str) else value
+        n = len(source) if isinstance(source, tuple) else source
+        return isinstance(v, tuple) and sorted(v) == list(range(int(n)))  # type: ignore[arg-type]
+    return False  # reshape_of, broadcast: only under the very same spec
+
+
+def shared_values(
+    card: Card, values: Mapping[str, Any], original_specs: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """`values` (drawn for a card of the same family) as `card`'s own, if every variable it declares
+    is among them and within its spec, and its conditions hold; derived (`expr`) variables are
+    recomputed. None when the card needs values of its own."""
+    env: dict[str, Any] = {}
+    try:
+        for name, spec in card.variables:
+            if "expr" in spec:
+                env[name] = evaluate(spec["expr"], env)
+                continue
+            if name not in values:
+                return None
+            v = _freeze(values[name])
+            if not _fits(spec, v, env, (original_specs or {}).get(name)):
+                return None
+            env[name] = v
+        for cond in card.assume:
+            if not evaluate(cond, env):
+                return None
+    except (ExprError, KeyError, TypeError, ValueError):
+        return None
+    return env
+
+
+# --- the exam ---------------------------------------------------------------------------
+
+
+@dataclass
+class ExamRun:
+    """One exam being taken: its questions with fresh variants, answers graded and saved as they come.
+
+    It reads and writes only the `exam` tables: the schedule is left alone.
+    """
+
+    study: Study
+    config: ExamConfig
+    questions: list[Question]
+    started_at: datetime
+    exam_id: int | None = None
+    results: dict[int, QuestionResult] = field(default_factory=dict)
+    variants: dict[int, Variant] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, study: Study, config: ExamConfig, *, save: bool = True) -> ExamRun:
+        """Draw the questions (seed 0: a fresh seed, kept in the config) and open the exam in the history.
+
+        Raises quiz.core.exam.ExamError when no card matches.
+        """
+        if not config.seed:
+            config = replace(config, seed=study.rng.randrange(1, MAX_SEED))
+        rng = random.Random(config.seed)
+        backends = [b for b in (config.backends or BACKENDS) if study.backend_enabled(b)] or ["-"]
+        config_for_pick = replace(config, backends=tuple(backends))
+        questions = pick_questions(
+            study.library.cards(),
+            config_for_pick,
+            rng,
+            usable=lambda c: study.runner.why_unavailable(c, study.settings.device) is None,
+        )
+        run = cls(study, config, questions, study.clock())
+        if save:
+            from quiz.store.exams import start_exam
+
+            with study.store.session() as s:
+                run.exam_id = start_exam(
+                    s, study.profile, str(uuidlib.uuid4()), run.started_at, config.to_dict()
+                )
+        return run
+
+    def question(self, position: int) -> tuple[Card, Variant]:
+        q = self.questions[position]
+        card = self.study.cards[q.card_uid]
+        variant = self.variants.get(position)
+        if variant is None:
+            variant = self.variants[position] = draw_variant(card, q.seed)
+        return card, variant
+
+    def _result(self, position: int, **outcome: Any) -> QuestionResult:
+        card, variant = self.question(position)
+        return QuestionResult(
+            position=position,
+            card_uid=card.uid,
+            section=card.section,
+            backend=card.backend.value,
+            kind=card.kind.value,
+            seed=variant.seed,
+            values=variant.values_json(),
+            prompt=variant.prompt,
+            code=variant.code,
+            explain=variant.explain or card.explain,
+            **outcome,
+        )
+
+    def _save(self, result: QuestionResult, at: datetime | None) -> None:
+        self.results[result.position] = result
+        if self.exam_id is None:
+            return
+        from quiz.store.exams import record_answer
+
+        with self.study.store.session() as s:
+            record_answer(s, self.exam_id, result, at)
+
+    def check(self, position: int, answer: str) -> None:
+        """Raise MalformedAnswer when the answer cannot be read (asked again, never marked wrong)."""
+        card, variant = self.question(position)
+        parse_answer(concrete(card, variant), answer)
+
+    def answer(self, position: int, answer: str, time_ms: int) -> QuestionResult:
+        """Grade and save one answer (runs the code: call it from a worker thread)."""
+        card, variant = self.question(position)
+        shown = self.study.clock()
+        answered = grade_answer(
+            self.study.runner, self.study.settings.device, self.study.clock, card, variant, answer, shown
+        )
+        v = answered.verdict
+        given = answer.strip()
+        if card.kind.value == "choice":  # the letter and the option, as the report shows them
+            given = f"{given}) {parse_answer(concrete(card, variant), given)}"
+        result = self._result(
+            position, answer=given, expected=v.expected, correct=v.correct, error=v.error, time_ms=time_ms
+        )
+        self._save(result, answered.answered_at)
+        return result
+
+    def unanswered(self, position: int, time_ms: int | None) -> QuestionResult:
+        """A question left without an answer: run it anyway, so the report can show its truth."""
+        card, variant = self.question(position)
+        run = self.study.run(card, variant)
+        expected = format_truth(concrete(card, variant), run.truth) if run.ok else None
+        result = self._result(
+            position, expected=expected, error=None if run.ok else run.error, time_ms=time_ms
+        )
+        self._save(result, None)
+        return result
+
+    def finish(self, ended: str, time_ms: Mapping[int, int] | None = None) -> ExamReport:
+        """Close the exam: questions never answered are run for their truth, the report saved."""
+        for position in range(len(self.questions)):
+            if position not in self.results:
+                self.unanswered(position, (time_ms or {}).get(position))
+        report = build_report(
+            self.config,
+            list(self.results.values()),
+            started_at=self.started_at,
+            finished_at=self.study.clock(),
+            ended=ended,
+        )
+        if self.exam_id is not None:
+            from quiz.store.exams import finish_exam
+
+            with self.study.store.session() as s:
+                finish_exam(
+                    s,
+                    self.exam_id,
+                    report.finished_at,
+                    report.to_dict(),
+                    report.score.correct,
+                    report.score.total,
+                )
+        return report
 
 
 def grade_answer(
@@ -230,11 +753,12 @@ def grade_answer(
 
     Needs only the runner: the app can grade its first card before the database layer has loaded.
     """
-    parsed = parse_answer(card, answer)
+    shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
+    parsed = parse_answer(shown, answer)
     answered_at = clock()
     started = time.perf_counter()
-    result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None, device=device)
-    verdict = judge(card, answer, parsed, result)
+    result = runner.run(shown, variant, given=parsed if card.kind.value == "code" else None, device=device)
+    verdict = judge(shown, answer, parsed, result)
     if not result.elapsed_ms:
         verdict = _with_elapsed(verdict, (time.perf_counter() - started) * 1000)
     response_ms = int((answered_at - shown_at).total_seconds() * 1000)

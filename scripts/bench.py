@@ -29,7 +29,9 @@ OPTIONAL_GROUPS = ["runner", "decks", "keypress", "pg"]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object (progress goes to stderr)")
     parser.add_argument("--only", help="comma-separated groups: " + ", ".join(GROUPS + OPTIONAL_GROUPS))
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, not figures)")

@@ -143,7 +143,12 @@ def same_value(a: Any, b: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> bool:
 
 def _complex_of(x: Any) -> Any:
     """The runner sends a complex number as {"complex": [re, im]} (JSON has none)."""
-    if isinstance(x, dict) and x.keys() == {"complex"} and isinstance(x["complex"], list) and len(x["complex"]) == 2:
+    if (
+        isinstance(x, dict)
+        and x.keys() == {"complex"}
+        and isinstance(x["complex"], list)
+        and len(x["complex"]) == 2
+    ):
         return complex(*x["complex"])
     return x
 

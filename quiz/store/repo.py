@@ -23,6 +23,7 @@ __all__ = [
     "ReviewInput",
     "queue_counts",
     "new_introduced_since",
+    "reviewed_since",
     "last_reviews",
 ]
 
@@ -93,6 +94,18 @@ def new_introduced_since(session: Session, profile: str, since: datetime) -> int
             select(func.count())
             .select_from(CardState)
             .where(CardState.profile == profile, CardState.introduced_at >= since)
+        )
+        or 0
+    )
+
+
+def reviewed_since(session: Session, profile: str, since: datetime) -> int:
+    """How many answers were rated since `since` (today's progress)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .where(Review.profile == profile, Review.reviewed_at >= since)
         )
         or 0
     )

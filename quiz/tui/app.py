@@ -5,19 +5,28 @@ the database (quiz.prepared), its first card is shown immediately; the deck
 library comes from its cache. The database layer (SQLAlchemy, migrations),
 the schedule and the first backend worker load in a thread meanwhile, and
 the card is confirmed against the real schedule before anything is saved.
+
+`quiz` opens on the day's first card; Home (decks, progress, exam,
+statistics, settings) is one key away (Esc). When there is nothing to study
+Home opens by itself. Every screen other than study is imported when first
+opened, so none of them costs start-up time.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App
+from textual.binding import Binding
 
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
@@ -25,23 +34,38 @@ from quiz.tui.screens.study import StudyScreen
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.decks import Library
+    from quiz.core.exam import ExamConfig
     from quiz.runner.client import Runner
     from quiz.study import Study
 
 log = logging.getLogger("quiz.tui")
 
+WELCOME = (
+    "[b]Welcome![/b] {cards} cards in {decks} decks are ready. Predict, press Enter, and see what the "
+    "real frameworks do. [dim]Esc: Home (decks, exam, statistics, settings) · F1: help[/dim]"
+)
+
 
 def _utcnow() -> datetime:
-    from quiz.study import utcnow
-
-    return utcnow()
+    return datetime.now(UTC)
 
 
 class QuizApp(App[int]):
-    """`study_factory(settings, deck, runner, library)` builds the Study; tests pass their own."""
+    """`study_factory(settings, deck, runner=, library=, clock=)` builds the Study; tests pass their own.
+
+    `exam`: start straight into an exam with these options (`quiz exam`), writing its
+    Markdown report to `report_path` at the end. `runner`: share a warm runner (tests);
+    the app closes only a runner it made.
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "quiz"
+    ENABLE_COMMAND_PALETTE = False  # the footer's keys and F1 say it all; Ctrl+P stays free
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
 
     def __init__(
         self,
@@ -52,6 +76,9 @@ class QuizApp(App[int]):
         clock: Callable[[], datetime] = _utcnow,
         use_prepared_start: bool = True,
         exit_after_first_card: bool = False,
+        runner: Runner | None = None,
+        exam: ExamConfig | None = None,
+        report_path: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -60,17 +87,30 @@ class QuizApp(App[int]):
         self.clock = clock
         self.use_prepared_start = use_prepared_start
         self.exit_after_first_card = exit_after_first_card
-        self.runner: Runner | None = None  # made by the loading thread, off the first paint's path
+        self.runner: Runner | None = runner  # made by the loading thread, off the first paint's path
+        self.owns_runner = runner is None
         self.study: Study | None = None
         self.study_ready = threading.Event()
         self.runner_ready = threading.Event()
         self.library: Library | None = None
         self.fingerprint: str | None = None
+        self.exam_config = exam
+        self.report_path = report_path
+        self.first_run = False
+        self.errors: list[str] = []  # unexpected errors shown as messages (see run_action)
         self.study_screen = StudyScreen()
+        # One long-lived thread grades answers, one at a time, in order.
+        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        if self.exam_config is not None:
+            from quiz.tui.screens.exam import ExamScreen
+
+            self.push_screen(ExamScreen(self.exam_config, report_path=self.report_path))
+            self.load()
+            return
         if self.use_prepared_start:
             self._try_prepared_start()
         self.push_screen(self.study_screen)
@@ -101,8 +141,13 @@ class QuizApp(App[int]):
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
             self.runner.prestart([first.backend.value])
+            self.watch_warmup([first.backend.value])
         try:
-            study = self.study_factory(self.settings, self.deck, runner=self.runner, library=self.library)
+            study = self.study_factory(
+                self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
+            )
+            first_run = not _has_history(study)
+            study = self._adopt_saved_settings(study)
         except Exception as exc:
             log.exception("loading failed")
             self.post_message(Failed("loading", f"{exc}"))
@@ -113,11 +158,50 @@ class QuizApp(App[int]):
 
             self.fingerprint = library_fingerprint(deck_search_path(self.settings))
         problems = [str(p) for p in study.library.problems]
-        self.post_message(StudyReady(study, problems))
+        self.post_message(StudyReady(study, problems, first_run))
+
+    @work(thread=True, exit_on_error=False, group="warmup")
+    def watch_warmup(self, backends: list[str]) -> None:
+        """Wait for workers that are starting, so their state says "ready" as soon as they are."""
+        runner = self.runner
+        if runner is None:
+            return
+        for backend in backends:
+            if runner.state(backend) == "starting":
+                try:
+                    runner.worker(backend).wait_ready(runner.start_timeout)
+                except Exception as exc:  # shown when a card of it runs; here only noted
+                    log.warning("%s did not start: %s", backend, exc)
+
+    def _adopt_saved_settings(self, study: Study) -> Study:
+        """On a machine without the learner's settings file, take the ones saved in the database."""
+        from quiz.config import (
+            SettingsError,
+            check_learner_settings,
+            learner_settings_file,
+            save_learner_settings,
+        )
+
+        if learner_settings_file(self.settings.profile).exists():
+            return study
+        saved = study.saved_settings()
+        if not saved:
+            return study
+        try:
+            values = check_learner_settings(saved)
+            save_learner_settings(self.settings.profile, values)
+        except (SettingsError, OSError) as exc:
+            log.warning("settings in the database unusable: %s", exc)
+            return study
+        values = {k: v for k, v in values.items() if k not in self.settings.pinned}
+        new = replace(self.settings, **values)
+        self.call_from_thread(self.apply_settings, new, None)
+        return study.with_settings(new)
 
     @on(StudyReady)
     def ready(self, message: StudyReady) -> None:
         self.study = message.study
+        self.first_run = message.first_run
         self.study_ready.set()
         if message.problems:
             self.notify(
@@ -128,20 +212,141 @@ class QuizApp(App[int]):
             )
             for p in message.problems:
                 log.warning("deck problem: %s", p)
-        self.study_screen.start(message.study)
+        if self.exam_config is not None:
+            return  # the exam screen waits for study_ready itself
+        welcome = None
+        if message.first_run:
+            lib = self.study.library
+            welcome = WELCOME.format(cards=len(lib.cards()), decks=len(lib.decks))
+        if self.study_screen.is_attached:
+            self.study_screen.start(self.study, welcome=welcome)
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.notify(f"Problem while {message.what}: {message.error}", severity="error", timeout=30)
-        self.study_screen.set_status(f"Problem while {message.what}: {message.error}")
+        if self.study_screen.is_attached:
+            self.study_screen.set_status(f"Problem while {message.what}: {message.error}")
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def go_home(self) -> None:
+        """Show Home: back down the stack if it is there, else in place of the current screen."""
+        from quiz.tui.screens.home import HomeScreen
+
+        if any(isinstance(s, HomeScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, HomeScreen):
+                self.pop_screen()
+            return
+        self.switch_screen(HomeScreen())
+
+    def start_study(self, deck_ids: list[str] | None) -> None:
+        """A study session over `deck_ids` (None: all decks), on top of Home."""
+        if self.study is None:
+            self.notify("Still loading the schedule; a moment…", timeout=3)
+            return
+        self.study_screen = StudyScreen(self.study.with_decks(deck_ids))
+        self.push_screen(self.study_screen)
+
+    def open_stats(self) -> None:
+        from quiz.tui.screens.stats import StatsScreen
+
+        self.push_screen(StatsScreen())
+
+    def open_exam_setup(self) -> None:
+        from quiz.tui.screens.exam import ExamScreen
+        from quiz.tui.screens.exam_setup import ExamSetupScreen
+
+        def begin(config: ExamConfig | None) -> None:
+            if config is not None:
+                self.push_screen(ExamScreen(config))
+
+        if self.study is None:
+            self.notify("Still loading the decks; a moment…", timeout=3)
+            return
+        self.push_screen(ExamSetupScreen(self.study), begin)
+
+    def open_settings(self) -> None:
+        from quiz.tui.screens.settings import SettingsScreen
+
+        def saved(new: Settings | None) -> None:
+            if new is not None:
+                self.apply_settings(new, self.study)
+
+        self.push_screen(SettingsScreen(self.settings, self.study), saved)
+
+    def apply_settings(self, new: Settings, study: Study | None) -> None:
+        """Settings take effect at once: theme, scheduler, backends, device."""
+        self.settings = new
+        if new.theme in self.available_themes and new.theme != self.theme:
+            self.theme = new.theme
+        if study is not None:
+            self.study = study.with_settings(new)
+        if self.runner is not None:
+            self.runner.device = new.device
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "settings_changed", None)
+            if refresh is not None:
+                refresh()
+
+    def action_help(self) -> None:
+        from quiz.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.pop_screen()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    # --- errors: a message and a log entry, never a traceback on screen -------------------------
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        """Every key's action: a failure is shown as a message and logged, and the app goes on."""
+        from textual.actions import SkipAction
+
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except SkipAction:
+            raise
+        except Exception as error:
+            self.report_error(error)
+            return True
+
+    def report_error(self, error: Exception) -> None:
+        log.error("unexpected error: %s", error, exc_info=error)
+        self.errors.append(f"{type(error).__name__}: {error}")
+        self.notify(
+            f"Something went wrong: {type(error).__name__}: {error}\nDetails in {_log_dir() / 'quiz.log'}",
+            title="Unexpected error",
+            severity="error",
+            timeout=15,
+        )
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Anywhere else Textual stops the part that failed, so quiz stops too, cleanly: one line on
+        # the terminal, the traceback in the log.
+        log.error("unexpected error: %s", error, exc_info=error)
+        self.errors.append(f"{type(error).__name__}: {error}")
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error  # run_test re-raises it: tests see it
+            self._exception_event.set()
+        from rich.text import Text
+
+        self._exit_renderables.append(
+            Text(
+                f"quiz stopped after an unexpected error ({type(error).__name__}: {error}); "
+                f"details in {_log_dir() / 'quiz.log'}"
+            )
+        )
+        self._close_messages_no_wait()
 
     def on_unmount(self) -> None:
-        if self.runner is not None:
+        self.grader.shutdown(wait=False, cancel_futures=True)
+        if self.runner is not None and self.owns_runner:
             self.runner.close()
         study = self.study
         if study is None:
             return
-        if self.exit_after_first_card:
+        if self.exit_after_first_card or self.exam_config is not None:
             study.store.dispose()
             return
         try:
@@ -153,6 +358,15 @@ class QuizApp(App[int]):
             study.store.dispose()
 
 
+def _has_history(study: Study) -> bool:
+    from sqlalchemy import select
+
+    from quiz.store.models import Review
+
+    with study.store.session() as s:
+        return s.scalar(select(Review.id).where(Review.profile == study.profile).limit(1)) is not None
+
+
 def _log_dir() -> Any:
     from quiz import paths
 
@@ -160,7 +374,12 @@ def _log_dir() -> Any:
 
 
 def build_study(
-    settings: Settings, deck: str | None, *, runner: Runner | None = None, library: Library | None = None
+    settings: Settings,
+    deck: str | None,
+    *,
+    runner: Runner | None = None,
+    library: Library | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Study:
     """The real thing: the deck library, the configured database (migrated to head), warm workers."""
     from quiz import paths
@@ -180,11 +399,19 @@ def build_study(
     if runner is None:
         runner = Runner(device=settings.device, log_dir=paths.log_dir())
     study = Study(settings=settings, library=library, store=store, runner=runner, deck_ids=deck_ids)
+    if clock is not None:
+        study.clock = clock
     study.sync()
     return study
 
 
-def run_app(settings: Settings, deck: str | None = None) -> int:
+def run_app(
+    settings: Settings,
+    deck: str | None = None,
+    *,
+    exam: ExamConfig | None = None,
+    report_path: Path | None = None,
+) -> int:
     from quiz import paths
 
     logging.basicConfig(
@@ -194,7 +421,11 @@ def run_app(settings: Settings, deck: str | None = None) -> int:
     )
     # QUIZ_HEADLESS / QUIZ_EXIT_AFTER_FIRST_CARD: scripts/bench.py times the real start-up with them.
     app = QuizApp(
-        settings, deck=deck, exit_after_first_card=os.environ.get("QUIZ_EXIT_AFTER_FIRST_CARD") == "1"
+        settings,
+        deck=deck,
+        exit_after_first_card=os.environ.get("QUIZ_EXIT_AFTER_FIRST_CARD") == "1",
+        exam=exam,
+        report_path=report_path,
     )
     result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
     return result or 0

@@ -165,5 +165,7 @@ def highlight_python(code: str) -> Text:
 
 
 _FSTRING_TYPES = frozenset(
-    getattr(token, name) for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END") if hasattr(token, name)
+    getattr(token, name)
+    for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
+    if hasattr(token, name)
 )

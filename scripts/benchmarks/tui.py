@@ -47,7 +47,9 @@ def _time_to_mark(cmd: list[str], env: dict[str, str], mark: Path) -> float:
     mark.unlink(missing_ok=True)
     env = {**env, "QUIZ_BENCH_MARK": str(mark)}
     started = time.time()
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120
+    )
     return float(mark.read_text()) - started
 
 

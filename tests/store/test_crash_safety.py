@@ -43,7 +43,9 @@ CHILD = textwrap.dedent(
 
 def test_sigkill_after_a_rating_keeps_the_review(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "committed"
     os.kill(proc.pid, signal.SIGKILL)

@@ -61,9 +61,22 @@ def _answer(store, uid: str, rating: int, when: datetime) -> Memory:  # type: ig
             s,
             "default",
             repo.ReviewInput(
-                card_uid=uid, deck_id="d", seed=7, variables={"a": 2}, answer_given="(2, 3)", expected="(2, 3)",
-                correct=True, error=None, rating=rating, backend="torch", device="cpu", framework_version="2.13.0",
-                response_ms=1500, run_ms=0.4, shown_at=when, reviewed_at=when,
+                card_uid=uid,
+                deck_id="d",
+                seed=7,
+                variables={"a": 2},
+                answer_given="(2, 3)",
+                expected="(2, 3)",
+                correct=True,
+                error=None,
+                rating=rating,
+                backend="torch",
+                device="cpu",
+                framework_version="2.13.0",
+                response_ms=1500,
+                run_ms=0.4,
+                shown_at=when,
+                reviewed_at=when,
             ),
             before,
             after,
@@ -75,17 +88,29 @@ def test_queue_new_cards_in_library_order_then_due_first(store) -> None:  # type
     with store.session() as s:
         assert repo.sync_cards(s, "default", [("d/a", "d"), ("d/b", "d"), ("d/c", "d")]) == 3
         assert repo.sync_cards(s, "default", [("d/a", "d"), ("d/b", "d")]) == 0
-        assert repo.next_card_uid(s, "default", now=NOW, new_limit=10, day_start=NOW - timedelta(hours=1)) == "d/a"
+        assert (
+            repo.next_card_uid(s, "default", now=NOW, new_limit=10, day_start=NOW - timedelta(hours=1))
+            == "d/a"
+        )
     after = _answer(store, "d/a", 3, NOW)
     assert after.state == CardState.LEARNING
     with store.session() as s:
         # d/a is learning, due in 10 min (inside learn-ahead) but new cards come first.
-        assert repo.next_card_uid(s, "default", now=NOW, new_limit=10, day_start=NOW - timedelta(hours=1)) == "d/b"
+        assert (
+            repo.next_card_uid(s, "default", now=NOW, new_limit=10, day_start=NOW - timedelta(hours=1))
+            == "d/b"
+        )
         # Once it is due, it comes before new cards.
         later = NOW + timedelta(minutes=11)
-        assert repo.next_card_uid(s, "default", now=later, new_limit=10, day_start=NOW - timedelta(hours=1)) == "d/a"
+        assert (
+            repo.next_card_uid(s, "default", now=later, new_limit=10, day_start=NOW - timedelta(hours=1))
+            == "d/a"
+        )
         # The daily new limit counts the card introduced today.
-        assert repo.next_card_uid(s, "default", now=NOW, new_limit=1, day_start=NOW - timedelta(hours=1)) == "d/a"
+        assert (
+            repo.next_card_uid(s, "default", now=NOW, new_limit=1, day_start=NOW - timedelta(hours=1))
+            == "d/a"
+        )
 
 
 def test_review_row_holds_everything(store) -> None:  # type: ignore[no-untyped-def]
@@ -94,7 +119,13 @@ def test_review_row_holds_everything(store) -> None:  # type: ignore[no-untyped-
     after = _answer(store, "d/a", 1, NOW)
     with store.session() as s:
         row = s.scalars(select(Review)).one()
-    assert (row.card_uid, row.seed, row.variables, row.rating, row.backend) == ("d/a", 7, {"a": 2}, 1, "torch")
+    assert (row.card_uid, row.seed, row.variables, row.rating, row.backend) == (
+        "d/a",
+        7,
+        {"a": 2},
+        1,
+        "torch",
+    )
     assert row.reviewed_at == NOW and row.reviewed_at.tzinfo is not None
     assert row.state_after["state"] == int(after.state)
     assert row.due_after == after.due

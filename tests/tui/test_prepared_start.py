@@ -70,7 +70,9 @@ async def test_a_database_changed_elsewhere_is_not_trusted(small_library: Path, 
 
     store = open_store(url)
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE card_state SET suspended = 1 WHERE card_uid = 'tiny/view-after-permute.torch'")
+        conn.exec_driver_sql(
+            "UPDATE card_state SET suspended = 1 WHERE card_uid = 'tiny/view-after-permute.torch'"
+        )
     store.dispose()
 
     app = QuizApp(settings)

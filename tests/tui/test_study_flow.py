@@ -46,7 +46,14 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
         assert screen.suggested == 3
 
         await pilot.press("enter")  # accept the suggested rating (Good)
-        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None and screen.card.id != "expand-shape.torch")
+        await wait_for(
+            pilot,
+            lambda: (
+                screen.phase == "question"
+                and screen.card is not None
+                and screen.card.id != "expand-shape.torch"
+            ),
+        )
         assert screen.card.id == "view-after-permute.torch"
 
         # A wrong answer shows the real truth and suggests Again.

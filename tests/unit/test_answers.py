@@ -10,8 +10,16 @@ from quiz.core.cards import Backend, Card, Kind
 
 def card(kind: Kind, **kw: object) -> Card:
     base = dict(
-        deck_id="d", id="c", section="s", backend=Backend.TORCH, kind=kind, prompt="p", code="x = 1",
-        answer="x", explain="e", family="c",
+        deck_id="d",
+        id="c",
+        section="s",
+        backend=Backend.TORCH,
+        kind=kind,
+        prompt="p",
+        code="x = 1",
+        answer="x",
+        explain="e",
+        family="c",
     )
     base.update(kw)
     return Card(**base)  # type: ignore[arg-type]
@@ -31,7 +39,9 @@ def test_shape_scalar_one_axis_and_none() -> None:
     assert parse_answer(card(Kind.SHAPE), "(None, 36)") == (None, 36)
 
 
-@pytest.mark.parametrize("text", ["float32", "torch.float32", "tf.float32", "np.float32", "torch.float", "<dtype: 'float32'>"])
+@pytest.mark.parametrize(
+    "text", ["float32", "torch.float32", "tf.float32", "np.float32", "torch.float", "<dtype: 'float32'>"]
+)
 def test_dtype_spellings(text: str) -> None:
     assert parse_answer(card(Kind.DTYPE), text) == "float32"
 
@@ -48,7 +58,9 @@ def test_bool(text: str, value: bool) -> None:
     assert parse_answer(card(Kind.BOOL), text) is value
 
 
-@pytest.mark.parametrize(("text", "is_none"), [("none", True), ("None", True), ("not none", False), ("yes", True), ("no", False)])
+@pytest.mark.parametrize(
+    ("text", "is_none"), [("none", True), ("None", True), ("not none", False), ("yes", True), ("no", False)]
+)
 def test_grad_is_none(text: str, is_none: bool) -> None:
     assert parse_answer(card(Kind.GRAD_IS_NONE), text) is is_none
 

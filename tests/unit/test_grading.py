@@ -9,15 +9,25 @@ from quiz.core.grading import RunResult, format_truth, judge, same_value, sugges
 
 def card(kind: Kind, **kw: object) -> Card:
     base = dict(
-        deck_id="d", id="c", section="s", backend=Backend.TORCH, kind=kind, prompt="p", code="x = 1",
-        answer="x", explain="e", family="c",
+        deck_id="d",
+        id="c",
+        section="s",
+        backend=Backend.TORCH,
+        kind=kind,
+        prompt="p",
+        code="x = 1",
+        answer="x",
+        explain="e",
+        family="c",
     )
     base.update(kw)
     return Card(**base)  # type: ignore[arg-type]
 
 
 def run(truth: object, **kw: object) -> RunResult:
-    return RunResult(ok=True, truth=truth, backend="torch", device="cpu", version="2.13.0", elapsed_ms=0.5, **kw)  # type: ignore[arg-type]
+    return RunResult(
+        ok=True, truth=truth, backend="torch", device="cpu", version="2.13.0", elapsed_ms=0.5, **kw
+    )  # type: ignore[arg-type]
 
 
 def test_shape_exact_no_broadcasting() -> None:
@@ -46,7 +56,12 @@ def test_raises_matches_class_name_case_insensitively() -> None:
 
 def test_not_gradable_has_no_verdict_and_says_why() -> None:
     c = card(Kind.SHAPE)
-    v = judge(c, "2,3", (2, 3), RunResult(ok=False, error="timed out after 5 s", error_kind="timeout", backend="torch"))
+    v = judge(
+        c,
+        "2,3",
+        (2, 3),
+        RunResult(ok=False, error="timed out after 5 s", error_kind="timeout", backend="torch"),
+    )
     assert v.correct is None
     assert "timed out" in (v.error or "")
     assert v.to_dict()["correct"] is None

@@ -19,8 +19,15 @@ def loaded_after(statement: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["quiz.core.cards", "quiz.core.decks", "quiz.core.variables", "quiz.core.answers", "quiz.core.grading",
-     "quiz.core.scheduling", "quiz.core.expr"],
+    [
+        "quiz.core.cards",
+        "quiz.core.decks",
+        "quiz.core.variables",
+        "quiz.core.answers",
+        "quiz.core.grading",
+        "quiz.core.scheduling",
+        "quiz.core.expr",
+    ],
 )
 def test_core_imports_no_ui_db_or_framework(module: str) -> None:
     assert loaded_after(f"import {module}") & set(HEAVY) == set()
@@ -37,7 +44,11 @@ def test_drawing_a_variant_imports_no_framework() -> None:
 
 
 def test_runner_client_imports_no_framework() -> None:
-    assert loaded_after("import quiz.runner.client, quiz.runner.pool") & {"torch", "tensorflow", "keras", "mxnet"} == set()
+    assert (
+        loaded_after("import quiz.runner.client, quiz.runner.pool")
+        & {"torch", "tensorflow", "keras", "mxnet"}
+        == set()
+    )
 
 
 def test_cli_help_is_light() -> None:

@@ -50,4 +50,15 @@ def test_complete_lists_always_decide() -> None:
 
 def test_truncated_lists_that_cannot_tell() -> None:
     due = [(NOW - timedelta(minutes=1), "a")]
-    assert pick_prepared(due, [], due_complete=False, new_complete=True, now=NOW, new_left_today=1, usable=lambda u: u != "a") is UNDECIDED
+    assert (
+        pick_prepared(
+            due,
+            [],
+            due_complete=False,
+            new_complete=True,
+            now=NOW,
+            new_left_today=1,
+            usable=lambda u: u != "a",
+        )
+        is UNDECIDED
+    )

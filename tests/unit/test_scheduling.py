@@ -23,7 +23,14 @@ def test_new_card_good_then_good_graduates_to_review() -> None:
 
 def test_again_on_a_review_card_is_a_lapse() -> None:
     s = make_scheduler()
-    m = Memory(state=CardState.REVIEW, stability=10.0, difficulty=5.0, due=NOW, last_review=NOW - timedelta(days=10), reps=3)
+    m = Memory(
+        state=CardState.REVIEW,
+        stability=10.0,
+        difficulty=5.0,
+        due=NOW,
+        last_review=NOW - timedelta(days=10),
+        reps=3,
+    )
     after = review(m, 1, NOW, s)
     assert after.state == CardState.RELEARNING
     assert after.lapses == 1
@@ -32,7 +39,9 @@ def test_again_on_a_review_card_is_a_lapse() -> None:
 
 def test_review_is_deterministic() -> None:
     s = make_scheduler()
-    m = Memory(state=CardState.REVIEW, stability=3.0, difficulty=6.0, due=NOW, last_review=NOW - timedelta(days=3))
+    m = Memory(
+        state=CardState.REVIEW, stability=3.0, difficulty=6.0, due=NOW, last_review=NOW - timedelta(days=3)
+    )
     assert review(m, 3, NOW, s) == review(m, 3, NOW, s)
 
 

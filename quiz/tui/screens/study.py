@@ -1,4 +1,4 @@
-"""The study screen: one card at a time — answer, verdict, rating, next card."""
+"""The study screen: one card at a time — answer, verdict with the other backends, rating, next card."""
 
 from __future__ import annotations
 
@@ -10,26 +10,61 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.events import Key
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Static
+from textual.worker import get_current_worker
 
-from quiz.core.answers import MalformedAnswer, hint_for, parse_answer
-from quiz.tui.messages import CardReady, Failed, Graded
+from quiz.core.answers import MalformedAnswer, parse_answer
+from quiz.core.variables import concrete
+from quiz.tui.messages import (
+    CardReady,
+    Failed,
+    Graded,
+    Rated,
+    SetAside,
+    SiblingRan,
+    SiblingsFound,
+    Undid,
+)
+from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
-from quiz.tui.widgets.verdict_view import VerdictView
+from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from textual.widget import AwaitMount
+
     from quiz.core.cards import Card
+    from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
     from quiz.prepared import FirstCard
     from quiz.study import Answered, Study
+    from quiz.tui.widgets.verdict_view import VerdictView
+
+# While no answer form takes keys (saving, loading the next card) what the learner types is kept
+# and handed to the next card's form: nothing typed ahead is lost.
+TYPEAHEAD_PHASES = ("loading", "saving")
 
 
 class StudyScreen(Screen[None]):
-    """States: loading → question → running → verdict → (next) question … → done."""
+    """States: loading → question → running → verdict → saving → question … → done."""
+
+    HELP = """
+**Study.** Predict what the code does and type it; Enter runs the card's code on the real
+framework and shows the verdict, the explanation, and the same card family on the other
+backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, **4** Easy
+(Enter takes the suggested one, picked from the verdict and your time).
+
+- Answers: a shape as `(2, 3)`, `2x3` or `[]`; a dtype as `float32` or `torch.int64`; `y`/`n`
+  for yes/no cards; a letter for options; code cards run your line when it is complete.
+- Keep typing while a card saves: the next card gets what you typed.
+- **Ctrl+Z** takes back the last answer (again for the one before), a bury or a suspend.
+- **Ctrl+B** buries the card until tomorrow; **Ctrl+S** suspends it until you undo.
+- A card forgotten again and again is flagged as a *leech*: read its explanation, or suspend it.
+"""
 
     BINDINGS = [
         Binding("1", "rate(1)", "Again", show=False),
@@ -37,56 +72,120 @@ class StudyScreen(Screen[None]):
         Binding("3", "rate(3)", "Good", show=False),
         Binding("4", "rate(4)", "Easy", show=False),
         Binding("enter", "accept", "Rate as suggested", show=False),
-        Binding("ctrl+q", "app.quit", "Quit", priority=True),
+        Binding("escape", "home", "Home"),
+        Binding("ctrl+z", "undo", "Undo"),
+        Binding("ctrl+b", "bury", "Bury"),
+        Binding("ctrl+s", "suspend", "Suspend"),
+        Binding("up", "scroll('up')", "Scroll up", show=False),
+        Binding("down", "scroll('down')", "Scroll down", show=False),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False),
+        Binding("pagedown", "scroll('page_down')", "Page down", show=False),
+        Binding("home", "scroll('home')", "Top", show=False),
+        Binding("end", "scroll('end')", "Bottom", show=False),
     ]
 
     phase: reactive[str] = reactive("loading")
 
-    def __init__(self) -> None:
+    def __init__(self, study: Study | None = None, *, prepared: FirstCard | None = None) -> None:
         super().__init__()
-        self.study: Study | None = None
+        self.study: Study | None = study
         self.card: Card | None = None
         self.variant: Variant | None = None
+        self.lapses = 0
         self.shown_at: datetime | None = None
         self.answered: Answered | None = None
         self.suggested: int | None = None
         self.reviewed = 0
+        self.records: list[SessionRecord] = []
         self.prepared_uid: str | None = None
-        self.prepared: FirstCard | None = None
+        self.prepared: FirstCard | None = prepared
         self.painted_first = False
+        self.typeahead = ""
+        self.welcome: str | None = None
+        self.compare_token = 0
+        self.verdict_painted_at: float | None = None  # perf_counter() of the last verdict on screen (bench)
+        self._extras: AwaitMount | None = None
+        self.box = AnswerBox(id="answer-box")  # held: queries cost time on the first paint
 
     def compose(self) -> ComposeResult:
+        # Only what the first card needs: the verdict, the welcome and the summary are mounted
+        # right after the first paint (see _mount_extras), so they do not delay it.
         yield Static("quiz", id="topbar")
         with VerticalScroll(id="card-scroll"):
             yield CardView(id="card")
-            yield VerdictView(id="verdict")
         yield Static("loading decks and schedule…", id="status")
-        yield Input(placeholder="your prediction, then Enter", id="answer")
-        yield Footer()
+        yield self.box
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#card", CardView).display = False
-        self.query_one("#verdict", VerdictView).display = False
-        self.query_one("#answer", Input).disabled = True
         if self.prepared is not None:
             self.show_prepared(self.prepared.card, self.prepared.variant, self.prepared.counts)
+        else:
+            self.box.set_locked(True)  # nothing to answer until a card comes
+            self._mount_extras()
+            if self.study is not None:
+                self.start(self.study)
+
+    def _mount_extras(self) -> AwaitMount | None:
+        if self._extras is not None or not self.is_attached or self.app._exit:
+            return self._extras
+
+        from quiz.tui.widgets.verdict_view import VerdictView
+
+        welcome, verdict, summary = Static(id="welcome"), VerdictView(id="verdict"), Static(id="summary")
+        for widget in (welcome, verdict, summary):
+            widget.display = False
+        if self.welcome:
+            welcome.update(Text.from_markup(self.welcome))
+            welcome.display = self.phase == "question" and self.answered is None
+        scroll = self.query_one("#card-scroll", VerticalScroll)
+        scroll.mount(welcome, before=0)
+        self._extras = scroll.mount(verdict, summary)
+        return self._extras
+
+    @property
+    def verdict_view(self) -> VerdictView:
+        from quiz.tui.widgets.verdict_view import VerdictView
+
+        return self.query_one("#verdict", VerdictView)
+
+    def _show(self, selector: str, shown: bool) -> None:
+        for widget in self.query(selector):
+            widget.display = shown
+
+    @property
+    def quiz(self) -> Any:
+        """The app (typed loosely: screens only use its documented attributes)."""
+        return self.app
 
     # --- state -------------------------------------------------------------------
 
     def watch_phase(self, phase: str) -> None:
-        answer = self.query_one("#answer", Input)
-        answer.disabled = phase not in ("question", "running")
-        answer.display = phase in ("question", "running")
-        self.query_one("#verdict", VerdictView).display = phase == "verdict"
+        box = self.box
+        box.display = phase in ("question", "running")
+        box.set_locked(
+            phase not in ("question", "running")
+        )  # no focus move on Enter: it would cost the verdict
+        self._show("#verdict", phase in ("verdict", "saving"))
+        self._show("#summary", phase == "done")
         if phase == "question":
-            answer.focus()
-        elif phase == "verdict":
-            self.query_one("#card-scroll").focus()
-        self.refresh_bindings()
+            box.focus_answer()
+        elif phase in ("verdict", "done"):
+            # Nothing focused: keys go to the screen's bindings (ratings, scrolling). Moving focus
+            # into the card would restyle all of it, which the verdict would wait for.
+            self.set_focus(None)
+        # No refresh_bindings() here: the footer's keys are the same in every phase (their actions
+        # check the phase), and rebuilding the footer would cost the verdict tens of milliseconds.
+
+    def action_scroll(self, how: str) -> None:
+        scroll = self.query_one("#card-scroll", VerticalScroll)
+        getattr(scroll, f"action_{how}" if how.startswith("page") else f"action_scroll_{how}")()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The rating keys (not in the footer) pass through outside the verdict: typed ahead.
         if action in ("rate", "accept"):
-            return self.phase == "verdict"
+            return self.phase == "verdict" or (self.phase == "done" and action == "accept")
         return True
 
     def set_status(self, text: str | Text, *, style: str = "") -> None:
@@ -95,25 +194,30 @@ class StudyScreen(Screen[None]):
         status.set_classes(style)
 
     def update_topbar(self) -> None:
-        if self.study is None:
+        study = self.study
+        if study is None:
             return
-        c = self.study.counts()
+        try:
+            c = study.counts()
+        except Exception as exc:  # counts are a nicety: never worth a crash
+            self.app.log.error(f"counts: {exc}")
+            return
         self._topbar_from(
             {"due": c.due, "learning": c.learning, "new": c.new, "reviewed_today": c.reviewed_today}
         )
 
     def _topbar_from(self, counts: dict[str, int]) -> None:
-        app: Any = self.app
         bar = Text()
         bar.append("quiz", style="bold")
-        if app.deck:
-            bar.append(f" · {app.deck}")
+        decks = self.study.deck_ids if self.study is not None else None
+        if decks or self.quiz.deck:
+            bar.append(f" · {', '.join(decks or [self.quiz.deck])}")
         due, learning, new = counts.get("due", 0), counts.get("learning", 0), counts.get("new", 0)
         bar.append(f"   due {due}", style="bold red" if due else "dim")
         bar.append(f" · learning {learning}", style="bold yellow" if learning else "dim")
         bar.append(f" · new {new}", style="bold blue" if new else "dim")
-        bar.append(f"   reviewed today {counts.get('reviewed_today', 0)}", style="dim")
-        bar.append(f"   device {app.settings.device}", style="dim")
+        bar.append(f"   today {counts.get('reviewed_today', 0) + 0}", style="dim")
+        bar.append(f"   device {self.quiz.settings.device}", style="dim")
         self.query_one("#topbar", Static).update(bar)
 
     # --- loading and the next card -----------------------------------------------
@@ -124,8 +228,13 @@ class StudyScreen(Screen[None]):
         self._topbar_from(counts)
         self.show_card(CardReady(card, variant))
 
-    def start(self, study: Study) -> None:
+    def start(self, study: Study, *, welcome: str | None = None) -> None:
         self.study = study
+        if welcome:
+            self.welcome = welcome
+            for banner in self.query("#welcome").results(Static):
+                banner.update(Text.from_markup(welcome))
+                banner.display = True
         self.update_topbar()
         if self.card is not None and self.prepared_uid == self.card.uid:
             self.confirm_prepared(self.card.uid)
@@ -163,53 +272,81 @@ class StudyScreen(Screen[None]):
         try:
             card = study.next_card()
             variant = study.prepare(card) if card else None
+            lapses = study.memory(card).lapses if card else 0
         except Exception as exc:  # shown, logged; never a traceback on screen
             self.post_message(Failed("choosing the next card", f"{type(exc).__name__}: {exc}"))
             return
         if card is not None:
             study.runner.prestart([card.backend.value])
-        self.post_message(CardReady(card, variant))
+            self.quiz.call_from_thread(self.quiz.watch_warmup, [card.backend.value])
+        self.post_message(CardReady(card, variant, lapses=lapses))
 
     @on(CardReady)
     def show_card(self, message: CardReady) -> None:
         self.card, self.variant = message.card, message.variant
+        self.lapses = message.lapses
         self.answered = None
+        self.suggested = None
         view = self.query_one("#card", CardView)
         if self.card is None or self.variant is None:
             view.display = False
-            self.phase = "done"
-            done = Text()
-            done.append("All done for now. ", style="bold green")
-            done.append(f"{self.reviewed} reviewed this session. Come back later for the next due cards. ")
-            done.append("Ctrl+Q quits.", style="dim")
-            self.set_status(done)
-            self.update_topbar()
+            self.show_summary()
             self._first_paint()
+            if not self.records and not self.quiz.exit_after_first_card:
+                self.call_after_refresh(self.quiz.go_home)  # nothing to study at all: Home says when
             return
         view.display = True
-        view.show(self.card, self.variant)
+        view.show(self.card, self.variant, lapses=self.lapses)
         self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
-        answer = self.query_one("#answer", Input)
-        answer.value = ""
-        answer.placeholder = f"{hint_for(self.card)}, then Enter"
-        app: Any = self.app
-        self.shown_at = app.clock()
+        self.shown_at = self.quiz.clock()
+        # Typed ahead: submitted as soon as it answers (Enter, or one key for yes/no and options).
+        # Put back after undo: shown, to change or confirm.
+        from_undo = bool(message.typed)
+        typed = message.typed or self.typeahead
+        self.typeahead = ""
         self.phase = "question"
+        submit_now = typed.endswith("\n")
+        chosen = self.box.ask(self.card, self.variant, typed.rstrip("\n"))
         backend = self.card.backend.value
-        if app.runner is not None and app.runner.state(backend) == "stopped":
-            self.call_after_refresh(app.runner.prestart, [backend])
-        self.set_status(Text("Enter submits · Ctrl+Q quits", style="dim"))
+        runner = self.quiz.runner
+        if runner is not None and runner.state(backend) == "stopped":
+            self.call_after_refresh(runner.prestart, [backend])
+        self.set_status(Text("Enter answers · Esc Home · F1 help", style="dim"))
+        if (chosen or submit_now) and typed.strip() and not from_undo:
+            self.call_after_refresh(self.submit_answer, self.box.value)
         self._first_paint()
+
+    def show_summary(self) -> None:
+        """Nothing (more) to study: the session's summary, or Home when nothing was studied at all."""
+        from quiz.core.stats import session_summary
+        from quiz.tui.widgets.session_summary import summary_text
+
+        self.phase = "done"
+        summary = session_summary(self.records)
+        study = self.study
+        next_due = None
+        if study is not None:
+            try:
+                next_due = study.next_due()
+            except Exception as exc:
+                self.app.log.error(f"next due: {exc}")
+        for box in self.query("#summary").results(Static):
+            box.update(summary_text(summary, next_due, self.quiz.clock()))
+        self._show("#welcome", False)
+        self.set_status("")
+        self.update_topbar()
 
     def _first_paint(self) -> None:
         if self.painted_first:
             return
         self.painted_first = True
-        app: Any = self.app
-        if self.prepared is not None and app.study is None:
-            self.call_after_refresh(app.load)
+        # The bench's mark first: the card is on screen once this refresh is done, and the
+        # loading thread (which starts next) should not hold the mark back.
         if getattr(self.app, "exit_after_first_card", False):
             self.call_after_refresh(self._mark_and_exit)
+        self.call_after_refresh(self._mount_extras)
+        if self.prepared is not None and self.quiz.study is None:
+            self.call_after_refresh(self.quiz.load)
 
     def _mark_and_exit(self) -> None:
         """Start-up timing (scripts/bench.py): note when the first card was on screen, then leave."""
@@ -221,31 +358,63 @@ class StudyScreen(Screen[None]):
                 f.write(repr(time.time()))
         self.app.exit()
 
+    # --- typing ahead ------------------------------------------------------------------
+
+    def on_key(self, event: Key) -> None:
+        if self.phase == "question":
+            # A key that reached the screen while the answer form was still taking focus.
+            box = self.box
+            if event.is_printable and event.character and not box.has_focus_within:
+                event.stop()
+                event.prevent_default()
+                box.receive(event.character)
+            return
+        if self.phase not in TYPEAHEAD_PHASES:
+            return
+        if event.key == "enter":
+            self.typeahead += "\n"
+        elif event.key == "backspace":
+            self.typeahead = self.typeahead[:-1]
+        elif event.is_printable and event.character and len(self.typeahead) < 500:
+            self.typeahead += event.character
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     # --- answering ---------------------------------------------------------------
 
-    @on(Input.Submitted, "#answer")
-    def submit(self, event: Input.Submitted) -> None:
+    @on(AnswerBox.Submitted)
+    def submitted(self, event: AnswerBox.Submitted) -> None:
+        event.stop()
+        self.submit_answer(event.value)
+
+    def submit_answer(self, value: str) -> None:
         if self.phase != "question" or self.card is None or self.variant is None:
             return
         try:
-            parse_answer(self.card, event.value)
+            parse_answer(concrete(self.card, self.variant), value)
         except MalformedAnswer as exc:
             # Asked again, never marked wrong.
             self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"), style="-warning")
             return
         self.phase = "running"
         backend = self.card.backend.value
-        app: Any = self.app
-        cold = app.runner is None or app.runner.state(backend) != "ready"
+        runner = self.quiz.runner
+        cold = runner is None or runner.state(backend) != "ready"
         note = f" ({backend} is still loading: the first card takes a few seconds)" if cold else ""
-        self.set_status(Text(f"running on {backend}/{app.settings.device}…{note}", style="bold"))
-        self.grade(event.value)
+        self.set_status(Text(f"running on {backend}/{self.quiz.settings.device}…{note}", style="bold"))
+        self.grade(value)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="grade")
     def grade(self, answer: str) -> None:
-        app: Any = self.app
+        """Grade on the app's grading thread (kept warm: starting a thread per answer costs the
+        verdict milliseconds); the verdict comes back as a message."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
+        self.quiz.grader.submit(self._grade, card, variant, answer, shown)
+
+    def _grade(self, card: Card, variant: Variant, answer: str, shown: datetime) -> None:
+        app = self.quiz
         from quiz.study import grade_answer
 
         if not app.runner_ready.wait(timeout=300):
@@ -262,17 +431,83 @@ class StudyScreen(Screen[None]):
         self.post_message(Graded(answered))
 
     @on(Graded)
-    def show_verdict(self, message: Graded) -> None:
+    async def show_verdict(self, message: Graded) -> None:
+        if self.card is None or message.answered.card.uid != self.card.uid or self.phase != "running":
+            return  # a verdict for a card no longer on screen (undo, bury)
+        mounting = self._mount_extras()  # normally long done
+        if mounting is not None:
+            await mounting
         self.answered = message.answered
-        self.suggested = self.query_one("#verdict", VerdictView).show(message.answered)
+        self.suggested = self.verdict_view.show(message.answered, lapses=self.lapses)
         self.phase = "verdict"
+        self._show("#welcome", False)
         self.set_status(
             Text("1 Again · 2 Hard · 3 Good · 4 Easy · Enter accepts the suggestion", style="dim")
         )
-        self.query_one("#card-scroll", VerticalScroll).scroll_end(animate=False)
+        self.call_after_refresh(self._verdict_painted)
+
+    def _verdict_painted(self) -> None:
+        import time
+
+        self.verdict_painted_at = time.perf_counter()
+        # The verdict at the top of the view: the truth and the rating first, the comparison below.
+        self.query_one("#card-scroll", VerticalScroll).scroll_to_widget(
+            self.verdict_view, animate=False, top=True
+        )
+        if self.answered is not None:
+            self.compare_token += 1
+            self.compare(self.compare_token, self.answered)
+
+    # --- the family on the other backends ---------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
+    def compare(self, token: int, answered: Answered) -> None:
+        """After the verdict: run the card's family on the other backends, one panel at a time."""
+        from quiz.core.grading import RunResult
+
+        app = self.quiz
+        if not app.study_ready.wait(timeout=300):
+            return
+        study = self.study or app.study
+        if study is None:
+            return
+        siblings = study.siblings(answered.card)
+        if not siblings:
+            return
+        notes = {}
+        for s in siblings:
+            state = study.runner.state(s.backend.value)
+            notes[s.backend.value] = "running…" if state == "ready" else f"starting {s.backend.value}…"
+        study.runner.prestart([s.backend.value for s in siblings])
+        self.post_message(SiblingsFound(token, siblings, notes))
+        worker = get_current_worker()
+        for s in siblings:
+            if worker.is_cancelled or token != self.compare_token:
+                return
+            try:
+                variant, same = study.sibling_variant(s, answered.variant, answered.card)
+                result = study.run(s, variant)
+            except Exception as exc:
+                variant, same = answered.variant, False
+                result = RunResult(ok=False, error=f"{type(exc).__name__}: {exc}", backend=s.backend.value)
+            self.post_message(SiblingRan(token, s, variant, same, result))
+
+    @on(SiblingsFound)
+    async def siblings_found(self, message: SiblingsFound) -> None:
+        if message.token == self.compare_token and self.answered is not None:
+            await self.verdict_view.show_siblings(self.answered, message.siblings, message.notes)
+
+    @on(SiblingRan)
+    def sibling_ran(self, message: SiblingRan) -> None:
+        if message.token == self.compare_token:
+            self.verdict_view.show_sibling(message.card, message.variant, message.same_values, message.result)
+
+    # --- rating ------------------------------------------------------------------------
 
     def action_accept(self) -> None:
-        if self.suggested is not None:
+        if self.phase == "done":
+            self.action_home()
+        elif self.suggested is not None:
             self.action_rate(self.suggested)
         else:
             self.set_status(Text("This card could not be graded: pick a rating 1-4.", style="yellow"))
@@ -281,25 +516,143 @@ class StudyScreen(Screen[None]):
         if self.phase != "verdict" or self.answered is None:
             return
         self.phase = "saving"
+        self.compare_token += 1  # the comparison of this card is over
         self.set_status(Text("saving…", style="dim"))
         self.save_and_next(self.answered, rating)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
     def save_and_next(self, answered: Answered, rating: int) -> None:
-        app: Any = self.app
+        app = self.quiz
         if not app.study_ready.wait(timeout=300):
             self.post_message(Failed("saving your review", "the study session did not finish loading"))
             return
         study = self.study
         assert study is not None
         try:
-            study.rate(answered, rating)
+            before = study.memory(answered.card)
+            _, after = study.rate(answered, rating)
         except Exception as exc:
             self.post_message(Failed("saving your review", f"{type(exc).__name__}: {exc}"))
             return
-        self.reviewed += 1
-        self.app.call_from_thread(self.update_topbar)
+        leech = study.is_leech(after) and after.lapses > before.lapses
+        self.post_message(Rated(answered, rating, before.reps == 0, leech, after.lapses))
         self._post_next()
+
+    @on(Rated)
+    def rated(self, message: Rated) -> None:
+        from quiz.core.stats import SessionRecord
+
+        a = message.answered
+        self.reviewed += 1
+        self.records.append(
+            SessionRecord(
+                a.card.uid,
+                a.card.backend.value,
+                a.verdict.correct,
+                message.rating,
+                a.response_ms,
+                was_new=message.was_new,
+                leech=message.leech,
+            )
+        )
+        if message.leech:
+            self.notify(
+                f"{a.card.uid} is a leech: forgotten {message.lapses} times. Read its explanation again, "
+                "or suspend it (Ctrl+S) for now.",
+                title="Leech",
+                severity="warning",
+                timeout=10,
+            )
+        self.update_topbar()
+
+    # --- undo, bury, suspend -----------------------------------------------------------------
+
+    def action_undo(self) -> None:
+        if self.phase not in ("question", "verdict", "done"):
+            return
+        study = self.study
+        if study is None:
+            self.set_status(Text("Still loading: nothing to undo yet.", style="yellow"))
+            return
+        if not study.undo_steps:
+            self.set_status(Text("Nothing to undo in this session.", style="yellow"), style="-warning")
+            return
+        self.phase = "saving"
+        self.set_status(Text("taking it back…", style="dim"))
+        self.undo_worker()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="next")
+    def undo_worker(self) -> None:
+        study = self.study
+        assert study is not None
+        try:
+            undone = study.undo()
+        except Exception as exc:
+            self.post_message(Failed("undoing", f"{exc}"))
+            return
+        self.post_message(Undid(undone))
+
+    @on(Undid)
+    def undid(self, message: Undid) -> None:
+        undone = message.undone
+        if undone is None or undone.card is None:
+            self.load_next()
+            return
+        card = undone.card
+        if undone.kind == "review":
+            self.reviewed = max(0, self.reviewed - 1)
+            if self.records and self.records[-1].card_uid == card.uid:
+                self.records.pop()
+            self.notify(f"Took back your answer to {card.uid}: it is asked again.", timeout=4)
+        else:
+            self.notify(f"{card.uid} is back in the queue ({undone.kind} undone).", timeout=4)
+        variant = undone.variant
+        if variant is None:
+            assert self.study is not None
+            variant = self.study.prepare(card)
+        self.update_topbar()
+        self.show_card(CardReady(card, variant, typed=undone.answer))
+
+    def action_bury(self) -> None:
+        self._set_aside("bury")
+
+    def action_suspend(self) -> None:
+        self._set_aside("suspend")
+
+    def _set_aside(self, how: str) -> None:
+        if self.study is None or self.card is None or self.phase not in ("question", "verdict"):
+            return
+        self.phase = "saving"
+        self.set_aside_worker(self.card, how)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="next")
+    def set_aside_worker(self, card: Card, how: str) -> None:
+        study = self.study
+        assert study is not None
+        try:
+            until = study.bury(card) if how == "bury" else None
+            if how == "suspend":
+                study.suspend(card)
+        except Exception as exc:
+            self.post_message(Failed(f"{how}ing the card", f"{exc}"))
+            return
+        self.post_message(SetAside(card, how, until))
+        self._post_next()
+
+    @on(SetAside)
+    def set_aside(self, message: SetAside) -> None:
+        what = "buried until tomorrow" if message.how == "bury" else "suspended"
+        self.notify(f"{message.card.uid} {what}. Ctrl+Z brings it back.", timeout=5)
+
+    # --- leaving ------------------------------------------------------------------------
+
+    def action_home(self) -> None:
+        if self.records:
+            from quiz.core.stats import session_summary
+
+            s = session_summary(self.records)
+            self.notify(f"{s.reviewed} answered, {s.answers.correct} right this session.", timeout=4)
+        self.quiz.go_home()
 
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
@@ -308,7 +661,7 @@ class StudyScreen(Screen[None]):
         if self.phase == "running":
             self.phase = "question"
         elif self.phase == "saving":
-            self.phase = "verdict"
+            self.phase = "verdict" if self.answered is not None else "question"
         self.set_status(
             Text(f"Problem while {message.what}: {message.error}", style="bold red"), style="-error"
         )

@@ -28,33 +28,29 @@ KIND_LABEL = {
 
 
 class CardView(Vertical):
-    """Prompt (Markdown), highlighted code, and the options of a choice card."""
+    """Prompt (Markdown) and highlighted code; a choice card's options are its answer form (AnswerBox)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="card-meta")
         yield Static(id="card-prompt")
         yield Static(id="card-code")
-        yield Static(id="card-choices")
 
-    def show(self, card: Card, variant: Variant) -> None:
+    def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
         meta = Text()
         meta.append(f"{card.deck_id} · {card.section}", style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
+        if lapses and is_leech(lapses):
+            meta.append(f"   LEECH ({lapses} lapses)", style="bold red")
         self.query_one("#card-meta", Static).update(meta)
         self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
         self.query_one("#card-code", Static).update(numbered(highlight_python(variant.code)))
-        choices = self.query_one("#card-choices", Static)
-        if card.choices:
-            text = Text()
-            for i, option in enumerate(card.choices):
-                text.append(f"  {chr(ord('a') + i)}) ", style="bold")
-                text.append(option + "\n")
-            choices.update(text)
-            choices.display = True
-        else:
-            choices.update("")
-            choices.display = False
+
+
+def is_leech(lapses: int) -> bool:
+    from quiz.core.stats import is_leech as leech  # not on the first paint's path
+
+    return leech(lapses)
 
 
 def numbered(code: Text) -> Text:

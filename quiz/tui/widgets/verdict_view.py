@@ -1,4 +1,5 @@
-"""The verdict: correct or not, your answer next to what the code really did, and why."""
+"""The verdict: correct or not, your answer next to what the code really did, why, and the family
+on the other backends side by side."""
 
 from __future__ import annotations
 
@@ -11,21 +12,42 @@ from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
 from quiz.tui.render import markdown_text
+from quiz.tui.widgets.card_view import is_leech
+from quiz.tui.widgets.siblings_view import SiblingsView
 
 if TYPE_CHECKING:
+    from quiz.core.cards import Card
+    from quiz.core.grading import RunResult
+    from quiz.core.variables import Variant
     from quiz.study import Answered
 
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+def said(answered: Answered) -> str:
+    """What the learner answered; for an option, its letter and its text."""
+    from quiz.core.answers import MalformedAnswer, parse_answer
+    from quiz.core.cards import Kind
+    from quiz.core.variables import concrete
+
+    text = answered.answer.strip()
+    if answered.card.kind != Kind.CHOICE:
+        return text
+    try:
+        return f"{text}) {parse_answer(concrete(answered.card, answered.variant), text)}"
+    except MalformedAnswer:
+        return text
 
 
 class VerdictView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="verdict-line")
         yield Static(id="verdict-detail")
-        yield Static(id="verdict-explain")
         yield Static(id="verdict-rate")
+        yield Static(id="verdict-explain")
+        yield SiblingsView(id="siblings")
 
-    def show(self, answered: Answered) -> int | None:
+    def show(self, answered: Answered, *, lapses: int = 0) -> int | None:
         """Fill in the verdict; returns the suggested rating."""
         v = answered.verdict
         line = Text()
@@ -34,18 +56,20 @@ class VerdictView(Vertical):
             line.append(f"  {v.error}", style="yellow")
             self.set_class(True, "-error")
         elif v.correct:
-            line.append(" CORRECT ", style="bold reverse green")
+            line.append(" ✓ CORRECT ", style="bold reverse green")
             self.set_class(False, "-error")
         else:
-            line.append(" INCORRECT ", style="bold reverse red")
+            line.append(" ✗ INCORRECT ", style="bold reverse red")
             self.set_class(False, "-error")
+        if lapses and is_leech(lapses):
+            line.append(f"   LEECH: forgotten {lapses} times", style="bold red")
         self.query_one("#verdict-line", Static).update(line)
 
         detail = Text()
         detail.append("you said  ", style="dim")
-        detail.append(f"{answered.answer.strip()}\n")
+        detail.append(f"{said(answered)}\n")
         if v.expected is not None:
-            detail.append(f"{v.backend:<9} ", style="dim")
+            detail.append("truth     ", style="dim")
             detail.append(v.expected, style="bold")
             detail.append(f"   ({v.backend} {v.version} on {v.device}, {v.elapsed_ms:.1f} ms)", style="dim")
             given_error = v.extra.get("given_error")
@@ -54,7 +78,8 @@ class VerdictView(Vertical):
             elif "given_value" in v.extra:
                 detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
         self.query_one("#verdict-detail", Static).update(detail)
-        self.query_one("#verdict-explain", Static).update(markdown_text(answered.card.explain))
+        explain = answered.variant.explain or answered.card.explain
+        self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 
         suggested = suggest_rating(v.correct, answered.response_ms)
         rate = Text()
@@ -66,4 +91,22 @@ class VerdictView(Vertical):
         if suggested:
             rate.append(f"  Enter = {RATINGS[suggested]}", style="dim")
         self.query_one("#verdict-rate", Static).update(rate)
+        self.query_one(SiblingsView).display = False
         return suggested
+
+    async def show_siblings(self, answered: Answered, siblings: list[Card], notes: dict[str, str]) -> None:
+        from quiz.core.grading import RunResult
+
+        v = answered.verdict
+        own = RunResult(
+            ok=v.correct is not None,
+            truth=v.truth,
+            error=v.error,
+            backend=v.backend,
+            device=v.device,
+            version=v.version,
+        )
+        await self.query_one(SiblingsView).reset(answered.card, answered.variant, own, siblings, notes)
+
+    def show_sibling(self, card: Card, variant: Variant, same_values: bool, result: RunResult) -> None:
+        self.query_one(SiblingsView).show_sibling(card, variant, same_values, result)

@@ -1,0 +1,278 @@
+"""Taking an exam: one question after another with a visible timer; verdicts only in the report.
+
+Answers are graded in the background, one at a time, while the learner goes
+on, and saved to the exam's history as they come; the schedule is never
+touched. When the questions run out, the time is up, or the learner ends it,
+the questions left are run for their truth and the report opens.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from quiz.core.answers import MalformedAnswer
+from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
+from quiz.tui.widgets.answer_box import AnswerBox
+from quiz.tui.widgets.card_view import CardView
+from quiz.tui.widgets.key_bar import KeyBar
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from quiz.core.exam import ExamConfig
+    from quiz.study import ExamRun
+
+
+def clock_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class ExamScreen(Screen[None]):
+    HELP = """
+**Exam.** Answer each question as in study (Enter); there is no verdict until the end, so keep
+going. **Ctrl+N** skips a question (it counts as missed), **Ctrl+E** ends the exam now. When
+the time is up the exam ends by itself. The report shows your score per section and per
+backend, your time on each question, and every missed card with its truth and explanation.
+"""
+
+    BINDINGS = [
+        Binding("ctrl+n", "skip", "Skip"),
+        Binding("ctrl+e", "end", "End exam"),
+        Binding("escape", "escape", "Back", show=False),
+    ]
+
+    def __init__(self, config: ExamConfig, *, report_path: Path | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.report_path = report_path
+        self.run: ExamRun | None = None
+        self.position = 0
+        self.shown_at: datetime | None = None
+        self.times: dict[int, int] = {}
+        self.graded = 0
+        self.finishing = False
+        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-exam")
+
+    @property
+    def quiz(self) -> Any:
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static("exam · preparing the questions…", id="exam-bar")
+        with VerticalScroll(id="card-scroll"):
+            yield CardView(id="card")
+        yield Static(id="status")
+        yield AnswerBox(id="answer-box")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.query_one("#card", CardView).display = False
+        self.query_one(AnswerBox).set_locked(True)
+        self.set_interval(1.0, self.tick, name="exam-timer")
+        self.prepare()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exam")
+    def prepare(self) -> None:
+        from quiz.study import ExamRun
+
+        app = self.quiz
+        if not app.study_ready.wait(timeout=300) or app.study is None:
+            self.post_message(Failed("preparing the exam", "the decks and database did not load"))
+            return
+        try:
+            run = ExamRun.start(app.study, self.config)
+            for position in range(len(run.questions)):
+                run.question(position)  # every variant drawn before the clock starts
+        except Exception as exc:
+            self.post_message(Failed("preparing the exam", f"{exc}"))
+            return
+        backends = sorted({run.study.cards[q.card_uid].backend.value for q in run.questions})
+        run.study.runner.prestart(backends)
+        self.post_message(ExamStarted(run))
+
+    @on(ExamStarted)
+    def started(self, message: ExamStarted) -> None:
+        self.run = message.run
+        self.run.started_at = self.quiz.clock()
+        self.show_question(0)
+
+    # --- questions -------------------------------------------------------------------
+
+    def show_question(self, position: int) -> None:
+        run = self.run
+        assert run is not None
+        if position >= len(run.questions):
+            self.finish("completed")
+            return
+        self.position = position
+        card, variant = run.question(position)
+        view = self.query_one("#card", CardView)
+        view.display = True
+        view.show(card, variant)
+        self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
+        box = self.query_one(AnswerBox)
+        box.set_locked(False)
+        box.ask(card, variant)
+        self.shown_at = self.quiz.clock()
+        self.set_status(Text("Enter answers · Ctrl+N skips · Ctrl+E ends the exam", style="dim"))
+        self.tick()
+
+    def set_status(self, text: str | Text) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def _spent_ms(self) -> int:
+        if self.shown_at is None:
+            return 0
+        return max(0, int((self.quiz.clock() - self.shown_at).total_seconds() * 1000))
+
+    @on(AnswerBox.Submitted)
+    def submitted(self, event: AnswerBox.Submitted) -> None:
+        event.stop()
+        run = self.run
+        if run is None or self.finishing:
+            return
+        try:
+            run.check(self.position, event.value)
+        except MalformedAnswer as exc:
+            self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"))
+            return
+        position, spent = self.position, self._spent_ms()
+        self.times[position] = spent
+        self.grader.submit(self._grade, run, position, event.value, spent)
+        self.show_question(position + 1)
+
+    def _grade(self, run: ExamRun, position: int, answer: str, spent: int) -> None:
+        try:
+            result = run.answer(position, answer, spent)
+        except Exception as exc:
+            self.post_message(Failed(f"grading question {position + 1}", f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(ExamGraded(result))
+
+    @on(ExamGraded)
+    def graded_one(self, message: ExamGraded) -> None:
+        self.graded += 1
+        self.tick()
+
+    def action_skip(self) -> None:
+        if self.run is None or self.finishing:
+            return
+        self.times[self.position] = self._spent_ms()
+        self.show_question(self.position + 1)
+
+    def action_end(self) -> None:
+        if self.run is not None and not self.finishing:
+            if self.position not in self.times:
+                self.times[self.position] = self._spent_ms()
+            self.finish("stopped")
+
+    def action_escape(self) -> None:
+        if self._leave_on_escape:
+            if len(self.app.screen_stack) > 2:
+                self.app.pop_screen()
+            else:
+                self.quiz.go_home()
+            return
+        self.notify(
+            "Ctrl+E ends the exam (your answers so far are kept); Ctrl+N skips this question.", timeout=4
+        )
+
+    # --- the clock ----------------------------------------------------------------------
+
+    def remaining_s(self) -> float | None:
+        run = self.run
+        if run is None or self.config.time_limit_s is None:
+            return None
+        elapsed: float = (self.quiz.clock() - run.started_at).total_seconds()
+        return self.config.time_limit_s - elapsed
+
+    def tick(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        bar = Text()
+        bar.append("exam", style="bold")
+        shown = min(self.position + 1, len(run.questions))
+        bar.append(f"  ·  question {shown} of {len(run.questions)}")
+        bar.append(f"  ·  answered {len(self.times)}", style="dim")
+        if self.graded < len(self.times):
+            bar.append(f" (grading {len(self.times) - self.graded})", style="dim")
+        left = self.remaining_s()
+        if left is not None:
+            style = "bold red" if left < 60 else "bold yellow" if left < 300 else "bold"
+            bar.append(f"  ·  ⏱ {clock_text(left)} left", style=style)
+            if left <= 0 and not self.finishing:
+                if self.position not in self.times:
+                    self.times[self.position] = self._spent_ms()
+                self.finish("time up")
+        else:
+            elapsed = (self.quiz.clock() - run.started_at).total_seconds()
+            bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
+        self.query_one("#exam-bar", Static).update(bar)
+
+    # --- the end ------------------------------------------------------------------------
+
+    def finish(self, ended: str) -> None:
+        if self.finishing:
+            return
+        self.finishing = True
+        self.query_one(AnswerBox).set_locked(True)
+        what = {"time up": "Time is up.", "stopped": "Exam ended.", "completed": "All questions answered."}[
+            ended
+        ]
+        self.set_status(Text(f"{what} Grading the last answers and writing the report…", style="bold"))
+        self.finish_worker(ended)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="exam-finish")
+    def finish_worker(self, ended: str) -> None:
+        run = self.run
+        assert run is not None
+        self.grader.shutdown(wait=True)
+        try:
+            report = run.finish(ended, self.times)
+        except Exception as exc:
+            self.post_message(Failed("finishing the exam", f"{type(exc).__name__}: {exc}"))
+            return
+        saved_to = None
+        if self.report_path is not None:
+            from quiz.core.exam import report_markdown
+
+            try:
+                self.report_path.parent.mkdir(parents=True, exist_ok=True)
+                self.report_path.write_text(report_markdown(report), encoding="utf-8")
+                saved_to = str(self.report_path)
+            except OSError as exc:
+                self.post_message(Failed("writing the report", f"{exc}"))
+        self.post_message(ExamFinished(report, run.exam_id, saved_to))
+
+    @on(ExamFinished)
+    def finished(self, message: ExamFinished) -> None:
+        from quiz.tui.screens.exam_report import ExamReportScreen
+
+        self.app.switch_screen(ExamReportScreen(message.report, message.exam_id, saved_to=message.saved_to))
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self.notify(f"Problem while {message.what}: {message.error}", severity="error", timeout=15)
+        if self.run is None:
+            self.set_status(
+                Text(f"Problem while {message.what}: {message.error}. Esc goes back.", style="bold red")
+            )
+            self.query_one("#exam-bar", Static).update(Text("exam", style="bold"))
+            self._leave_on_escape = True
+
+    _leave_on_escape = False
+
+    def on_unmount(self) -> None:
+        self.grader.shutdown(wait=False)

@@ -1,0 +1,279 @@
+"""Where the learner answers, shaped by the kind of card: a field, yes/no, options, a code editor.
+
+Every form posts `AnswerBox.Submitted` with the answer as text (what
+`quiz.core.answers.parse_answer` reads). Only the text field is built at
+start-up; the other forms are made when a card needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from quiz.core.answers import DTYPES, hint_for
+from quiz.core.cards import Card, Kind
+
+if TYPE_CHECKING:
+    from quiz.core.variables import Variant
+
+FIELD_LABEL = {
+    Kind.SHAPE: "shape",
+    Kind.DTYPE: "dtype",
+    Kind.VALUE: "value",
+    Kind.RAISES: "raises",
+}
+EXCEPTIONS = (
+    "no error",
+    "RuntimeError",
+    "ValueError",
+    "TypeError",
+    "IndexError",
+    "KeyError",
+    "AttributeError",
+    "InvalidArgumentError",
+    "MXNetError",
+    "NotImplementedError",
+    "AssertionError",
+)
+# The two answers of yes/no cards: (key, label, the text parse_answer reads).
+YES_NO = {
+    Kind.BOOL: (("y", "yes", "yes"), ("n", "no", "no")),
+    Kind.GRAD_IS_NONE: (("n", "None", "none"), ("t", "a tensor (not None)", "not none")),
+}
+
+
+class YesNo(Horizontal, can_focus=True):
+    """Two answers side by side, one key each (shown in the label); arrows and Enter work too."""
+
+    def __init__(self, kind: Kind) -> None:
+        super().__init__(classes="answer-form")
+        self.options = YES_NO[kind]
+        self.selected = 0
+
+    def compose(self) -> ComposeResult:
+        for i, (key, label, _) in enumerate(self.options):
+            option = Static(Text.assemble((f" {key} ", "bold reverse"), f" {label} "), classes="yesno-option")
+            option.index = i  # type: ignore[attr-defined]
+            yield option
+
+    def on_mount(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        for i, option in enumerate(self.query(".yesno-option")):
+            option.set_class(i == self.selected, "-selected")
+
+    def pick(self, key: str) -> bool:
+        for i, (k, _, _) in enumerate(self.options):
+            if k == key:
+                self.selected = i
+                self._paint()
+                return True
+        return False
+
+    @property
+    def answer(self) -> str:
+        return self.options[self.selected][2]
+
+    def on_key(self, event: Any) -> None:
+        if self.disabled:
+            return
+        if event.key in ("left", "right", "up", "down"):
+            self.selected = 1 - self.selected
+            self._paint()
+            event.stop()
+        elif event.key == "enter" or (event.character and self.pick(event.character.lower())):
+            event.stop()
+            self.post_message(AnswerBox.Submitted(self.answer))
+
+    def on_click(self, event: Any) -> None:
+        index = getattr(event.widget, "index", None)
+        if index is not None and not self.disabled:
+            self.selected = index
+            self._paint()
+            self.post_message(AnswerBox.Submitted(self.answer))
+
+
+class AnswerBox(Vertical):
+    """The answer area of the study and exam screens."""
+
+    class Submitted(Message):
+        """The learner's answer, as text."""
+
+        def __init__(self, value: str) -> None:
+            super().__init__()
+            self.value = value
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.kind: Kind | None = None
+        self.form = "field"
+        self.widget: Widget | None = None  # the form in use other than the text field
+        # Held, not queried: a query parses its selector, and this runs on the first paint.
+        self.field = Input(placeholder="your prediction, then Enter", id="answer", select_on_focus=False)
+        self.label = Static("answer", id="answer-label")
+        self.row = Horizontal(id="answer-row")
+
+    def compose(self) -> ComposeResult:
+        # No select-on-focus on the field: a key typed as it takes focus must not be selected and replaced.
+        with self.row:
+            yield self.label
+            yield self.field
+
+    # --- asking ---------------------------------------------------------------------
+
+    def ask(self, card: Card, variant: Variant, typed: str = "") -> bool:
+        """Show the right form for `card`; `typed` is what the learner typed ahead. Returns True when
+        that already chose an answer (yes/no or an option), which the caller then submits."""
+        self.kind = card.kind
+        self.remove_class("-locked")
+        key = typed.strip()[:1].lower()
+        if card.kind in YES_NO:
+            box = YesNo(card.kind)
+            self._use("yesno", box)
+            return bool(key) and box.pick(key)
+        if card.kind == Kind.CHOICE:
+            return self._ask_choice(variant.choices or card.choices, key)
+        if card.kind == Kind.CODE:
+            from quiz.tui.widgets.code_editor import CodeEditor
+
+            editor = CodeEditor()
+            self._use("code", editor)
+            editor.insert(typed)
+            return False
+        self._use("field", None)
+        field = self.field
+        field.disabled = False
+        field.value = typed
+        field.cursor_position = len(typed)
+        field.placeholder = f"{hint_for(card)}, then Enter"
+        field.suggester = _suggester(card.kind)
+        self.label.update(FIELD_LABEL.get(card.kind, "answer"))
+        field.focus()
+        return False
+
+    def _ask_choice(self, choices: tuple[str, ...], key: str) -> bool:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        options = []
+        for i, text in enumerate(choices):
+            letter = chr(ord("a") + i)
+            options.append(Option(Text.assemble((f" {letter} ", "bold reverse"), " ", text), id=letter))
+        box = OptionList(*options, classes="answer-form answer-choice")
+        self._use("choice", box)
+        if key and "a" <= key < chr(ord("a") + len(choices)):
+            box.highlighted = ord(key) - ord("a")
+            return True
+        return False
+
+    def _use(self, form: str, widget: Widget | None) -> None:
+        """Keep the text field (built once), replace any other form with `widget`."""
+        if self.widget is not None:
+            self.widget.remove()
+        self.widget = widget
+        self.row.display = form == "field"
+        self.form = form
+        if widget is not None:
+            self.mount(widget)
+            widget.focus()
+
+    # --- reading and locking --------------------------------------------------------------
+
+    @property
+    def value(self) -> str:
+        if self.form == "field" or self.widget is None:
+            return self.field.value
+        if isinstance(self.widget, YesNo):
+            return self.widget.answer
+        if self.form == "choice":
+            highlighted = getattr(self.widget, "highlighted", None)
+            return "" if highlighted is None else chr(ord("a") + highlighted)
+        return str(getattr(self.widget, "text", ""))
+
+    def set_locked(self, locked: bool) -> None:
+        """While the answer runs (and after): the form stays visible but takes no input."""
+        field = self.field
+        widgets = [field] if self.widget is None else [field, self.widget]
+        if locked == self.has_class("-locked") and all(w.disabled == locked for w in widgets):
+            return  # unchanged: restyling costs milliseconds on the first paint and the verdict
+        self.set_class(locked, "-locked")
+        field.disabled = locked
+        if self.widget is not None:
+            self.widget.disabled = locked
+
+    def focus_answer(self) -> None:
+        target = self.widget if self.form != "field" else self.field
+        if target is not None and not target.disabled:
+            target.focus()
+
+    def receive(self, character: str) -> None:
+        """A key typed before the form had focus: give it to the form, as if it had."""
+        self.focus_answer()
+        if self.form == "field":
+            field = self.field
+            field.insert_text_at_cursor(character)
+        elif isinstance(self.widget, YesNo):
+            if self.widget.pick(character.lower()):
+                self.post_message(self.Submitted(self.widget.answer))
+        elif self.form == "choice":
+            self.on_key(_Typed(character))
+        elif self.widget is not None:
+            self.widget.insert(character)  # type: ignore[attr-defined]
+
+    @on(Input.Submitted, "#answer")
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submitted(event.value))
+
+    def on_option_list_option_selected(self, event: Any) -> None:
+        event.stop()
+        self.post_message(self.Submitted(event.option.id or ""))
+
+    def on_code_editor_submitted(self, event: Any) -> None:
+        event.stop()
+        self.post_message(self.Submitted(event.value))
+
+    def on_key(self, event: Any) -> None:
+        # Letters pick options directly (a, b, c…), as the labels show.
+        if (
+            self.form == "choice"
+            and self.widget is not None
+            and event.character
+            and event.character.isalpha()
+        ):
+            count = getattr(self.widget, "option_count", 0)
+            i = ord(event.character.lower()) - ord("a")
+            if 0 <= i < count:
+                event.stop()
+                self.widget.highlighted = i  # type: ignore[attr-defined]
+                self.post_message(self.Submitted(chr(ord("a") + i)))
+
+
+class _Typed:
+    """A key as `on_key` reads it, for keys handed over by `receive`."""
+
+    def __init__(self, character: str) -> None:
+        self.character = character
+
+    def stop(self) -> None:
+        pass
+
+
+def _suggester(kind: Kind) -> Any:
+    if kind == Kind.DTYPE:
+        from textual.suggester import SuggestFromList
+
+        return SuggestFromList(sorted(DTYPES), case_sensitive=False)
+    if kind == Kind.RAISES:
+        from textual.suggester import SuggestFromList
+
+        return SuggestFromList(EXCEPTIONS, case_sensitive=False)
+    return None

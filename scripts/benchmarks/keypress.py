@@ -1,0 +1,103 @@
+"""`keypress_to_verdict_ms`: p50 time from the key that submits an answer (Enter, or the one key of
+a yes/no or option card) to the verdict painted on screen, in the real app (headless), with all
+built-in decks loaded and a warm torch worker. The card code really runs each time.
+
+The time is read inside the app (after the screen refresh that shows the verdict), so the
+benchmark's own polling does not count. The first answer, which starts the worker, is left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ANSWERS = {
+    "shape": "1x1",
+    "dtype": "float32",
+    "bool": "y",
+    "grad_is_none": "n",
+    "value": "0",
+    "raises": "no error",
+    "choice": "a",
+    "code": "x",
+}
+ONE_KEY = ("bool", "grad_is_none", "choice")
+
+
+async def _measure(settings: Any, n: int) -> tuple[list[float], list[float]]:
+    from quiz.tui.app import QuizApp
+
+    app = QuizApp(settings, use_prepared_start=False)
+    samples: list[float] = []
+    runs: list[float] = []
+
+    async def until(condition: Any, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the app did not get there")
+            await pilot.pause(0.01)
+
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        for i in range(n + 1):
+            await until(lambda: screen.phase == "question" and screen.card is not None)
+            kind = screen.card.kind.value  # type: ignore[union-attr]
+            text = ANSWERS[kind]
+            if kind in ONE_KEY:
+                keys, submit = [], text
+            else:
+                keys, submit = list(text), "enter"
+            if keys:
+                await pilot.press(*keys)
+            await pilot.pause()
+            screen.verdict_painted_at = None
+            started = time.perf_counter()
+            await pilot.press(submit)
+            await until(lambda: screen.verdict_painted_at is not None or screen.phase == "question")
+            if screen.verdict_painted_at is None:  # malformed for this card (asked again): skip it
+                await pilot.press("ctrl+b")
+                continue
+            if i > 0:
+                samples.append((screen.verdict_painted_at - started) * 1000)
+                runs.append(screen.answered.verdict.elapsed_ms)  # type: ignore[union-attr]
+            await pilot.press("3")
+    return samples, runs
+
+
+def run(args: Any) -> dict[str, Any]:
+    n = 10 if args.quick else 40
+    home = tempfile.mkdtemp(prefix="quiz-bench-keypress-")
+    old = os.environ.get("QUIZ_HOME")
+    os.environ["QUIZ_HOME"] = home
+    try:
+        from quiz import paths
+        from quiz.config import load_settings
+
+        paths.use_hypothesis_cache()
+        settings = replace(
+            load_settings(db_url=f"sqlite:///{Path(home) / 'bench.db'}", device="cpu"),
+            backends=("torch",),
+            new_per_day=1000,
+        )
+        samples, runs = asyncio.run(_measure(settings, n))
+    finally:
+        if old is None:
+            os.environ.pop("QUIZ_HOME", None)
+        else:
+            os.environ["QUIZ_HOME"] = old
+        shutil.rmtree(home, ignore_errors=True)
+    samples.sort()
+    return {
+        "keypress_to_verdict_ms": round(statistics.median(samples), 2),
+        "keypress_to_verdict_p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+        "keypress_to_verdict_n": len(samples),
+        "keypress_worker_run_ms": round(statistics.median(runs), 2),
+    }
