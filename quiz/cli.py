@@ -68,7 +68,8 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (`only`) just some command modules: `quiz` alone needs only `study`."""
     parser = argparse.ArgumentParser(
         prog="quiz",
         description=DESCRIPTION,
@@ -85,21 +86,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
-    for name, help_text in GROUPS.items():
+    for name, help_text in GROUPS.items() if only is None else ():
         g = sub.add_parser(name, help=help_text, description=help_text)
         g.set_defaults(handler=None, group_parser=g)
         groups[name] = g.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
+    for module_name in COMMAND_MODULES if only is None else only:
         module = importlib.import_module(f"quiz.commands.{module_name}")
         module.register(sub, groups)
     return parser
 
 
+# Options of the top-level parser that take a value (skipped when looking for the command word).
+_VALUE_OPTIONS = {"--db", "--profile", "--device"}
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The first word that is not an option (or an option's value): the command, if any."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-") or arg in ("-h", "--help", "--version"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Studying is what `quiz` does most, and start-up time is part of the product:
+    # it needs only its own parser, not every command module's.
+    word = _command_word(argv)
+    parser = build_parser(only=("study",) if word in (None, "study") else None)
     args = parser.parse_args(argv)
     if args.command is None:
-        args = parser.parse_args(["study", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args(["study", *argv])
     handler = getattr(args, "handler", None)
     if handler is None:  # a group without its subcommand: `quiz deck`
         args.group_parser.print_help()

@@ -36,6 +36,8 @@ def main() -> int:
     parser.add_argument("--only", help="comma-separated groups: " + ", ".join(GROUPS + OPTIONAL_GROUPS))
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run, not figures)")
     args = parser.parse_args()
+    # Time the steady state a learner has: quiz's bytecode cached (a shell may forbid writing it).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     groups = args.only.split(",") if args.only else GROUPS + OPTIONAL_GROUPS
     result: dict[str, object] = {}
     meta: dict[str, object] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "groups": {}}

@@ -241,7 +241,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from quiz import paths
 
-    with Runner(device=settings.device, log_dir=paths.log_dir()) as runner:
+    with Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
         result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None)
     verdict = judge(card, args.answer, parsed, result)
     if args.json:

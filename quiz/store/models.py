@@ -32,6 +32,7 @@ class CardState(Base):
         UniqueConstraint("profile", "card_uid"),
         Index("ix_card_state_due", "profile", "suspended", "due"),
         Index("ix_card_state_new", "profile", "state", "suspended", "position"),
+        Index("ix_card_state_introduced", "profile", "introduced_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

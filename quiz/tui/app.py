@@ -133,25 +133,27 @@ class QuizApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
+        try:
+            self._load()
+        except Exception as exc:  # anything: the learner sees it, the log has the traceback
+            log.exception("loading failed")
+            self.post_message(Failed("loading", f"{type(exc).__name__}: {exc}"))
+
+    def _load(self) -> None:
         from quiz.runner.client import Runner
 
         if self.runner is None:
-            self.runner = Runner(device=self.settings.device, log_dir=_log_dir())
+            self.runner = Runner.for_settings(self.settings, log_dir=_log_dir())
         self.runner_ready.set()
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
             self.runner.prestart([first.backend.value])
             self.watch_warmup([first.backend.value])
-        try:
-            study = self.study_factory(
-                self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
-            )
-            first_run = not _has_history(study)
-            study = self._adopt_saved_settings(study)
-        except Exception as exc:
-            log.exception("loading failed")
-            self.post_message(Failed("loading", f"{exc}"))
-            return
+        study = self.study_factory(
+            self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
+        )
+        first_run = not _has_history(study)
+        study = self._adopt_saved_settings(study)
         if self.fingerprint is None:
             from quiz.library_cache import library_fingerprint
             from quiz.prepared import deck_search_path
@@ -397,7 +399,7 @@ def build_study(
         deck_ids = [deck]
     store = open_store(settings.db_url)
     if runner is None:
-        runner = Runner(device=settings.device, log_dir=paths.log_dir())
+        runner = Runner.for_settings(settings, log_dir=paths.log_dir())
     study = Study(settings=settings, library=library, store=store, runner=runner, deck_ids=deck_ids)
     if clock is not None:
         study.clock = clock

@@ -1,8 +1,9 @@
 """`due_query_ms_50k` and `answer_commit_ms_50k` on a 50,000-card SQLite collection.
 
 due_query: fetch the next card to study (due first, then new) as the app does.
-answer_commit: what rating an answer costs, without the runner: read the card's
-memory, FSRS review, insert the review row, update the card, commit.
+answer_commit: what rating an answer costs, without the runner, through the same
+exactly-once path the app uses: take the write lock, read the card's memory, FSRS
+review, insert the review row, update the card, commit.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def build_collection(url: str, now: datetime, rng: random.Random) -> list[str]:
 def run(args: Any) -> dict[str, Any]:
     from quiz.core.scheduling import make_scheduler, review
     from quiz.store import repo
+    from quiz.store.classroom import commit_review
     from quiz.store.db import open_store
 
     rng = random.Random(7)
@@ -96,34 +98,33 @@ def run(args: Any) -> dict[str, Any]:
         commits = []
         for i in range(n + 5):
             uid = rng.choice(uids)
+            rating = rng.choice((1, 2, 3, 4))
             t = time.perf_counter()
-            with store.session() as s:
-                before = repo.memory_of(s, "default", uid)
-                after = review(before, rng.choice((1, 2, 3, 4)), now, scheduler)
-                repo.record_review(
-                    s,
-                    "default",
-                    repo.ReviewInput(
-                        card_uid=uid,
-                        deck_id=uid.split("/")[0],
-                        seed=i,
-                        variables={"a": 2, "s": [2, 3]},
-                        answer_given="(2, 3)",
-                        expected="(2, 3)",
-                        correct=True,
-                        error=None,
-                        rating=3,
-                        backend="torch",
-                        device="cpu",
-                        framework_version="2.13.0",
-                        response_ms=4200,
-                        run_ms=0.4,
-                        shown_at=now,
-                        reviewed_at=now,
-                    ),
-                    before,
-                    after,
-                )
+            # What rating an answer costs in the app (quiz.study.Study.rate): the
+            # exactly-once commit path, FSRS update included.
+            commit_review(
+                store,
+                "default",
+                repo.ReviewInput(
+                    card_uid=uid,
+                    deck_id=uid.split("/")[0],
+                    seed=i,
+                    variables={"a": 2, "s": [2, 3]},
+                    answer_given="(2, 3)",
+                    expected="(2, 3)",
+                    correct=True,
+                    error=None,
+                    rating=rating,
+                    backend="torch",
+                    device="cpu",
+                    framework_version="2.13.0",
+                    response_ms=4200,
+                    run_ms=0.4,
+                    shown_at=now,
+                    reviewed_at=now,
+                ),
+                lambda before, rating=rating: review(before, rating, now, scheduler),  # type: ignore[misc]
+            )
             if i >= 5:
                 commits.append((time.perf_counter() - t) * 1000)
         store.dispose()

@@ -216,3 +216,28 @@ def test_grade_renders_the_answer_for_the_variant(tmp_path: Path, capsys: pytest
         capsys, "grade", "pick.torch", "--seed", "4", "--answer", str(3 * i), "--deck", str(deck), "--json"
     )
     assert (code, verdict["correct"], verdict["expected"]) == (0, True, str(3 * i))
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        ([], None),
+        (["--db", "sqlite:///x.db"], None),
+        (["--profile", "ada", "study", "matmul"], "study"),
+        (["--device", "cpu", "decks"], "decks"),
+        (["--help"], "--help"),
+        (["deck", "check", "x.toml"], "deck"),
+    ],
+)
+def test_the_command_word_is_found_past_options(argv: list[str], word: str | None) -> None:
+    from quiz.cli import _command_word
+
+    assert _command_word(argv) == word
+
+
+def test_plain_quiz_parses_as_study_with_only_the_study_parser() -> None:
+    from quiz.cli import build_parser
+
+    parser = build_parser(only=("study",))
+    args = parser.parse_args(["study", "--db", "sqlite:///x.db", "matmul"])
+    assert (args.command, args.deck, args.db) == ("study", "matmul", "sqlite:///x.db")

@@ -97,3 +97,18 @@ async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: 
             await pilot.press("4")  # Easy: this card leaves today's queue
             await wait_for(pilot, lambda s=screen: s.reviewed == 1)
     assert seen == ["tiny/expand-shape.torch", "tiny/view-after-permute.torch"]
+
+
+async def test_a_failure_while_loading_is_shown_not_hung(small_library: Path, tmp_path: Path) -> None:
+    def broken_factory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database server is gone")
+
+    app = QuizApp(
+        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=broken_factory
+    )
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        await wait_for(
+            pilot, lambda: "the database server is gone" in str(screen.query_one("#status").render())
+        )
+        assert "Problem while loading" in str(screen.query_one("#status").render())
