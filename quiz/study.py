@@ -172,10 +172,12 @@ class Study:
 
     def sync(self) -> int:
         """Give every card in the library a place in the schedule."""
+        from quiz.core.queue import new_card_order
         from quiz.store import repo
 
+        ordered = new_card_order(self.library.cards())
         with self.store.session() as s:
-            return repo.sync_cards(s, self.profile, [(c.uid, c.deck_id) for c in self.library.cards()])
+            return repo.sync_cards(s, self.profile, [(c.uid, c.deck_id) for c in ordered])
 
     # --- which cards ------------------------------------------------------------
 

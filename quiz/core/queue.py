@@ -99,3 +99,47 @@ def pick_prepared(
     if not due_complete and (last_due is None or last_due <= horizon):
         return UNDECIDED  # type: ignore[no-any-return]
     return None
+
+
+# The article's order of topics: new cards of the built-in decks come in this order.
+CURRICULUM = (
+    "variable-tensor",
+    "autograd",
+    "init",
+    "train-eval",
+    "data-loading",
+    "view-permute-expand",
+    "model-definition",
+    "getting-variables",
+    "parameters",
+    "save-load",
+    "partial-training",
+    "intermediate-outputs",
+    "reshape",
+    "inputs",
+    "matmul",
+)
+BACKEND_ORDER = ("torch", "tensorflow", "mxnet")
+
+
+def new_card_order(cards: Sequence[Any]) -> list[Any]:
+    """The order new cards are introduced in.
+
+    Decks follow the article's topics (CURRICULUM; other decks after them, as
+    loaded); within a deck, its torch cards in file order, then its TensorFlow
+    cards, then its MXNet cards — so a family's other backends, already shown
+    side by side after each answer, come back a while later rather than right after.
+    """
+    decks: dict[str, int] = {}
+    for card in cards:
+        if card.deck_id not in decks:
+            rank = CURRICULUM.index(card.section) if card.section in CURRICULUM else len(CURRICULUM)
+            decks[card.deck_id] = rank * 10_000 + len(decks)
+    position = {id(card): i for i, card in enumerate(cards)}
+
+    def key(card: Any) -> tuple[int, int, int]:
+        backend = str(getattr(card.backend, "value", card.backend))
+        rank = BACKEND_ORDER.index(backend) if backend in BACKEND_ORDER else len(BACKEND_ORDER)
+        return decks[card.deck_id], rank, position[id(card)]
+
+    return sorted(cards, key=key)

@@ -62,3 +62,31 @@ def test_truncated_lists_that_cannot_tell() -> None:
         )
         is UNDECIDED
     )
+
+
+def test_new_cards_come_deck_by_deck_in_the_articles_order_and_spread_a_familys_backends() -> None:
+    from types import SimpleNamespace
+
+    from quiz.core.queue import new_card_order
+
+    def c(deck: str, section: str, family: str, backend: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            deck_id=deck, section=section, family=family, backend=backend, uid=f"{family}.{backend}"
+        )
+
+    cards = [
+        c("matmul", "matmul", "mm", "mxnet"),
+        c("matmul", "matmul", "mm", "torch"),
+        c("mine", "my-own", "x", "torch"),
+        c("autograd", "autograd", "detach", "torch"),
+        c("autograd", "autograd", "detach", "tensorflow"),
+        c("autograd", "autograd", "accumulate", "torch"),
+    ]
+    assert [x.uid for x in new_card_order(cards)] == [
+        "detach.torch",
+        "accumulate.torch",
+        "detach.tensorflow",
+        "mm.torch",
+        "mm.mxnet",
+        "x.torch",
+    ]

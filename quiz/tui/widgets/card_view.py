@@ -37,7 +37,8 @@ class CardView(Vertical):
 
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
         meta = Text()
-        meta.append(f"{card.deck_id} · {card.section}", style="bold")
+        where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
+        meta.append(where, style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
         if lapses and is_leech(lapses):
