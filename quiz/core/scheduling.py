@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
@@ -67,6 +68,24 @@ class Memory:
             "reps": self.reps,
             "lapses": self.lapses,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Memory:
+        """The inverse of `to_dict` (as stored in a review's state_before/state_after)."""
+
+        def when(v: Any) -> datetime | None:
+            return datetime.fromisoformat(v) if isinstance(v, str) else None
+
+        return cls(
+            state=CardState(int(d.get("state", 0))),
+            step=d.get("step"),
+            stability=d.get("stability"),
+            difficulty=d.get("difficulty"),
+            due=when(d.get("due")),
+            last_review=when(d.get("last_review")),
+            reps=int(d.get("reps", 0)),
+            lapses=int(d.get("lapses", 0)),
+        )
 
 
 def make_scheduler(settings: SchedulingSettings = SchedulingSettings()) -> Scheduler:

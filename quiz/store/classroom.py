@@ -84,42 +84,11 @@ def retryable(exc: DBAPIError) -> bool:
     )
 
 
-def _memory_from_row(row: CardState | None) -> Memory:
-    if row is None:
-        return Memory()
-    return Memory(
-        state=MemState(row.state),
-        step=row.step,
-        stability=row.stability,
-        difficulty=row.difficulty,
-        due=row.due,
-        last_review=row.last_review,
-        reps=row.reps,
-        lapses=row.lapses,
-    )
-
-
-def _memory_from_dict(d: Mapping[str, Any]) -> Memory:
-    def when(v: Any) -> datetime | None:
-        return datetime.fromisoformat(v) if isinstance(v, str) else None
-
-    return Memory(
-        state=MemState(int(d.get("state", 0))),
-        step=d.get("step"),
-        stability=d.get("stability"),
-        difficulty=d.get("difficulty"),
-        due=when(d.get("due")),
-        last_review=when(d.get("last_review")),
-        reps=int(d.get("reps", 0)),
-        lapses=int(d.get("lapses", 0)),
-    )
-
-
 def _stored(session: Session, review_uuid: str) -> tuple[int, Memory] | None:
     row = session.execute(select(Review.id, Review.state_after).where(Review.uuid == review_uuid)).first()
     if row is None:
         return None
-    return int(row[0]), _memory_from_dict(row[1] or {})
+    return int(row[0]), Memory.from_dict(row[1] or {})
 
 
 def _locked_state(session: Session, profile: str, card_uid: str) -> CardState | None:
@@ -187,7 +156,7 @@ def commit_review(
                     s.rollback()
                     _create_state(store, profile, review)
                     row = _locked_state(s, profile, review.card_uid)
-                before = _memory_from_row(row)
+                before = repo.memory_from_row(row)
                 after = schedule(before)
                 review_id = repo.record_review(s, profile, review, before, after)
                 return review_id, after, True

@@ -64,7 +64,10 @@ def sync_cards(session: Session, profile: str, cards: Iterable[tuple[str, str]])
     return len(missing)
 
 
-def _memory(row: CardState) -> Memory:
+def memory_from_row(row: CardState | None) -> Memory:
+    """A card_state row as the core's Memory (a fresh Memory for a card never seen)."""
+    if row is None:
+        return Memory()
     return Memory(
         state=MemState(row.state),
         step=row.step,
@@ -81,11 +84,25 @@ def _not_buried(now: datetime) -> Any:
     return or_(CardState.buried_until.is_(None), CardState.buried_until <= now)
 
 
+def state_columns(memory: Memory) -> dict[str, Any]:
+    """The card_state columns that hold a Memory."""
+    return {
+        "state": int(memory.state),
+        "step": memory.step,
+        "stability": memory.stability,
+        "difficulty": memory.difficulty,
+        "due": memory.due,
+        "last_review": memory.last_review,
+        "reps": memory.reps,
+        "lapses": memory.lapses,
+    }
+
+
 def memory_of(session: Session, profile: str, card_uid: str) -> Memory:
     row = session.scalars(
         select(CardState).where(CardState.profile == profile, CardState.card_uid == card_uid)
     ).first()
-    return _memory(row) if row else Memory()
+    return memory_from_row(row)
 
 
 def new_introduced_since(session: Session, profile: str, since: datetime) -> int:
@@ -206,16 +223,7 @@ def record_review(session: Session, profile: str, review: ReviewInput, before: M
         state_before=before.to_dict(),
     )
     session.add(row)
-    values: dict[str, Any] = {
-        "state": int(after.state),
-        "step": after.step,
-        "stability": after.stability,
-        "difficulty": after.difficulty,
-        "due": after.due,
-        "last_review": after.last_review,
-        "reps": after.reps,
-        "lapses": after.lapses,
-    }
+    values = state_columns(after)
     if before.state == MemState.NEW:
         values["introduced_at"] = review.reviewed_at
     result = session.execute(

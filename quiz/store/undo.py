@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from quiz.core.scheduling import Memory
 from quiz.store.models import CardState, Review
+from quiz.store.repo import state_columns
 
 __all__ = ["UndoError", "UndoneReview", "undo_review", "set_buried", "set_suspended"]
 
@@ -30,10 +32,6 @@ class UndoneReview:
     shown_at: datetime
 
 
-def _parse_time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
-
-
 def undo_review(session: Session, profile: str, review_id: int) -> UndoneReview:
     """Restore the card as it was before review `review_id` and delete the review. Commits.
 
@@ -49,17 +47,7 @@ def undo_review(session: Session, profile: str, review_id: int) -> UndoneReview:
     )
     if latest != row.id:
         raise UndoError("the card was answered again since; take back the later answer first")
-    before = row.state_before
-    values: dict[str, Any] = {
-        "state": int(before.get("state", 0)),
-        "step": before.get("step"),
-        "stability": before.get("stability"),
-        "difficulty": before.get("difficulty"),
-        "due": _parse_time(before.get("due")),
-        "last_review": _parse_time(before.get("last_review")),
-        "reps": int(before.get("reps", 0)),
-        "lapses": int(before.get("lapses", 0)),
-    }
+    values = state_columns(Memory.from_dict(row.state_before))
     if values["state"] == 0:
         values["introduced_at"] = None  # it counts against today's new cards no more
     session.execute(
