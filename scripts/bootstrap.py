@@ -45,6 +45,18 @@ def installed_extras() -> set[str] | None:
     return set(filter(None, extras.split(","))) if digest == project_digest() else None
 
 
+def run_pip(cmd: list[str]) -> int:
+    """Run pip, passing its output through except the lines some machines' pip
+    configuration prints for every package ("Location ... is ignored")."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("WARNING: Location ") and "is ignored" in line:
+            continue
+        print(line, end="", flush=True)
+    return proc.wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -93,10 +105,10 @@ def main() -> int:
         "-e",
         spec,
     ]
-    result = subprocess.run(cmd, cwd=ROOT)
-    if result.returncode != 0:
+    returncode = run_pip(cmd)
+    if returncode != 0:
         say("pip failed; see the messages above. Nothing else was changed.")
-        return result.returncode
+        return returncode
     # Compile quiz's own modules now: start-up speed matters, and some shells set
     # PYTHONDONTWRITEBYTECODE, which would make every start recompile them.
     subprocess.run([str(venv_python()), "-m", "compileall", "-q", str(ROOT / "quiz")], cwd=ROOT)
