@@ -91,6 +91,7 @@ class QuizApp(App[int]):
         self.owns_runner = runner is None
         self.study: Study | None = None
         self.study_ready = threading.Event()
+        self.trust_checked = False
         self.runner_ready = threading.Event()
         self.library: Library | None = None
         self.fingerprint: str | None = None
@@ -222,6 +223,63 @@ class QuizApp(App[int]):
             welcome = WELCOME.format(cards=len(lib.cards()), decks=len(lib.decks))
         if self.study_screen.is_attached:
             self.study_screen.start(self.study, welcome=welcome)
+        if not self.trust_checked:
+            self.trust_checked = True
+            self.check_trust()
+
+    # --- decks added from outside: ask for trust (quiz.store.trust) -----------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="trust")
+    def check_trust(self) -> None:
+        from quiz.tui.screens.trust import pending_requests
+
+        try:
+            requests = pending_requests(self.settings)
+        except Exception as exc:
+            log.exception("could not read which decks are trusted")
+            self.post_message(Failed("reading which decks you trust", f"{exc}"))
+            return
+        if requests:
+            self.call_from_thread(self.ask_trust, requests)
+
+    def ask_trust(self, requests: list[Any]) -> None:
+        from quiz.tui.screens.trust import TrustScreen
+
+        if not requests:
+            return
+        request, rest = requests[0], requests[1:]
+
+        def answered(trusted: bool | None) -> None:
+            if trusted:
+                self.pin_trust(request)
+            else:
+                self.notify(
+                    f"Deck {request.deck_id!r} stays out until you trust it (`quiz deck trust {request.deck_id}`).",
+                    timeout=8,
+                )
+            self.ask_trust(rest)
+
+        self.push_screen(TrustScreen(request), answered)
+
+    @work(thread=True, exit_on_error=False, group="trust-pin")
+    def pin_trust(self, request: Any) -> None:
+        from quiz.store.trust import trust
+
+        study = self.study
+        assert study is not None
+        try:
+            trust(
+                study.store, self.settings.profile, request.path, request.deck_id, request.data, origin=None
+            )
+        except Exception as exc:
+            log.exception("trusting a deck failed")
+            self.post_message(Failed("trusting the deck", f"{exc}"))
+            return
+        self.call_from_thread(
+            self.notify, f"Deck {request.deck_id!r} trusted: its cards join your library.", timeout=6
+        )
+        self.library = None  # reload the library with the deck in it
+        self.call_from_thread(self.load)
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
