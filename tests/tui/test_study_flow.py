@@ -112,3 +112,15 @@ async def test_a_failure_while_loading_is_shown_not_hung(small_library: Path, tm
             pilot, lambda: "the database server is gone" in str(screen.query_one("#status").render())
         )
         assert "Problem while loading" in str(screen.query_one("#status").render())
+
+
+async def test_a_broken_deck_file_leaves_the_others_studyable(small_library: Path, tmp_path: Path) -> None:
+    (small_library / "broken.toml").write_text('[deck]\nid = "broken"\ntitle = "Broken"\n[[card]\nid = "x"\n')
+    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        await wait_for(pilot, lambda: screen.phase == "question" and app.study is not None)
+        assert screen.card is not None and screen.card.deck_id == "tiny"
+        (problem,) = app.study.library.problems  # type: ignore[union-attr]
+        assert problem.path.endswith("broken.toml") and problem.line == 4
+        assert any("problem(s) in deck files" in str(n.message) for n in app._notifications)
