@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import importlib.metadata
 import importlib.util
 from dataclasses import dataclass
@@ -31,9 +32,21 @@ class BackendInfo:
     hint: str
 
 
-@functools.cache
 def backend_info(name: str) -> BackendInfo:
-    """Installed or not, and the version (remembered: asked on every card, and the answer stays)."""
+    """Installed or not, and the version.
+
+    QUIZ_HIDE_BACKENDS=mxnet,... makes quiz behave as if those were not
+    installed: to study without one, and to test what learners without it see.
+    """
+    hidden = {b.strip() for b in os.environ.get("QUIZ_HIDE_BACKENDS", "").split(",") if b.strip()}
+    if name in hidden:
+        return BackendInfo(name, False, None, INSTALL_HINTS[name])
+    return _detect(name)
+
+
+@functools.cache
+def _detect(name: str) -> BackendInfo:
+    """Remembered: asked on every card, and the answer stays for the process."""
     module, dists = _DISTS[name]
     found = importlib.util.find_spec(module) is not None
     version = None
