@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import os
 import importlib.metadata
 import importlib.util
+import os
 from dataclasses import dataclass
 
 __all__ = ["BackendInfo", "installed_backends", "installed_versions", "backend_info", "INSTALL_HINTS"]
