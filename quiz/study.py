@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-import uuid as uuidlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,13 +18,12 @@ from quiz.core import stats as S
 from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import BACKENDS, Card, Deck
 from quiz.core.decks import Library, load_library
-from quiz.core.exam import ExamConfig, ExamReport, Question, QuestionResult, build_report, pick_questions
-from quiz.core.expr import ExprError, evaluate
-from quiz.core.grading import RunResult, Verdict, format_truth, judge
+from quiz.core.expr import ExprError
+from quiz.core.grading import RunResult, Verdict, judge
 from quiz.core.queue import study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
+from quiz.core.siblings import shared_values
 from quiz.core.variables import (
-    SPEC_KINDS,
     Variant,
     build_variant,
     concrete,
@@ -42,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Answered",
-    "ExamRun",
     "HomeData",
     "MalformedAnswer",
     "StatsData",
@@ -523,223 +520,6 @@ def _sum_counts(counts: Any) -> S.DeckCounts:
             leeches=total.leeches + c.leeches,
         )
     return total
-
-
-# --- siblings: the same values on another backend's card -------------------------------
-
-
-def _same(a: Any, b: Any) -> bool:
-    return type(a) is type(b) and a == b
-
-
-def _freeze(v: Any) -> Any:
-    return tuple(_freeze(x) for x in v) if isinstance(v, (list, tuple)) else v
-
-
-def _bounds(value: Any, env: Mapping[str, Any]) -> tuple[Any, Any]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value, value
-    lo, hi = value
-    return (evaluate(lo, env) if isinstance(lo, str) else lo), (
-        evaluate(hi, env) if isinstance(hi, str) else hi
-    )
-
-
-def _fits(
-    spec: Mapping[str, Any], v: Any, env: Mapping[str, Any], original: Mapping[str, Any] | None
-) -> bool:
-    kind = next(k for k in spec if k in SPEC_KINDS)
-    value = spec[kind]
-    if original is not None and dict(original) == dict(spec):
-        return True  # the same spec, over the same earlier values
-    if kind == "choice":
-        return any(_same(v, _freeze(x)) for x in value)
-    if kind == "bool":
-        return isinstance(v, bool)
-    if kind in ("int", "float"):
-        if (
-            isinstance(v, bool)
-            or not isinstance(v, (int, float))
-            or (kind == "int" and not isinstance(v, int))
-        ):
-            return False
-        lo, hi = _bounds(value, env)
-        return bool(lo <= v <= hi)
-    if kind == "shape":
-        if not isinstance(v, tuple) or not all(isinstance(d, int) for d in v):
-            return False
-        rlo, rhi = _bounds(value.get("rank", [1, 4]), env)
-        slo, shi = _bounds(value.get("side", [1, 5]), env)
-        return bool(rlo <= len(v) <= rhi and all(slo <= d <= shi for d in v))
-    if kind == "permutation":
-        source = env.get(value) if isinstance(value, str) else value
-        n = len(source) if isinstance(source, tuple) else source
-        return isinstance(v, tuple) and sorted(v) == list(range(int(n)))  # type: ignore[arg-type]
-    return False  # reshape_of, broadcast: only under the very same spec
-
-
-def shared_values(
-    card: Card, values: Mapping[str, Any], original_specs: Mapping[str, Mapping[str, Any]] | None = None
-) -> dict[str, Any] | None:
-    """`values` (drawn for a card of the same family) as `card`'s own, if every variable it declares
-    is among them and within its spec, and its conditions hold; derived (`expr`) variables are
-    recomputed. None when the card needs values of its own."""
-    env: dict[str, Any] = {}
-    try:
-        for name, spec in card.variables:
-            if "expr" in spec:
-                env[name] = evaluate(spec["expr"], env)
-                continue
-            if name not in values:
-                return None
-            v = _freeze(values[name])
-            if not _fits(spec, v, env, (original_specs or {}).get(name)):
-                return None
-            env[name] = v
-        for cond in card.assume:
-            if not evaluate(cond, env):
-                return None
-    except (ExprError, KeyError, TypeError, ValueError):
-        return None
-    return env
-
-
-# --- the exam ---------------------------------------------------------------------------
-
-
-@dataclass
-class ExamRun:
-    """One exam being taken: its questions with fresh variants, answers graded and saved as they come.
-
-    It reads and writes only the `exam` tables: the schedule is left alone.
-    """
-
-    study: Study
-    config: ExamConfig
-    questions: list[Question]
-    started_at: datetime
-    exam_id: int | None = None
-    results: dict[int, QuestionResult] = field(default_factory=dict)
-    variants: dict[int, Variant] = field(default_factory=dict)
-
-    @classmethod
-    def start(cls, study: Study, config: ExamConfig, *, save: bool = True) -> ExamRun:
-        """Draw the questions (seed 0: a fresh seed, kept in the config) and open the exam in the history.
-
-        Raises quiz.core.exam.ExamError when no card matches.
-        """
-        if not config.seed:
-            config = replace(config, seed=study.rng.randrange(1, MAX_SEED))
-        rng = random.Random(config.seed)
-        backends = [b for b in (config.backends or BACKENDS) if study.backend_enabled(b)] or ["-"]
-        config_for_pick = replace(config, backends=tuple(backends))
-        questions = pick_questions(
-            study.library.cards(),
-            config_for_pick,
-            rng,
-            usable=lambda c: study.runner.why_unavailable(c, study.settings.device) is None,
-        )
-        run = cls(study, config, questions, study.clock())
-        if save:
-            from quiz.store.exams import start_exam
-
-            with study.store.session() as s:
-                run.exam_id = start_exam(
-                    s, study.profile, str(uuidlib.uuid4()), run.started_at, config.to_dict()
-                )
-        return run
-
-    def question(self, position: int) -> tuple[Card, Variant]:
-        q = self.questions[position]
-        card = self.study.cards[q.card_uid]
-        variant = self.variants.get(position)
-        if variant is None:
-            variant = self.variants[position] = draw_variant(card, q.seed)
-        return card, variant
-
-    def _result(self, position: int, **outcome: Any) -> QuestionResult:
-        card, variant = self.question(position)
-        return QuestionResult(
-            position=position,
-            card_uid=card.uid,
-            section=card.section,
-            backend=card.backend.value,
-            kind=card.kind.value,
-            seed=variant.seed,
-            values=variant.values_json(),
-            prompt=variant.prompt,
-            code=variant.code,
-            explain=variant.explain or card.explain,
-            **outcome,
-        )
-
-    def _save(self, result: QuestionResult, at: datetime | None) -> None:
-        self.results[result.position] = result
-        if self.exam_id is None:
-            return
-        from quiz.store.exams import record_answer
-
-        with self.study.store.session() as s:
-            record_answer(s, self.exam_id, result, at)
-
-    def check(self, position: int, answer: str) -> None:
-        """Raise MalformedAnswer when the answer cannot be read (asked again, never marked wrong)."""
-        card, variant = self.question(position)
-        parse_answer(concrete(card, variant), answer)
-
-    def answer(self, position: int, answer: str, time_ms: int) -> QuestionResult:
-        """Grade and save one answer (runs the code: call it from a worker thread)."""
-        card, variant = self.question(position)
-        shown = self.study.clock()
-        answered = grade_answer(
-            self.study.runner, self.study.settings.device, self.study.clock, card, variant, answer, shown
-        )
-        v = answered.verdict
-        given = answer.strip()
-        if card.kind.value == "choice":  # the letter and the option, as the report shows them
-            given = f"{given}) {parse_answer(concrete(card, variant), given)}"
-        result = self._result(
-            position, answer=given, expected=v.expected, correct=v.correct, error=v.error, time_ms=time_ms
-        )
-        self._save(result, answered.answered_at)
-        return result
-
-    def unanswered(self, position: int, time_ms: int | None) -> QuestionResult:
-        """A question left without an answer: run it anyway, so the report can show its truth."""
-        card, variant = self.question(position)
-        run = self.study.run(card, variant)
-        expected = format_truth(concrete(card, variant), run.truth) if run.ok else None
-        result = self._result(
-            position, expected=expected, error=None if run.ok else run.error, time_ms=time_ms
-        )
-        self._save(result, None)
-        return result
-
-    def finish(self, ended: str, time_ms: Mapping[int, int] | None = None) -> ExamReport:
-        """Close the exam: questions never answered are run for their truth, the report saved."""
-        for position in range(len(self.questions)):
-            if position not in self.results:
-                self.unanswered(position, (time_ms or {}).get(position))
-        report = build_report(
-            self.config,
-            list(self.results.values()),
-            started_at=self.started_at,
-            finished_at=self.study.clock(),
-            ended=ended,
-        )
-        if self.exam_id is not None:
-            from quiz.store.exams import finish_exam
-
-            with self.study.store.session() as s:
-                finish_exam(
-                    s,
-                    self.exam_id,
-                    report.finished_at,
-                    report.to_dict(),
-                    report.score.correct,
-                    report.score.total,
-                )
-        return report
 
 
 def grade_answer(

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from quiz.core.exam import ExamReport, QuestionResult
     from quiz.core.grading import RunResult
     from quiz.core.variables import Variant
-    from quiz.study import Answered, ExamRun, HomeData, StatsData, Study, Undone
+    from quiz.exam_session import ExamRun
+    from quiz.study import Answered, HomeData, StatsData, Study, Undone
 
 
 class StudyReady(Message):

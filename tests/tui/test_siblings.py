@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from quiz.core.siblings import shared_values
 from quiz.store.models import CardState
-from quiz.study import shared_values
 from quiz.tui.app import QuizApp, build_study
 from quiz.tui.widgets.siblings_view import SiblingPanel
 from tests.tui.conftest import settings_for, wait_for

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from quiz.core.exam import ExamConfig
-    from quiz.study import ExamRun
+    from quiz.exam_session import ExamRun
 
 
 def clock_text(seconds: float) -> str:
@@ -84,7 +84,7 @@ backend, your time on each question, and every missed card with its truth and ex
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="exam")
     def prepare(self) -> None:
-        from quiz.study import ExamRun
+        from quiz.exam_session import ExamRun
 
         app = self.quiz
         if not app.study_ready.wait(timeout=300) or app.study is None:
