@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,18 +18,14 @@ def loaded_after(statement: str) -> set[str]:
     return set(json.loads(out))
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "quiz.core.cards",
-        "quiz.core.decks",
-        "quiz.core.variables",
-        "quiz.core.answers",
-        "quiz.core.grading",
-        "quiz.core.scheduling",
-        "quiz.core.expr",
-    ],
+CORE_MODULES = sorted(
+    f"quiz.core.{p.stem}"
+    for p in (Path(__file__).resolve().parents[2] / "quiz" / "core").glob("*.py")
+    if p.stem != "__init__"
 )
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
 def test_core_imports_no_ui_db_or_framework(module: str) -> None:
     assert loaded_after(f"import {module}") & set(HEAVY) == set()
 
