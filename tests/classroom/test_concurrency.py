@@ -21,31 +21,14 @@ from quiz.store.classroom import commit_review
 from quiz.store.db import open_store
 from quiz.store.models import Review
 from tests.classroom.pg import server_url
+from tests.factories import review_input
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def item(uid: str = "d/a", review_uuid: str | None = None, rating: int = 3) -> repo.ReviewInput:
-    return repo.ReviewInput(
-        card_uid=uid,
-        deck_id="d",
-        seed=1,
-        variables={"a": 1},
-        answer_given="(2, 3)",
-        expected="(2, 3)",
-        correct=True,
-        error=None,
-        rating=rating,
-        backend="torch",
-        device="cpu",
-        framework_version="2.13.0",
-        response_ms=900,
-        run_ms=0.3,
-        shown_at=NOW,
-        reviewed_at=NOW,
-        uuid=review_uuid,
-    )
+    return review_input(uid, when=NOW, rating=rating, deck_id="d", uuid=review_uuid)
 
 
 def good(before: Memory) -> Memory:

@@ -14,6 +14,7 @@ from quiz.store import repo
 from quiz.store.db import HEAD_REVISION, StoreError, alembic_config, normalize_url, open_store
 from quiz.store.models import Base, Review
 from tests.classroom.pg import pg_url  # noqa: F401  (fixture)
+from tests.factories import review_input
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -25,23 +26,14 @@ def _answer(store, profile: str, uid: str, rating: int, when: datetime) -> None:
         repo.record_review(
             s,
             profile,
-            repo.ReviewInput(
-                card_uid=uid,
-                deck_id="d",
+            review_input(
+                uid,
+                when=when,
+                rating=rating,
                 seed=7,
                 variables={"a": 2, "s": [2, 3]},
-                answer_given="(2, 3)",
-                expected="(2, 3)",
-                correct=True,
-                error=None,
-                rating=rating,
-                backend="torch",
-                device="cpu",
-                framework_version="2.13.0",
                 response_ms=1500,
                 run_ms=0.4,
-                shown_at=when,
-                reviewed_at=when,
             ),
             before,
             after,

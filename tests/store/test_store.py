@@ -12,6 +12,7 @@ from quiz.core.scheduling import CardState, Memory, make_scheduler, review
 from quiz.store import repo
 from quiz.store.db import HEAD_REVISION, StoreError, alembic_config, open_store
 from quiz.store.models import Review
+from tests.factories import review_input
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -60,23 +61,8 @@ def _answer(store, uid: str, rating: int, when: datetime) -> Memory:  # type: ig
         repo.record_review(
             s,
             "default",
-            repo.ReviewInput(
-                card_uid=uid,
-                deck_id="d",
-                seed=7,
-                variables={"a": 2},
-                answer_given="(2, 3)",
-                expected="(2, 3)",
-                correct=True,
-                error=None,
-                rating=rating,
-                backend="torch",
-                device="cpu",
-                framework_version="2.13.0",
-                response_ms=1500,
-                run_ms=0.4,
-                shown_at=when,
-                reviewed_at=when,
+            review_input(
+                uid, when=when, rating=rating, seed=7, variables={"a": 2}, response_ms=1500, run_ms=0.4
             ),
             before,
             after,
