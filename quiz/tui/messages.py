@@ -82,6 +82,14 @@ class SiblingRan(Message):
         self.result = result
 
 
+class CountsReady(Message):
+    """Due / learning / new / reviewed-today counts for the top bar."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        super().__init__()
+        self.counts = counts
+
+
 class Undid(Message):
     def __init__(self, undone: Undone | None) -> None:
         super().__init__()

@@ -20,6 +20,7 @@ from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.variables import concrete
 from quiz.tui.messages import (
     CardReady,
+    CountsReady,
     Failed,
     Graded,
     Rated,
@@ -194,17 +195,28 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         status.set_classes(style)
 
     def update_topbar(self) -> None:
+        """Recount in a thread (it reads every card's state) and repaint the top bar when done."""
+        if self.study is not None:
+            self._count()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="counts")
+    def _count(self) -> None:
         study = self.study
-        if study is None:
-            return
+        assert study is not None
         try:
             c = study.counts()
         except Exception as exc:  # counts are a nicety: never worth a crash
             self.app.log.error(f"counts: {exc}")
             return
-        self._topbar_from(
-            {"due": c.due, "learning": c.learning, "new": c.new, "reviewed_today": c.reviewed_today}
+        self.post_message(
+            CountsReady(
+                {"due": c.due, "learning": c.learning, "new": c.new, "reviewed_today": c.reviewed_today}
+            )
         )
+
+    @on(CountsReady)
+    def _counts_ready(self, message: CountsReady) -> None:
+        self._topbar_from(message.counts)
 
     def _topbar_from(self, counts: dict[str, int]) -> None:
         bar = Text()
