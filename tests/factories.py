@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from quiz.core.cards import Backend, Card, Kind
 from quiz.store import repo
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -34,3 +35,21 @@ def review_input(
     )
     values.update(fields)
     return repo.ReviewInput(**values)
+
+
+def card(kind: Kind, **fields: Any) -> Card:
+    """A minimal torch card of `kind`; any field can be overridden."""
+    values: dict[str, Any] = dict(
+        deck_id="d",
+        id="c",
+        section="s",
+        backend=Backend.TORCH,
+        kind=kind,
+        prompt="p",
+        code="x = 1",
+        answer="x",
+        explain="e",
+        family="c",
+    )
+    values.update(fields)
+    return Card(**values)

@@ -5,24 +5,8 @@ from __future__ import annotations
 import pytest
 
 from quiz.core.answers import MalformedAnswer, canonical_dtype, parse_answer
-from quiz.core.cards import Backend, Card, Kind
-
-
-def card(kind: Kind, **kw: object) -> Card:
-    base = dict(
-        deck_id="d",
-        id="c",
-        section="s",
-        backend=Backend.TORCH,
-        kind=kind,
-        prompt="p",
-        code="x = 1",
-        answer="x",
-        explain="e",
-        family="c",
-    )
-    base.update(kw)
-    return Card(**base)  # type: ignore[arg-type]
+from quiz.core.cards import Kind
+from tests.factories import card
 
 
 @pytest.mark.parametrize(

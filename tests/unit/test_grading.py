@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 from quiz.core.answers import parse_answer
-from quiz.core.cards import Backend, Card, Kind, Tolerance
+from quiz.core.cards import Kind, Tolerance
 from quiz.core.grading import RunResult, format_truth, judge, same_value, suggest_rating
-
-
-def card(kind: Kind, **kw: object) -> Card:
-    base = dict(
-        deck_id="d",
-        id="c",
-        section="s",
-        backend=Backend.TORCH,
-        kind=kind,
-        prompt="p",
-        code="x = 1",
-        answer="x",
-        explain="e",
-        family="c",
-    )
-    base.update(kw)
-    return Card(**base)  # type: ignore[arg-type]
+from tests.factories import card
 
 
 def run(truth: object, **kw: object) -> RunResult:
