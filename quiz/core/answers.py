@@ -42,6 +42,8 @@ MAX_CODE_BYTES = 8 * 1024
 MAX_DEPTH = 32  # brackets inside brackets; a real answer needs a handful
 MAX_NUMBER_CHARS = 100
 MAX_DIM_DIGITS = 30
+MAX_VALUE_TOKENS = 4096  # numbers, strings, brackets and commas in a value: a 32x32 matrix fits
+MAX_ITEMS = 64  # sizes in a shape, shapes or dtypes in a tuple (frameworks allow at most 64 dimensions)
 SHOWN_CHARS = 40  # how much of the answer a message quotes
 
 
@@ -389,6 +391,8 @@ def parse_shape(raw: str) -> tuple[Any, ...]:
     if text in ("", "scalar"):
         return ()
     parts = _split_top(text)
+    if len(parts) > MAX_ITEMS + 1:
+        raise MalformedAnswer(f"more than {MAX_ITEMS} items")
     if not any(_is_shape_group(p) for p in parts):
         return _dims(text)
     if len(parts) > 1 and not parts[-1].strip():
@@ -414,9 +418,10 @@ def _is_shape_group(part: str) -> bool:
 
 def _dims(text: str) -> tuple[int | None, ...]:
     dims: list[int | None] = []
-    for p in _DIM_SEPARATORS.split(text):
-        if not p:
-            continue
+    parts = [p for p in _DIM_SEPARATORS.split(text, maxsplit=MAX_ITEMS + 2) if p]
+    if len(parts) > MAX_ITEMS:
+        raise MalformedAnswer(f"more than {MAX_ITEMS} sizes")
+    for p in parts:
         if p.lower() in _UNKNOWN_DIM:
             dims.append(None)
         elif p.isascii() and p.isdigit() and len(p) <= MAX_DIM_DIGITS:
@@ -448,6 +453,8 @@ def parse_dtype(raw: str) -> str | tuple[str, ...]:
     parts = _split_top(text)
     if len(parts) == 1:
         return _dtype(text)
+    if len(parts) > MAX_ITEMS + 1:
+        raise MalformedAnswer(f"more than {MAX_ITEMS} dtypes")
     if not parts[-1].strip():
         parts.pop()  # `(float32,)`
     return tuple(_dtype(p) for p in parts)
@@ -773,11 +780,14 @@ _END = ("end", "")
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
     """(kind, text) pairs, in one left-to-right pass (`op` matches any character, so no gaps)."""
-    depth = 0
+    depth = count = 0
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup or "op"
         if kind == "ws":
             continue
+        count += 1
+        if count > MAX_VALUE_TOKENS:
+            raise MalformedAnswer(f"a value of more than {MAX_VALUE_TOKENS} numbers, brackets and commas")
         token = m.group()
         if kind == "str" and m.group("close") is None:
             raise MalformedAnswer("a string is not closed")

@@ -356,3 +356,17 @@ def assert_one_clean_line(hint: str) -> None:
     assert hint and len(hint) < 400
     assert not any(ch in hint for ch in "\n\r\x1b\x00\x9b\u202e") and "\ud800" not in hint
     assert not any(0xDC80 <= ord(ch) <= 0xDCFF for ch in hint)
+
+
+def test_sizes_items_and_value_tokens_are_capped() -> None:
+    assert parse_answer(card(Kind.SHAPE), "x".join(["2"] * 64)) == (2,) * 64
+    with pytest.raises(MalformedAnswer, match="more than 64 sizes"):
+        parse_answer(card(Kind.SHAPE), "x".join(["2"] * 65))
+    with pytest.raises(MalformedAnswer, match="more than 64 items"):
+        parse_answer(card(Kind.SHAPE), "(" + "(1,), " * 70 + ")")
+    with pytest.raises(MalformedAnswer, match="more than 64 dtypes"):
+        parse_answer(card(Kind.DTYPE), "(" + "int8, " * 70 + ")")
+    matrix = [[i * 32 + j for j in range(32)] for i in range(32)]
+    assert parse_answer(card(Kind.VALUE), repr(matrix)) == matrix
+    with pytest.raises(MalformedAnswer, match="more than 4096 numbers"):
+        parse_answer(card(Kind.VALUE), "[" + "1, " * 3000 + "]")
