@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from quiz.core.answers import Raises
+from quiz.core.answers import Raises, visible
 from quiz.core.cards import Card, Kind, Tolerance
 
 __all__ = [
@@ -144,10 +144,10 @@ def raised_truth(card: Card, run: RunResult) -> Raised | None:
     if name in _CARD_FAULTS:
         return None
     module, message = raised.get("module"), raised.get("message")
-    return Raised(
+    return Raised(  # deck code wrote these: shown with control characters made visible
         type=name,
-        module=module if isinstance(module, str) else "",
-        message=message[:500] if isinstance(message, str) else "",
+        module=visible(module[:200]) if isinstance(module, str) else "",
+        message=visible(message[:500]) if isinstance(message, str) else "",
     )
 
 

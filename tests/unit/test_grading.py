@@ -155,3 +155,13 @@ def test_only_a_raise_of_the_cards_code_is_a_truth() -> None:
     ]
     for result in not_graded:
         assert judge(c, "error", error, result).correct is None, result
+
+
+def test_what_deck_code_raised_is_shown_visibly() -> None:
+    c = card(Kind.VALUE, may_raise=True)
+    evil = {"type": "RuntimeError", "module": "x\x1b[2J", "message": "\x9b31mgreen\x07" + "m" * 10_000}
+    v = judge(c, "error", parse_answer(c, "error"), failed(raised=evil))
+    raised = v.to_dict()["raised"]
+    assert v.correct is True and "\\x1b" in raised["module"] and "\\x9b" in raised["message"]
+    assert not any(ch in raised["message"] + raised["module"] for ch in "\x1b\x9b\x07")
+    assert len(raised["message"]) < 600
