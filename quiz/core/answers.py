@@ -99,11 +99,11 @@ DTYPE_ALIASES = {
 _DTYPE_PREFIX = re.compile(r"^(torch|tf|tensorflow|np|numpy|mx|mxnet|jnp|keras)\.(dtypes\.)?")
 
 HINTS = {
-    Kind.SHAPE: "type a shape such as (2, 3), 2x3 or [] for a scalar; two shapes as ((2, 3), (3,))",
-    Kind.DTYPE: "type a dtype such as float32, torch.int64 or tf.bool; two dtypes as (float64, int64)",
+    Kind.SHAPE: "type a shape such as (2, 3), 2x3 or [] for a scalar",
+    Kind.DTYPE: "type a dtype such as float32, torch.int64 or tf.bool",
     Kind.BOOL: "type yes or no",
     Kind.GRAD_IS_NONE: "type none or not none",
-    Kind.VALUE: "type a Python literal such as 3, 2.5, nan, [[1, 2], [3, 4]], (1, 2) or None",
+    Kind.VALUE: "type a Python literal such as 3, 2.5, [[1, 2], [3, 4]] or None",
     Kind.RAISES: "type an exception class name such as RuntimeError, or no error",
     Kind.CHOICE: "type the letter of an option",
     Kind.CODE: "type a Python expression",
@@ -128,6 +128,9 @@ def hint_for(card: Card) -> str:
 
 
 def _composite_hint(kind: Kind, n: int) -> str:
+    if kind == Kind.VALUE:
+        example = ", ".join(["2", "4", "1"][:n]) + (", ..." if n > 3 else "")
+        return f"type {n} values in brackets, such as ({example}{',' if n == 1 else ''})"
     if kind == Kind.DTYPE:
         example = ", ".join(["float64", "int64", "bool"][:n]) + (", ..." if n > 3 else "")
         return f"type {n} dtypes such as ({example}{',' if n == 1 else ''})"
@@ -847,14 +850,14 @@ _SHAPE_CALLS = {"tuple", "list", "Size", "TensorShape"}
 
 
 def composite_size(card: Card) -> int | None:
-    """How many dtypes or shapes the card asks for, when its `answer` is a tuple of them (else None)."""
-    if card.kind not in (Kind.DTYPE, Kind.SHAPE) or not card.answer:
+    """How many dtypes, shapes or values the card asks for, when its `answer` is a tuple of them."""
+    if card.kind not in (Kind.DTYPE, Kind.SHAPE, Kind.VALUE) or not card.answer:
         return None
-    return _tuple_answer(card.answer, card.kind == Kind.DTYPE)
+    return _tuple_answer(card.answer, card.kind != Kind.SHAPE)
 
 
 @functools.lru_cache(maxsize=1024)
-def _tuple_answer(answer: str, is_dtype: bool) -> int | None:
+def _tuple_answer(answer: str, any_items: bool) -> int | None:
     try:
         tree = ast.parse(_PLACEHOLDER.sub("_", answer).strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
@@ -864,7 +867,7 @@ def _tuple_answer(answer: str, is_dtype: bool) -> int | None:
         return None
     if any(isinstance(e, ast.Starred) for e in body.elts):
         return None
-    if is_dtype or all(_shape_expression(e) for e in body.elts):
+    if any_items or all(_shape_expression(e) for e in body.elts):
         return len(body.elts)
     return None
 
@@ -886,7 +889,7 @@ def _shape_expression(node: ast.expr) -> bool:
 
 def _check_composite(card: Card, parsed: Any) -> None:
     n = composite_size(card)
-    if n is None:
+    if n is None or card.kind == Kind.VALUE:  # a value is graded as typed: the hint only shows the form
         return
     if card.kind == Kind.DTYPE:
         ok = isinstance(parsed, tuple) and len(parsed) == n

@@ -370,3 +370,11 @@ def test_sizes_items_and_value_tokens_are_capped() -> None:
     assert parse_answer(card(Kind.VALUE), repr(matrix)) == matrix
     with pytest.raises(MalformedAnswer, match="more than 4096 numbers"):
         parse_answer(card(Kind.VALUE), "[" + "1, " * 3000 + "]")
+
+
+def test_a_value_card_whose_answer_is_a_tuple_says_so_in_its_hint() -> None:
+    pair = card(Kind.VALUE, answer="(tuple(y.shape), len(model.weights))")
+    assert hint_for(pair) == "type 2 values in brackets, such as (2, 4)"
+    assert parse_answer(pair, "((2, 3), 4)") == ((2, 3), 4)
+    assert parse_answer(pair, "5") == 5  # graded (wrong), not refused: a value is read as typed
+    assert hint_for(card(Kind.SHAPE)) == "type a shape such as (2, 3), 2x3 or [] for a scalar"
