@@ -7,8 +7,9 @@ the caller asks again, it is never graded wrong. Nothing else escapes
 
 Every reader is linear in the answer's length: the text is screened first (size,
 encoding, control characters, bracket depth), values are read by a small parser
-with a depth bound instead of `ast` (whose recursion a long `1+1+…` exhausts),
-and only a `code` answer, capped at `MAX_CODE_BYTES`, reaches Python's parser.
+with a depth bound instead of `ast` (whose recursion a long `1+1+…` exhausts).
+Of the learner's text only a `code` answer, capped at `MAX_CODE_BYTES`, and a
+single string literal with escapes reach Python's parser.
 """
 
 from __future__ import annotations
