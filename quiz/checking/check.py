@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
-from quiz.core.grading import RunResult, same_value
+from quiz.core.grading import RunResult, raised_truth, same_value
 from quiz.core.variables import (
     DrawError,
     NoVariantError,
@@ -344,6 +344,9 @@ class Checker:
             return Outcome(ok=False, flag=STOPPED[kind], message=error, version=v, elapsed_ms=ms)
         if card.kind == Kind.RAISES:
             return Outcome(ok=False, flag="setup-raises", message=error, version=v, elapsed_ms=ms)
+        raised = raised_truth(shown, r)
+        if raised is not None:  # a `may_raise` card: failing is one of its truths, not a fault
+            return Outcome(truth={"raised": raised.type}, version=v, elapsed_ms=ms)
         return self._diagnose(card, shown, variant, error, r)
 
     def _diagnose(self, card: Card, shown: Card, variant: Variant, error: str, first: RunResult) -> Outcome:

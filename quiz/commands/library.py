@@ -207,7 +207,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz.core.answers import MalformedAnswer, parse_answer
+    from quiz.core.answers import MalformedAnswer, parse_answer, visible
     from quiz.core.grading import judge
     from quiz.core.variables import NoVariantError, concrete, draw_variant
     from quiz.runner.client import Runner
@@ -232,7 +232,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
                 {
                     "correct": None,
                     "error": f"malformed answer: {exc.hint}",
-                    "given": args.answer,
+                    "given": visible(args.answer),  # it may hold control characters or bytes not UTF-8
                     "card": card.uid,
                 }
             )

@@ -30,6 +30,16 @@ class Kind(StrEnum):
 
 BACKENDS: tuple[str, ...] = tuple(b.value for b in Backend)
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
+# Kinds that take the answer "error" when a card sets `may_raise` (a `raises` card always names an
+# exception; a `code` answer is code).
+MAY_RAISE_KINDS: tuple[Kind, ...] = (
+    Kind.SHAPE,
+    Kind.DTYPE,
+    Kind.BOOL,
+    Kind.GRAD_IS_NONE,
+    Kind.VALUE,
+    Kind.CHOICE,
+)
 
 DEFAULT_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 60.0
@@ -77,6 +87,7 @@ class Card:
     constant: bool = False
     variables: tuple[tuple[str, dict[str, Any]], ...] = ()
     assume: tuple[str, ...] = ()
+    may_raise: bool = False  # the prompt invites the answer "error": the code failing is a truth, not a fault
     location: Location = Location("")
 
     @property

@@ -20,6 +20,7 @@ from quiz.core.cards import (
     BACKENDS,
     KINDS,
     MAX_TIMEOUT_S,
+    MAY_RAISE_KINDS,
     Backend,
     Card,
     Deck,
@@ -74,6 +75,7 @@ CARD_FIELDS = set(CARD_REQUIRED) | {
     "constant",
     "vars",
     "assume",
+    "may_raise",
 }
 # Fields whose text may hold `${...}`.
 TEMPLATED = ("prompt", "code", "answer", "result", "explain")
@@ -564,6 +566,14 @@ def _parse_card(
     if not isinstance(constant, bool):
         report("constant", "`constant` must be true or false")
         constant = False
+    may_raise = raw.get("may_raise", False)
+    if not isinstance(may_raise, bool):
+        report("may_raise", "`may_raise` must be true or false")
+        may_raise = False
+    elif may_raise and kind is not None and kind not in MAY_RAISE_KINDS:
+        why = "it always takes an exception" if kind == Kind.RAISES else "the learner's answer is code"
+        report("may_raise", f"`may_raise` is not for {kind!r} cards ({why})")
+        may_raise = False
     default_family = family_of(text["id"]) if "id" in text else ""
     family = raw.get("family", default_family)
     if not isinstance(family, str) or not family.strip():
@@ -632,6 +642,7 @@ def _parse_card(
             constant=constant,
             variables=tuple(variables),
             assume=tuple(assume),
+            may_raise=may_raise,
             location=Location(path, start),
         ),
         problems,

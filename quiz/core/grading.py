@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from quiz.core.answers import Raises, visible
 from quiz.core.cards import Card, Kind, Tolerance
 
-__all__ = ["RunResult", "Verdict", "judge", "format_truth", "format_given", "suggest_rating", "same_value"]
+__all__ = [
+    "Raised",
+    "RunResult",
+    "Verdict",
+    "judge",
+    "format_truth",
+    "format_given",
+    "suggest_rating",
+    "same_value",
+    "raised_truth",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +45,20 @@ class RunResult:
     version: str = ""
     elapsed_ms: float = 0.0
     stdout: str = ""
+    # A card-error run whose code raised: `{"type", "module", "message"}` (the truth of a `may_raise` card).
+    raised: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """The truth of a `may_raise` card whose code failed: the exception it raised."""
+
+    type: str
+    module: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +102,9 @@ def judge(card: Card, given_text: str, parsed: Any, run: RunResult) -> Verdict:
         elapsed_ms=run.elapsed_ms,
     )
     if not run.ok:
+        raised = raised_truth(card, run)
+        if raised is not None:  # the card invites "error": the failure is its truth
+            return _judge_raised(parsed, raised, common)
         return Verdict(correct=None, expected=None, error=run.error or "the card could not be run", **common)  # type: ignore[arg-type]
     expected = format_truth(card, run.truth)
     if card.kind == Kind.CODE:
@@ -101,11 +127,54 @@ def judge(card: Card, given_text: str, parsed: Any, run: RunResult) -> Verdict:
     return Verdict(correct=matches(card, parsed, run.truth), expected=expected, truth=run.truth, **common)  # type: ignore[arg-type]
 
 
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+# Exceptions that say the card's own text is broken, not that the code fails as the prompt invites.
+_CARD_FAULTS = {"SyntaxError", "IndentationError", "TabError"}
+
+
+def raised_truth(card: Card, run: RunResult) -> Raised | None:
+    """What the code of a `may_raise` card raised, when a run failed because of it (None otherwise)."""
+    raised = run.raised
+    if not card.may_raise or run.error_kind != "card-error" or not isinstance(raised, dict):
+        return None
+    name = raised.get("type")
+    if not isinstance(name, str) or len(name) > 200 or not _CLASS_NAME.fullmatch(name):
+        return None  # a reply that does not name a class: the card is not graded
+    name = name.rsplit(".", 1)[-1]
+    if name in _CARD_FAULTS:
+        return None
+    module, message = raised.get("module"), raised.get("message")
+    return Raised(  # deck code wrote these: shown with control characters made visible
+        type=name,
+        module=visible(module[:200]) if isinstance(module, str) else "",
+        message=visible(message[:500]) if isinstance(message, str) else "",
+    )
+
+
+def _judge_raised(parsed: Any, raised: Raised, common: dict[str, Any]) -> Verdict:
+    """`error` is right when the code raised anything, `raises X` when it raised X; any other
+    prediction is wrong, because the code did not get as far as a value."""
+    if isinstance(parsed, Raises):
+        correct = parsed.name is None or parsed.name.lower() == raised.type.lower()
+    else:
+        correct = False
+    return Verdict(
+        correct=correct,
+        expected=f"raises {raised.type}",
+        truth=raised,
+        extra={"raised": {"type": raised.type, "module": raised.module, "message": raised.message}},
+        **common,
+    )
+
+
 def matches(card: Card, parsed: Any, truth: Any) -> bool:
+    if isinstance(parsed, Raises):
+        return False  # the code ran to a truth: it did not fail
     match card.kind:
-        case Kind.SHAPE:
-            return tuple(parsed) == tuple(truth)
-        case Kind.DTYPE | Kind.CHOICE:
+        case Kind.SHAPE | Kind.DTYPE:
+            # Element-wise, so a pair of shapes or dtypes compares too; the runner sends lists.
+            return bool(_as_lists(parsed) == _as_lists(truth))
+        case Kind.CHOICE:
             return bool(parsed == truth)
         case Kind.BOOL | Kind.GRAD_IS_NONE:
             return bool(parsed) == bool(truth)
@@ -157,12 +226,23 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, complex))
 
 
+def _as_lists(x: Any, depth: int = 0) -> Any:
+    """Tuples and lists as lists, two levels down (a shape, or a tuple of shapes): comparable with `==`."""
+    if isinstance(x, (list, tuple)) and depth < 2:
+        return [_as_lists(v, depth + 1) for v in x]
+    return x
+
+
 def format_truth(card: Card, truth: Any) -> str:
     """The truth in the words the learner would type."""
+    if isinstance(truth, Raised):
+        return f"raises {truth.type}"
     match card.kind:
         case Kind.SHAPE:
-            return _shape_text(truth)
-        case Kind.DTYPE | Kind.CHOICE:
+            return _shapes_text(truth)
+        case Kind.DTYPE:
+            return _dtypes_text(truth)
+        case Kind.CHOICE:
             return str(truth)
         case Kind.BOOL:
             return "yes" if truth else "no"
@@ -174,9 +254,13 @@ def format_truth(card: Card, truth: Any) -> str:
 
 
 def format_given(card: Card, parsed: Any) -> str:
+    if isinstance(parsed, Raises):
+        return str(parsed)
     match card.kind:
         case Kind.SHAPE:
-            return _shape_text(parsed)
+            return _shapes_text(parsed)
+        case Kind.DTYPE:
+            return _dtypes_text(parsed)
         case Kind.BOOL:
             return "yes" if parsed else "no"
         case Kind.GRAD_IS_NONE:
@@ -189,6 +273,26 @@ def format_given(card: Card, parsed: Any) -> str:
 def _shape_text(shape: Any) -> str:
     dims = ["None" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _shapes_text(shape: Any) -> str:
+    """`(2, 3)`, or `((2, 3), (3,))` for a tuple of shapes."""
+    if not isinstance(shape, (list, tuple)):
+        return _short(shape)
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return _tuple_text([_shape_text(s) for s in shape])
+    return _shape_text(shape)
+
+
+def _dtypes_text(dtype: Any) -> str:
+    """`float32`, or `(float64, int64)` for a tuple of dtypes."""
+    if isinstance(dtype, (list, tuple)):
+        return _tuple_text([str(d) for d in dtype])
+    return str(dtype)
+
+
+def _tuple_text(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _short(value: Any, limit: int = 400) -> str:

@@ -604,6 +604,7 @@ class Runner:
             version=version,
             elapsed_ms=float(response.get("elapsed_ms", 0.0)),
             stdout=str(response.get("stdout", "")),
+            raised=response.get("raised") if not ok else None,
         )
 
     # --- what is in force ------------------------------------------------------------

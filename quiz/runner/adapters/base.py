@@ -138,6 +138,10 @@ class Adapter:
         raise TypeError(f"a bool card's answer must be one truth value, not {_short_repr(value)}")
 
     def normalise(self, kind: str, value: Any) -> Any:
+        if kind in ("shape", "dtype") and _is_pair(kind, value):
+            # A tuple of shapes or dtypes, `(a.shape, b.shape)`: a list of them, one level deep.
+            one = self.to_shape if kind == "shape" else self.to_dtype
+            return [one(v) if not _is_pair(kind, v) else _too_deep(v) for v in value]
         if kind == "shape":
             return self.to_shape(value)
         if kind == "dtype":
@@ -149,6 +153,17 @@ class Adapter:
         if kind == "choice":
             return str(value)
         return self.to_plain(value)
+
+
+def _is_pair(kind: str, value: Any) -> bool:
+    """A tuple of shapes (some item is a shape itself) or of dtypes (any tuple)."""
+    if not isinstance(value, (tuple, list)):
+        return False
+    return kind == "dtype" or any(isinstance(v, (tuple, list)) or hasattr(v, "as_list") for v in value)
+
+
+def _too_deep(value: Any) -> Any:
+    raise TypeError(f"a tuple of shapes or dtypes holds shapes or dtypes, not {_short_repr(value)}")
 
 
 def _short_repr(value: Any) -> str:
