@@ -20,7 +20,6 @@ from quiz.store import repo
 from quiz.store.classroom import commit_review
 from quiz.store.db import open_store
 from quiz.store.models import Review
-from tests.classroom.pg import server_url
 from tests.factories import review_input
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,9 +109,9 @@ def test_a_connection_killed_mid_commit_is_retried_without_a_duplicate(pg_url: s
         store.dispose()
 
 
-def test_the_load_script_finds_every_review_exactly_once() -> None:
+def test_the_load_script_finds_every_review_exactly_once(pg_server: str) -> None:
     """A small class (16 learners, 2 processes, 2 s) through scripts/load_test.py and its count check."""
-    base = server_url()
+    base = pg_server
     out = subprocess.run(
         [
             sys.executable,
@@ -182,3 +181,4 @@ def test_reviews_on_both_engines_keep_their_times(db_url: str, days: int) -> Non
 
 def _fields(r: repo.ReviewInput) -> dict[str, object]:
     return {name: getattr(r, name) for name in r.__slots__}  # type: ignore[attr-defined]
+

@@ -20,7 +20,6 @@ from quiz.store import backup
 from quiz.store.db import HEAD_REVISION, StoreError, make_engine, open_store, sqlite_file, upgrade
 from quiz.store.models import CardState, Profile, Review, TrustedDeck
 from quiz.store.types import UTCDateTime
-from tests.classroom.pg import db_url  # noqa: F401  (fixture)
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -146,7 +145,7 @@ def make_0001_database(url: str) -> tuple[list[dict[str, Any]], list[dict[str, A
     return states, reviews
 
 
-def test_upgrading_a_0001_database_with_data_loses_nothing(db_url: str) -> None:  # noqa: F811
+def test_upgrading_a_0001_database_with_data_loses_nothing(db_url: str) -> None:
     states, reviews = make_0001_database(db_url)
     store = open_store(db_url)
     try:
@@ -188,7 +187,7 @@ def test_upgrading_a_0001_database_with_data_loses_nothing(db_url: str) -> None:
             conn.close()
 
 
-def test_a_database_newer_than_the_app_is_refused_and_left_alone(db_url: str) -> None:  # noqa: F811
+def test_a_database_newer_than_the_app_is_refused_and_left_alone(db_url: str) -> None:
     open_store(db_url).dispose()
     engine = make_engine(db_url)
     with engine.begin() as conn:
