@@ -193,6 +193,7 @@ def run_process(
     ready.put(os.getpid())
     go.wait()
     started = time.time()
+    cpu_before = time.process_time()
     clock.deadline = started + seconds
     clock.go.set()
     for t in threads:
@@ -205,6 +206,7 @@ def run_process(
         "errors": [],
         "started": started,
         "finished": started,
+        "cpu_s": time.process_time() - cpu_before,  # this process's learners, all threads
     }
     for profile, out in zip(profiles, outs):
         if "acknowledged" not in out:
@@ -255,6 +257,47 @@ def count_check(url: str, acknowledged: list[str], failed: list[str]) -> dict[st
         "unknown": unknown,
         "memory_mismatch": memory_mismatch,
     }
+
+
+def _cpu_ticks(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(server_dir: Path | None) -> list[int]:
+    """The server's processes (postmaster and its children), when this script started it."""
+    if server_dir is None:
+        return []
+    try:
+        postmaster = int((server_dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [postmaster]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return float(sum(values) - idle), float(sum(values))
 
 
 def create_database(base: str) -> str:
@@ -405,7 +448,13 @@ def run_load(
             p.start()
         for _ in procs:  # everyone connected and synced: the clock starts for the whole class at once
             ready.get(timeout=600)
+        server = _server_pids(server_dir)
+        server_cpu, machine = _cpu_ticks(server), _machine_busy()
         go.set()
+        time.sleep(seconds)  # sample the server while the class is still connected
+        server = _server_pids(server_dir) or server
+        server_cpu = _cpu_ticks(server) - server_cpu
+        machine = tuple(b - a for a, b in zip(machine, _machine_busy()))
         results = [out.get(timeout=seconds + 300) for _ in procs]
         for p in procs:
             p.join(timeout=30)
@@ -441,6 +490,14 @@ def run_load(
         "commit_ms_p50": round(statistics.median(latencies), 2) if latencies else None,
         "commit_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,
         **check,
+        # Where the time goes: CPU per acknowledged review of the learners' processes and of
+        # the server (when this script started it; None otherwise), and how busy the whole
+        # machine was meanwhile (1.0: every core, whoever used it).
+        "client_cpu_ms_per_review": round(
+            1000 * sum(r["cpu_s"] for r in results) / max(len(acknowledged), 1), 2
+        ),
+        "server_cpu_ms_per_review": round(1000 * server_cpu / max(len(acknowledged), 1), 2) if server else None,
+        "machine_busy": round(machine[0] / machine[1], 2) if machine[1] else None,
         "errors": errors[:10],
         "database": db if keep else None,
     }

@@ -142,3 +142,63 @@ def test_plain_postgresql_urls_use_psycopg_3() -> None:
     assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _drop_other_connections(url: str) -> int:
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+                or 0
+            )
+    finally:
+        admin.dispose()
+
+
+def test_a_pooled_connection_idle_past_the_ping_window_is_replaced_if_the_server_dropped_it(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import db
+
+    store = open_store(pg_url)
+    try:
+        with store.session() as s:
+            assert s.execute(sa.text("SELECT 1")).scalar() == 1
+        assert _drop_other_connections(pg_url) >= 1  # the server restarts, say, while the learner reads
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        with store.session() as s:  # pinged, found dead, reconnected: no error for the learner
+            assert s.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        store.dispose()
+
+
+def test_within_the_ping_window_a_dropped_connection_is_retried_by_commit_review(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import db
+    from quiz.store.classroom import commit_review
+
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)
+    store = open_store(pg_url)
+    slept: list[float] = []
+
+    def good(before):  # type: ignore[no-untyped-def]
+        return review(before, 3, NOW, make_scheduler())
+
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        commit_review(store, "ada", review_input("d/a", when=NOW), good)
+        assert _drop_other_connections(pg_url) >= 1
+        _id, after, inserted = commit_review(store, "ada", review_input("d/a", when=NOW), good, sleep=slept.append)
+        assert inserted and after.reps == 2 and len(slept) == 1  # one failed try on the dead connection
+        with store.session() as s:
+            assert s.scalar(select(sa.func.count()).select_from(Review)) == 2
+    finally:
+        store.dispose()
