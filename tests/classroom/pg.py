@@ -30,13 +30,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from tests.ci import in_ci, unavailable_plan
+
 PG_ENV = "QUIZ_TEST_PG_URL"
 PG_SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg_server.py"
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pg_server_module() -> ModuleType:
@@ -72,8 +70,7 @@ def server_plan(env_url: str | None, missing: list[str], ci: bool) -> tuple[str,
         return "use", env_url
     if not missing:
         return "start", ""
-    reason = not_installed_reason(missing)
-    return ("fail", reason + "; .ci/run installs it") if ci else ("skip", reason)
+    return unavailable_plan(not_installed_reason(missing), ci)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ def test_without_postgresql_the_tests_skip_with_one_reason_and_fail_in_ci() -> N
     assert plan == "skip"
     assert "PostgreSQL is not installed (initdb, pg_ctl not found" in why and "apt-get install postgresql" in why
     plan, why_ci = server_plan(None, ["initdb", "pg_ctl"], ci=True)
-    assert plan == "fail" and why_ci.startswith(why) and ".ci/run installs it" in why_ci
+    assert plan == "fail" and why_ci.startswith(why) and "CI=true: .ci/run must provide it" in why_ci
     assert server_plan("", ["postgres"], ci=False)[0] == "skip"  # an empty QUIZ_TEST_PG_URL is no server
 
 
