@@ -38,4 +38,9 @@ def run(args: Any) -> dict[str, Any]:
         "pg_failed_reviews_200": r["failed"],
         "pg_reviews_200": r["acknowledged"],
         "pg_load_1m": load_1m,
+        # Where the time goes: CPU per review of the 200 learners' processes and of the server, and the
+        # share of the machine's cores busy (with anything) during the run.
+        "pg_client_cpu_ms_per_review_200": r["client_cpu_ms_per_review"],
+        "pg_server_cpu_ms_per_review_200": r["server_cpu_ms_per_review"],
+        "pg_machine_busy": r["machine_busy"],
     }
