@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 
 from quiz.runner.backends import backend_info
+from tests.classroom.pg import db_url, pg_server, pg_url
+
+# PostgreSQL for any test that asks: `pg_server` (session), `pg_url` and `db_url` (tests/classroom/pg.py).
+__all__ = ["db_url", "pg_server", "pg_url"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "tensorflow", "mxnet")
