@@ -16,8 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from quiz.core.answers import MalformedAnswer, parse_answer
-from quiz.core.variables import concrete
+from quiz.core.answers import MalformedAnswer
 from quiz.tui.messages import (
     CardReady,
     CountsReady,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
     from quiz.prepared import FirstCard
+    from quiz.session.grading import ParsedAnswer
     from quiz.study import Answered, Study
     from quiz.tui.widgets.verdict_view import VerdictView
 
@@ -404,8 +404,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def submit_answer(self, value: str) -> None:
         if self.phase != "question" or self.card is None or self.variant is None:
             return
+        from quiz.session.grading import read_answer
+
         try:
-            parse_answer(concrete(self.card, self.variant), value)
+            reading = read_answer(self.card, self.variant, value)  # read once: grading takes it as it is
         except MalformedAnswer as exc:
             # Asked again, never marked wrong.
             self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"), style="-warning")
@@ -416,18 +418,18 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         cold = runner is None or runner.state(backend) != "ready"
         note = f" ({backend} is still loading: the first card takes a few seconds)" if cold else ""
         self.set_status(Text(f"running on {backend}/{self.quiz.settings.device}…{note}", style="bold"))
-        self.grade(value)
+        self.grade(reading)
 
-    def grade(self, answer: str) -> None:
+    def grade(self, answer: ParsedAnswer) -> None:
         """Grade on the app's grading thread (kept warm: starting a thread per answer costs the
         verdict milliseconds); the verdict comes back as a message."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
         self.quiz.grader.submit(self._grade, card, variant, answer, shown)
 
-    def _grade(self, card: Card, variant: Variant, answer: str, shown: datetime) -> None:
+    def _grade(self, card: Card, variant: Variant, answer: ParsedAnswer, shown: datetime) -> None:
         app = self.quiz
-        from quiz.study import grade_answer
+        from quiz.session.grading import grade_answer
 
         if not app.runner_ready.wait(timeout=300):
             self.post_message(Failed("grading", "the runner did not start"))
