@@ -7,16 +7,22 @@ malformed one raises MalformedAnswer: ask again), the variant runs, and
 A code answer (`code` and `translate` cards) is run, and the learner's code
 never runs where the reference can be read: each of its runs is a request of
 its own that carries the learner's text and no reference answer, and all of
-them run before any reference run of this answer. A probe with a fresh random
-value then proves that the worker's pipe holds no reply the learner's code
-wrote itself (else the worker is replaced and the answer runs once more; a
-second forgery is the learner's: incorrect). Then the reference runs (for a
-`translate` card: the working code in its source framework's worker), and the
-results are compared here, in the parent. The answer is graded on the shown
-variant and on `EXTRA_VARIANTS` more drawn by hypothesis from the review's
-seed (the same seed gives the same variants, so the stored seed reproduces the
-verdict); it is correct only if all agree. When one fails, hypothesis shrinks
-it to the smallest failing variant, which the verdict shows with expected vs got.
+them run before any reference run of this answer. Around them, a probe with a
+fresh random value (`_pipe_clean`): the one before makes the worker's last
+reply a number nobody needs (not an earlier run's truth); the one after proves
+that the pipe holds no reply the learner's code wrote itself (else the worker
+is replaced and the answer runs once more; a second forgery is graded
+incorrect). Then the reference runs (for a `translate` card: the working code
+in its source framework's worker), and the results are compared here, in the
+parent. The answer is graded on the shown variant and on `EXTRA_VARIANTS`
+more drawn by hypothesis from the review's seed (the same seed gives the same
+variants, so the stored seed reproduces the verdict); it is correct only if
+all agree. When one fails, hypothesis shrinks it to the smallest failing
+variant, which the verdict shows with expected vs got.
+
+What a learner's run changes in the worker (a patched framework function, a
+thread left running) is the runner's to undo or detect before the next run:
+its pristine state per card is what keeps the reference runs honest.
 """
 
 from __future__ import annotations
@@ -251,20 +257,25 @@ class _CodeAnswer:
 
     def verdict(self) -> Verdict:
         card = self.card
+        reason = why_unavailable(self.runner, card, self.device)
+        if reason is not None:
+            nothing = RunResult(ok=False, error=reason, error_kind="unavailable", backend=card.backend.value)
+            return judge_code(concrete(card, self.variant), self.text, [VariantCheck({}, nothing, nothing)])
         variants = grading_variants(card, self.variant)
         misbehaved: str | None = None
         got: list[RunResult] = []
         for _attempt in (1, 2):
+            # The worker's last reply becomes a random number: nothing an earlier run left (an
+            # earlier review of this very card, say) is there for the learner's code to read.
+            if not self._pipe_clean():
+                self._replace_worker()
             runs = self._learner_runs(variants)
-            if runs is not None and runs[0].error_kind == "unavailable":
-                got = runs  # nothing ran: there is nothing to drain
-                break
-            clean = self._pipe_clean()
-            if runs is not None and clean:
+            if self._pipe_clean() and runs is not None:
                 got = runs
                 break
-            # A reply the parent did not ask for: from this answer, or left by something earlier.
-            # A fresh worker tells which: the same answer forging again is the learner's doing.
+            # A reply the parent did not ask for, or one it could not read: the learner's code
+            # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
+            # same answer forging again is graded incorrect.
             self._replace_worker()
             got = runs or []
         else:
