@@ -270,6 +270,10 @@ class _CodeAnswer:
             if not self._pipe_clean():
                 self._replace_worker()
             runs = self._learner_runs(variants)
+            if runs is not None and runs[0].error_kind == "unavailable":  # the worker did not start
+                return judge_code(
+                    concrete(card, self.variant), self.text, [VariantCheck({}, runs[0], runs[0])]
+                )
             if self._pipe_clean() and runs is not None:
                 got = runs
                 break

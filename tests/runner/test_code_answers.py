@@ -254,3 +254,16 @@ def test_a_translation_is_compared_by_shape_dtype_and_values(own_runner: Runner,
     assert shape["correct"] is False
     assert "the shape is" in shape["failing_variant"]["difference"]
     assert shape["failing_variant"]["values"]["a"] != 0  # the smallest input where they differ
+
+
+def test_a_worker_that_cannot_start_leaves_the_answer_ungraded_not_wrong(
+    tmp_path: Any, make_card: MakeCard
+) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    card, variant = swap_card(make_card)
+    with Runner(device="cpu", python=str(broken), isolation="rlimits") as runner:
+        v = graded(runner, card, variant, "x.mT")
+    assert v["correct"] is None and "misbehaved" not in v, v
+    assert "start" in v["error"]
