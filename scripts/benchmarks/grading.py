@@ -5,6 +5,9 @@ code_grade_ms            per backend, p50 of grading one right `code` answer on 
                          learner's 4 runs, a probe before and after them, the 4 reference runs,
                          the comparison (10 round trips)
 code_grade_draw_ms       p50 of drawing those 3 further variants alone (hypothesis, in the app)
+code_grade_roundtrip_ms  p50 of one plain run of the same card's reference on the same warm worker,
+                         measured alongside: a code grade costs about 10 of these (on a loaded
+                         machine both grow together)
 grade_batch_per_s        200 honest lines (built-in cards of the three backends, mixed, each with
                          its true answer) through `quiz grade --batch FILE --json`, per second of
                          the whole command: start-up, library, cold workers included
@@ -54,13 +57,14 @@ def _code_card(backend: str) -> Any:
     return deck.cards[0]
 
 
-def _code_grade(backends: list[str], n: int) -> tuple[dict[str, float], dict[str, float]]:
-    from quiz.core.variables import draw_variant
+def _code_grade(backends: list[str], n: int) -> dict[str, dict[str, float]]:
+    from quiz.core.variables import concrete, draw_variant
     from quiz.runner.client import Runner
     from quiz.session.grading import grade, grading_variants, read_answer
 
     grade_ms: dict[str, float] = {}
     draw_ms: dict[str, float] = {}
+    roundtrip_ms: dict[str, float] = {}
     with Runner(device="cpu") as runner:
         runner.prestart(backends)
         for backend in backends:
@@ -69,9 +73,12 @@ def _code_grade(backends: list[str], n: int) -> tuple[dict[str, float], dict[str
             for seed in range(10):  # warm: the framework's first ops, hypothesis' first draws
                 v = draw_variant(card, seed)
                 assert grade(runner, card, v, read_answer(card, v, right)).correct is True
-            samples, draws = [], []
+            samples, draws, plain = [], [], []
             for seed in range(1000, 1000 + n):
                 variant = draw_variant(card, seed)
+                t = time.perf_counter()
+                runner.run(concrete(card, variant), variant)
+                plain.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 grading_variants(card, variant)
                 draws.append((time.perf_counter() - t) * 1000)
@@ -81,7 +88,8 @@ def _code_grade(backends: list[str], n: int) -> tuple[dict[str, float], dict[str
                 assert verdict.correct is True and verdict.extra["variants_checked"] == 4, verdict
             grade_ms[backend] = round(statistics.median(samples), 2)
             draw_ms[backend] = round(statistics.median(draws), 2)
-    return grade_ms, draw_ms
+            roundtrip_ms[backend] = round(statistics.median(plain), 2)
+    return {"code_grade_ms": grade_ms, "code_grade_draw_ms": draw_ms, "code_grade_roundtrip_ms": roundtrip_ms}
 
 
 def _batch_lines(backends: list[str]) -> list[dict[str, Any]]:
@@ -152,8 +160,7 @@ def run(args: Any) -> dict[str, Any]:
 
     backends = [b for b in CODE_CARDS if b in installed_backends()]
     n = 10 if args.quick else 60
-    grade_ms, draw_ms = _code_grade(backends, n)
-    out: dict[str, Any] = {"code_grade_ms": grade_ms, "code_grade_draw_ms": draw_ms}
+    out: dict[str, Any] = dict(_code_grade(backends, n))
     with tempfile.TemporaryDirectory(prefix="quiz-bench-batch-") as home:
         out |= _grade_batch(backends, home)
     return out
