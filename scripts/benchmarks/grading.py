@@ -151,6 +151,10 @@ def _grade_batch(backends: list[str], home: str) -> dict[str, Any]:
         "grade_batch_steady_per_s": round((len(lines) - 1) / (stamps[-1] - stamps[0]), 1),
         "grade_batch_correct": sum(1 for v in verdicts if v.get("correct") is True),
         "grade_batch_exit": proc.returncode,
+        # Lines not graded (on a loaded machine, a card can run past its time limit): say which.
+        "grade_batch_not_graded": [
+            f"{v.get('card')}: {v.get('error')}" for v in verdicts if v.get("correct") is None
+        ],
     }
 
 
