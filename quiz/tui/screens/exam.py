@@ -98,7 +98,7 @@ backend, your time on each question, and every missed card with its truth and ex
         except Exception as exc:
             self.post_message(Failed("preparing the exam", f"{exc}"))
             return
-        backends = sorted({run.study.cards[q.card_uid].backend.value for q in run.questions})
+        backends = sorted({b for q in run.questions for b in run.study.cards[q.card_uid].backends})
         run.study.runner.prestart(backends)
         self.post_message(ExamStarted(run))
 

@@ -289,8 +289,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.post_message(Failed("choosing the next card", f"{type(exc).__name__}: {exc}"))
             return
         if card is not None:
-            study.runner.prestart([card.backend.value])
-            self.quiz.call_from_thread(self.quiz.watch_warmup, [card.backend.value])
+            study.runner.prestart(list(card.backends))  # a translate card needs its source's too
+            self.quiz.call_from_thread(self.quiz.watch_warmup, list(card.backends))
         self.post_message(CardReady(card, variant, lapses=lapses))
 
     @on(CardReady)
@@ -319,10 +319,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "question"
         submit_now = typed.endswith("\n")
         chosen = self.box.ask(self.card, self.variant, typed.rstrip("\n"))
-        backend = self.card.backend.value
         runner = self.quiz.runner
-        if runner is not None and runner.state(backend) == "stopped":
-            self.call_after_refresh(runner.prestart, [backend])
+        stopped = [b for b in self.card.backends if runner is not None and runner.state(b) == "stopped"]
+        if runner is not None and stopped:
+            self.call_after_refresh(runner.prestart, stopped)
         self.set_status(Text("Enter answers · Esc Home · F1 help", style="dim"))
         if (chosen or submit_now) and typed.strip() and not from_undo:
             self.call_after_refresh(self.submit_answer, self.box.value)
@@ -415,8 +415,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "running"
         backend = self.card.backend.value
         runner = self.quiz.runner
-        cold = runner is None or runner.state(backend) != "ready"
-        note = f" ({backend} is still loading: the first card takes a few seconds)" if cold else ""
+        cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
+        verb = "are" if len(cold) > 1 else "is"
+        note = (
+            f" ({' and '.join(cold)} {verb} still loading: the first card takes a few seconds)"
+            if cold
+            else ""
+        )
         self.set_status(Text(f"running on {backend}/{self.quiz.settings.device}…{note}", style="bold"))
         self.grade(reading)
 
