@@ -26,7 +26,8 @@ plus card and seed. A code or translate answer runs on the shown variant and
 on 3 more drawn from the seed; its verdict adds variants_checked,
 given_value (or given_error), reference (the card's own answer), and when it
 fails failing_variant: {values, expected, got} (or error) for the smallest
-variant hypothesis found where your code disagrees.
+variant hypothesis found where your code disagrees, or misbehaved when your
+code wrote replies of its own into the runner's pipe.
 
 --batch FILE.jsonl (or - for stdin) grades one answer per line, each a JSON
 object {"card": ID, "seed": N, "answer": TEXT} with optional "backend" and
