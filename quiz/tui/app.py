@@ -148,8 +148,8 @@ class QuizApp(App[int]):
         self.runner_ready.set()
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
-            self.runner.prestart([first.backend.value])
-            self.watch_warmup([first.backend.value])
+            self.runner.prestart(list(first.backends))
+            self.watch_warmup(list(first.backends))
         study = self.study_factory(
             self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
         )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from quiz.core.exam import ExamConfig
     from quiz.exam_session import ExamRun
+    from quiz.session.grading import ParsedAnswer
 
 
 def clock_text(seconds: float) -> str:
@@ -97,7 +98,7 @@ backend, your time on each question, and every missed card with its truth and ex
         except Exception as exc:
             self.post_message(Failed("preparing the exam", f"{exc}"))
             return
-        backends = sorted({run.study.cards[q.card_uid].backend.value for q in run.questions})
+        backends = sorted({b for q in run.questions for b in run.study.cards[q.card_uid].backends})
         run.study.runner.prestart(backends)
         self.post_message(ExamStarted(run))
 
@@ -143,16 +144,16 @@ backend, your time on each question, and every missed card with its truth and ex
         if run is None or self.finishing:
             return
         try:
-            run.check(self.position, event.value)
+            reading = run.check(self.position, event.value)
         except MalformedAnswer as exc:
             self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"))
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent
-        self.grader.submit(self._grade, run, position, event.value, spent)
+        self.grader.submit(self._grade, run, position, reading, spent)
         self.show_question(position + 1)
 
-    def _grade(self, run: ExamRun, position: int, answer: str, spent: int) -> None:
+    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> None:
         try:
             result = run.answer(position, answer, spent)
         except Exception as exc:

@@ -141,7 +141,7 @@ class AnswerBox(Vertical):
             return bool(key) and box.pick(key)
         if card.kind == Kind.CHOICE:
             return self._ask_choice(variant.choices or card.choices, key)
-        if card.kind == Kind.CODE:
+        if card.kind in (Kind.CODE, Kind.TRANSLATE):
             from quiz.tui.widgets.code_editor import CodeEditor
 
             editor = CodeEditor()

@@ -3,7 +3,7 @@ on the other backends side by side."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -33,10 +33,39 @@ def said(answered: Answered) -> str:
     text = answered.answer.strip()
     if answered.card.kind != Kind.CHOICE:
         return text
+    if answered.parsed is not None:
+        return f"{text}) {answered.parsed}"
     try:
         return f"{text}) {parse_answer(concrete(answered.card, answered.variant), text)}"
     except MalformedAnswer:
         return text
+
+
+def code_detail(detail: Text, extra: dict[str, Any]) -> None:
+    """A code answer's other variants: how many were checked, the smallest that failed, the reference."""
+    if extra.get("misbehaved"):
+        detail.append(f"\n{extra['misbehaved']}", style="bold red")
+    failing = extra.get("failing_variant")
+    checked = extra.get("variants_checked")
+    if isinstance(failing, dict):
+        values = ", ".join(f"{k} = {v!r}" for k, v in (failing.get("values") or {}).items())
+        detail.append("\nfails for ", style="dim")
+        detail.append(values or "the values shown", style="bold")
+        detail.append("\n  expected ", style="dim")
+        detail.append(str(failing.get("expected")))
+        if failing.get("error"):
+            detail.append("\n  your code raised ", style="dim")
+            detail.append(str(failing["error"]), style="red")
+        else:
+            detail.append("\n  your code gave ", style="dim")
+            detail.append(str(failing.get("got")), style="red")
+        if failing.get("difference"):
+            detail.append(f"\n  ({failing['difference']})", style="dim")
+    elif isinstance(checked, int) and checked > 1:
+        detail.append(f"\nchecked on {checked} variants: all agree", style="dim")
+    if extra.get("reference"):
+        detail.append("\na reference answer: ", style="dim")
+        detail.append(str(extra["reference"]))
 
 
 class VerdictView(Vertical):
@@ -77,6 +106,7 @@ class VerdictView(Vertical):
                 detail.append(f"\nyour code raised {given_error}", style="red")
             elif "given_value" in v.extra:
                 detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
+            code_detail(detail, v.extra)
         self.query_one("#verdict-detail", Static).update(detail)
         explain = answered.variant.explain or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
