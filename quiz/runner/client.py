@@ -46,8 +46,11 @@ from quiz.runner.isolation import (
     SANDBOX_HOME,
     SANDBOX_WORK,
     Sandbox,
+    exposed_private_dirs,
     host_homes,
+    plan_for,
     sandbox_for,
+    shield_app,
     worker_env,
 )
 from quiz.runner.limits import HARD_GRACE_S, Limits
@@ -168,11 +171,15 @@ class WorkerProcess:
                 self.kill()  # it ended (idle, crashed): collect it, its scratch and its cgroup first
             self._reset()
             sandbox = self.sandbox = sandbox_for(self.isolation, self.python)
+            if sandbox.refused:
+                raise WorkerCrashed(f"card code will not run here: {sandbox.refused}; fix: {sandbox.fix}")
             sandboxed = sandbox.mode == "bwrap"
             uid = self.uid = sandbox.new_uid()
+            plan = None
             if sandboxed:
                 home, tmp, workdir, cwd = SANDBOX_HOME, "/tmp", SANDBOX_WORK, "/"
             else:
+                shield_app()
                 self.scratch = tempfile.mkdtemp(prefix=f"quiz-{self.backend}-")
                 home, tmp, workdir = (os.path.join(self.scratch, d) for d in ("home", "tmp", "work"))
                 for d in (home, tmp, workdir):
@@ -180,7 +187,17 @@ class WorkerProcess:
                 if uid is not None:
                     for d in (self.scratch, home, tmp, workdir):
                         os.chown(d, uid, uid)
-                cwd = workdir
+                cwd = "/"  # the worker enters its workdir itself, once it is walled in
+                plan = plan_for(
+                    sandbox, scratch=self.scratch, python=self.python, uid=uid, gpu=not self.cpu_only
+                )
+                exposed = exposed_private_dirs(plan, _private_dirs())
+                if exposed:
+                    self._cleanup()
+                    raise WorkerCrashed(
+                        f"card code will not run here: it could read {', '.join(exposed)} "
+                        f"(inside what it must read); move QUIZ_HOME elsewhere, or {sandbox.fix}"
+                    )
             env = worker_env(home=home, tmp=tmp, python=self.python, threads=self.threads)
             if self.cpu_only:
                 # The GPU hidden: the worker is a CPU worker, with the memory limit CUDA would not allow.
@@ -195,6 +212,7 @@ class WorkerProcess:
                     "parent_pid": os.getpid(),
                     "host_homes": host_homes(self.python),
                     "package_root": PACKAGE_ROOT,
+                    "confine": plan.to_dict() if plan is not None else None,
                 }
             )
             argv = [self.python, "-m", "quiz.runner.worker", self.backend]
@@ -221,7 +239,6 @@ class WorkerProcess:
                     env=env,
                     start_new_session=True,
                     close_fds=True,
-                    **sandbox.popen_user(uid),
                 )
             except OSError as exc:
                 self.kill()
@@ -641,6 +658,13 @@ class Runner:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _private_dirs() -> list[str]:
+    """The learner's data, settings and caches: card code must never read them."""
+    from quiz import paths
+
+    return [str(paths.data_dir()), str(paths.config_dir()), str(paths.cache_dir())]
 
 
 def _restart(w: WorkerProcess) -> None:

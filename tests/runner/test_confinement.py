@@ -1,0 +1,270 @@
+"""A hostile card attacks the app, the learner's files and the terminal: in every mode it is walled in.
+
+Each test runs with bubblewrap (skipped where it cannot run) and in the
+fallback (QUIZ_ISOLATION=rlimits: own uid per worker when the app is root,
+Landlock, no view of the app). The files attacked here are made writable by
+anyone on purpose, so that only the confinement, not file permissions, stands
+in the card's way.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quiz.runner.client import Runner
+from quiz.runner.isolation import PACKAGE_ROOT
+from tests.runner.conftest import MakeCard
+
+pytestmark = pytest.mark.torch
+
+MARK = "PWNED-by-card"
+
+
+def run_value(runner: Runner, make_card: MakeCard, code: str, answer: str) -> object:
+    card, variant = make_card(code, answer)
+    result = runner.run(card, variant)
+    assert result.ok, result.error
+    return result.truth
+
+
+@pytest.fixture
+def careless_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A database, a trust manifest, a cache and a trusted deck copy, readable and writable by anyone."""
+    root = Path(os.environ["QUIZ_HOME"])
+    for d in (root, *root.parents):
+        if str(d) in ("/", "/tmp"):
+            break
+        d.chmod(d.stat().st_mode | 0o755)  # reachable by any uid: only the confinement protects them
+    files = {
+        "db": root / "data" / "quiz.db",
+        "trust": root / "data" / "decks" / "added.json",
+        "deck": root / "data" / "decks" / "shared.toml",
+        "cache": root / "cache" / "library.pickle",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o777)
+        path.write_text(f"secret content of {path.name}\n")
+        path.chmod(0o666)
+    yield files
+
+
+ATTACK_FILES = """
+import os
+hits = []
+for path in PATHS:
+    try:
+        with open(path) as f:
+            if 'secret content' in f.read():
+                hits.append('read ' + path)
+    except OSError:
+        pass
+    try:
+        with open(path, 'a') as f:
+            f.write('owned')
+        hits.append('wrote ' + path)
+    except OSError:
+        pass
+for folder in FOLDERS:
+    try:
+        fd = os.open(os.path.join(folder, 'planted-by-card.py'), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.close(fd)
+        hits.append('created in ' + folder)
+    except OSError:
+        pass
+"""
+
+
+def _planted(folders: list[str]) -> list[str]:
+    return [
+        os.path.join(f, "planted-by-card.py")
+        for f in folders
+        if os.path.exists(os.path.join(f, "planted-by-card.py"))
+    ]
+
+
+def test_card_code_never_runs_as_root(hostile_runner: Runner, make_card: MakeCard) -> None:
+    uids = run_value(
+        hostile_runner, make_card, "import os", "[os.getuid(), os.geteuid(), os.getgid(), os.getegid()]"
+    )
+    assert 0 not in uids  # type: ignore[operator]
+    status = run_value(
+        hostile_runner,
+        make_card,
+        "uid = [l for l in open('/proc/self/status') if l.startswith('Uid:')][0].split()[1:]",
+        "uid",
+    )
+    assert "0" not in status  # type: ignore[operator]
+
+
+def test_card_cannot_read_or_write_the_database_trust_store_cache_or_deck_copies(
+    hostile_runner: Runner, make_card: MakeCard, careless_files: dict[str, Path]
+) -> None:
+    paths = [str(p) for p in careless_files.values()]
+    folders = sorted({str(p.parent) for p in careless_files.values()})
+    code = f"PATHS = {paths!r}\nFOLDERS = {folders!r}\n{ATTACK_FILES}"
+    try:
+        hits = run_value(hostile_runner, make_card, code, "hits")
+    finally:
+        planted = _planted(folders)
+        for p in planted:
+            os.unlink(p)
+    assert hits == [] and planted == []
+    for path in careless_files.values():
+        assert path.read_text() == f"secret content of {path.name}\n"
+
+
+def test_card_cannot_write_to_the_venv_the_package_or_the_builtin_decks(
+    hostile_runner: Runner, make_card: MakeCard
+) -> None:
+    import torch
+
+    folders = [
+        sys.prefix,
+        os.path.dirname(torch.__file__),
+        os.path.join(PACKAGE_ROOT, "quiz"),
+        os.path.join(PACKAGE_ROOT, "decks"),
+    ]
+    target = os.path.join(PACKAGE_ROOT, "quiz", "__init__.py")
+    before = Path(target).read_bytes()
+    code = f"PATHS = {[target]!r}\nFOLDERS = {folders!r}\n{ATTACK_FILES}"
+    try:
+        hits = run_value(hostile_runner, make_card, code, "[h for h in hits if not h.startswith('read')]")
+    finally:
+        planted = _planted(folders)
+        for p in planted:
+            os.unlink(p)
+        if Path(target).read_bytes() != before:
+            Path(target).write_bytes(before)
+    assert hits == [] and planted == []
+
+
+def test_card_cannot_read_the_apps_environment_arguments_or_open_files(
+    hostile_runner: Runner, make_card: MakeCard
+) -> None:
+    app = os.getpid()
+    code = f"""
+import os
+seen = {{}}
+for name in ('environ', 'cmdline', 'fd', 'cwd', 'mem'):
+    path = '/proc/{app}/' + name
+    try:
+        if os.path.isdir(path) and name == 'fd':
+            seen[name] = os.listdir(path)
+        elif name == 'cwd':
+            seen[name] = os.listdir(path)
+        else:
+            with open(path, 'rb') as f:
+                seen[name] = f.read(4096).decode('latin-1')
+    except OSError:
+        pass
+"""
+    seen = run_value(hostile_runner, make_card, code, "seen")
+    assert isinstance(seen, dict)
+    assert set(seen) <= {"cmdline"}, seen
+    # Whatever is left of the app's command line, it is not the real one.
+    assert "pytest" not in seen.get("cmdline", "") and "test_confinement" not in seen.get("cmdline", "")
+
+
+def test_card_cannot_signal_the_app(hostile_runner: Runner, make_card: MakeCard) -> None:
+    code = f"import os\ntry:\n    os.kill({os.getpid()}, 0)\n    reached = True\nexcept OSError:\n    reached = False"
+    assert run_value(hostile_runner, make_card, code, "reached") is False
+
+
+@pytest.fixture
+def terminal() -> Iterator[tuple[int, str]]:
+    """A terminal the app holds open (its slave end writable by anyone, as a careless tty would be)."""
+    master, slave = pty.openpty()
+    name = os.ttyname(slave)
+    os.chmod(name, 0o666)
+    os.set_blocking(master, False)
+    try:
+        yield master, name
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def _drain(fd: int) -> bytes:
+    out = b""
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 4096)
+        except (BlockingIOError, OSError):
+            time.sleep(0.02)
+            continue
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_card_cannot_write_onto_the_learners_terminal(
+    hostile_runner: Runner, make_card: MakeCard, terminal: tuple[int, str]
+) -> None:
+    master, name = terminal
+    code = f"""
+import os, glob
+targets = ['/dev/tty', {name!r}, *glob.glob('/dev/pts/*'), *glob.glob('/proc/{os.getpid()}/fd/*')]
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        targets += glob.glob('/proc/' + pid + '/fd/*')
+hits = []
+for t in targets:
+    try:
+        fd = os.open(t, os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        continue
+    try:
+        if os.isatty(fd):
+            os.write(fd, b'\\x1b]0;{MARK}\\x07{MARK}\\r\\n')
+            hits.append(t)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+"""
+    hits = run_value(hostile_runner, make_card, code, "hits")
+    written = _drain(master)
+    assert MARK.encode() not in written
+    assert hits == []
+
+
+def test_card_cannot_connect_over_tcp_to_the_host(hostile_runner: Runner, make_card: MakeCard) -> None:
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        code = (
+            "import socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'leak')\n"
+            "    reached = True\nexcept OSError:\n    reached = False"
+        )
+        assert run_value(hostile_runner, make_card, code, "reached") is False
+        with pytest.raises(TimeoutError):
+            listener.accept()
+
+
+def test_the_learners_secret_files_stay_private_even_when_world_readable(
+    hostile_runner: Runner, make_card: MakeCard, tmp_path: Path
+) -> None:
+    secret = Path("/tmp") / f"quiz-secret-{os.getpid()}.txt"
+    secret.write_text("secret content")
+    secret.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+    try:
+        code = f"try:\n    data = open({str(secret)!r}).read()\nexcept OSError:\n    data = None"
+        assert run_value(hostile_runner, make_card, code, "data") is None
+    finally:
+        secret.unlink()
