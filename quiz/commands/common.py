@@ -20,6 +20,20 @@ def err(message: str) -> None:
     print(f"quiz: {message}", file=sys.stderr)
 
 
+def isolation_notice(settings: Settings) -> bool:
+    """Before running card code: one line on stderr when it is not fully isolated here, with the fix.
+
+    False when card code cannot run here at all (the line says why).
+    """
+    from quiz.runner.isolation import notice, sandbox_for
+
+    sandbox = sandbox_for()
+    line = notice(sandbox, allow_unisolated=settings.allow_unisolated)
+    if line:
+        err(line)
+    return not sandbox.refused
+
+
 def library(settings: Settings, extra: list[str] | None = None, only: list[str] | None = None) -> Library:
     """The learner's library (built-in decks + configured folders + `extra`), or exactly `only`."""
     from quiz.core.decks import load_library

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, print_json
+from quiz.commands.common import err, isolation_notice, print_json
 
 if TYPE_CHECKING:
     from quiz.checking.check import CardResult, CheckReport
@@ -184,6 +184,14 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         else:
             err(message)
         return 2
+    isolation_notice(settings)
+    refusal = _unisolated_refusal(files, settings)
+    if refusal:
+        if args.json:
+            print_json({"ok": False, "error": refusal})
+        else:
+            err(refusal)
+        return 2
     options = CheckOptions(
         variants=args.variants,
         search=args.search,
@@ -191,6 +199,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         device=settings.device,
         jobs=args.jobs,
         record=not args.no_record,
+        allow_unisolated=settings.allow_unisolated,
     )
     if not args.json:
         print(
@@ -203,6 +212,26 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_report(report)
     return 0 if report.ok else 1
+
+
+def _unisolated_refusal(files: list[Path], settings: Settings) -> str | None:
+    """Why these files may not run here (added decks without full isolation, not opted in), or None."""
+    from quiz.runner.isolation import added_deck_refusal, sandbox_for
+
+    sandbox = sandbox_for()
+    refused = [
+        why
+        for f in files
+        if (why := added_deck_refusal(str(f), sandbox, allow_unisolated=settings.allow_unisolated))
+    ]
+    if not refused:
+        return None
+    more = (
+        f" (and {len(refused) - 1} more file(s)); nothing was checked"
+        if len(refused) > 1
+        else "; nothing was checked"
+    )
+    return refused[0] + more
 
 
 def _values_text(values: dict[str, Any] | None) -> str:

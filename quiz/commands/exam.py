@@ -85,8 +85,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
+    from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
+    isolation_notice(settings)
     return run_app(settings, exam=config, report_path=args.report)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, print_json
+from quiz.commands.common import err, isolation_notice, print_json
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -261,6 +261,8 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
         css=CSS,
     )
     anki_decks = {d.id: genanki.Deck(_stable_id(f"quiz deck {d.id}"), f"quiz::{d.title}") for d in decks}
+    if work:
+        isolation_notice(settings)
     results = _run_all(work, settings, args, paths.log_dir(), RunnerPool)
     for (deck, card, variant), result in zip(work, results):
         if not result.ok:
@@ -328,7 +330,9 @@ def _run_all(
     if not work:
         return results
     show = not args.json and sys.stderr.isatty()
-    with pool_type(args.jobs, device=settings.device, log_dir=log_dir) as pool:
+    with pool_type(
+        args.jobs, device=settings.device, log_dir=log_dir, allow_unisolated=settings.allow_unisolated
+    ) as pool:
         pool.prestart(sorted({c.backend.value for _d, c, _v in work}))
         progress = None
         if show:

@@ -240,7 +240,9 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
             err(f"malformed answer: {exc.hint}")
         return 2
     from quiz import paths
+    from quiz.commands.common import isolation_notice
 
+    isolation_notice(settings)
     with Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
         result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None)
     verdict = judge(card, args.answer, parsed, result)

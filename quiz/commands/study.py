@@ -22,6 +22,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
+    isolation_notice(settings)  # before the app takes the screen, so it is still there afterwards
     return run_app(settings, deck=getattr(args, "deck", None))

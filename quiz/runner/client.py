@@ -46,6 +46,7 @@ from quiz.runner.isolation import (
     SANDBOX_HOME,
     SANDBOX_WORK,
     Sandbox,
+    added_deck_refusal,
     exposed_private_dirs,
     host_homes,
     plan_for,
@@ -442,7 +443,8 @@ class Runner:
     `isolation`: "auto" (bubblewrap when it runs here, else rlimits), "bwrap"
     or "rlimits". `limits`: what a worker may use. `idle_s`: a worker unused
     this long exits (0: never). `threads`: intra-op threads per worker (None:
-    the framework's default).
+    the framework's default). `allow_unisolated`: run cards of decks that do
+    not ship with quiz even without full isolation (None: QUIZ_ALLOW_UNISOLATED).
     """
 
     def __init__(
@@ -456,11 +458,15 @@ class Runner:
         limits: Limits | None = None,
         idle_s: float = DEFAULT_IDLE_S,
         threads: int | None = None,
+        allow_unisolated: bool | None = None,
     ) -> None:
         self.device = device
         self.python = python
         self.log_dir = log_dir
         self.start_timeout = start_timeout
+        if allow_unisolated is None:
+            allow_unisolated = os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes")
+        self.allow_unisolated = allow_unisolated
         self.isolation = isolation
         self.limits = (limits or Limits()).resolved()
         self.idle_s = idle_s
@@ -470,9 +476,10 @@ class Runner:
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs: Any) -> Runner:
-        """A runner with the learner's settings: `device` and `worker_idle_s` (config.toml)."""
+        """A runner with the learner's settings: `device`, `worker_idle_s`, `allow_unisolated` (config.toml)."""
         kwargs.setdefault("device", settings.device)
         kwargs.setdefault("idle_s", float(settings.worker_idle_s))
+        kwargs.setdefault("allow_unisolated", settings.allow_unisolated)
         return cls(**kwargs)
 
     def worker(self, backend: str) -> WorkerProcess:
@@ -502,6 +509,10 @@ class Runner:
                 with contextlib.suppress(WorkerCrashed):  # the card that needs it will say why
                     self.worker(backend).start()
 
+    def sandbox(self) -> Sandbox:
+        """How this runner's workers are walled in (found once per process)."""
+        return sandbox_for(self.isolation, self.python)
+
     def state(self, backend: str) -> str:
         w = self._workers.get(backend)
         return w.state if w else "stopped"
@@ -521,6 +532,11 @@ class Runner:
         reason = unmet_requirement(card, installed_versions())
         if reason:
             return f"this card {reason}"
+        reason = added_deck_refusal(
+            card.location.path, self.sandbox(), allow_unisolated=self.allow_unisolated
+        )
+        if reason:
+            return reason
         if card.needs_gpu:
             if (device or self.device) == "cpu":
                 return "this card needs a GPU, and the device is set to cpu (--device)"

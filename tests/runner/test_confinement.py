@@ -9,6 +9,7 @@ in the card's way.
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import stat
@@ -58,6 +59,7 @@ def careless_files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 ATTACK_FILES = """
+import json
 import os
 hits = []
 for path in PATHS:
@@ -152,6 +154,7 @@ def test_card_cannot_read_the_apps_environment_arguments_or_open_files(
 ) -> None:
     app = os.getpid()
     code = f"""
+import json
 import os
 seen = {{}}
 for name in ('environ', 'cmdline', 'fd', 'cwd', 'mem'):
@@ -268,3 +271,120 @@ def test_the_learners_secret_files_stay_private_even_when_world_readable(
         assert run_value(hostile_runner, make_card, code, "data") is None
     finally:
         secret.unlink()
+
+
+HOSTILE_DECK = """
+[deck]
+id = "hostile"
+title = "a deck from a stranger"
+
+[[card]]
+id = "scan.torch"
+section = "s"
+backend = "torch"
+kind = "value"
+prompt = "?"
+explain = "."
+answer = "sorted(set(found)) + wrote"
+code = '''
+import os, glob
+marks = [b'ENVMARK', b'ARGMARK']
+found = []
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        for name in ('environ', 'cmdline'):
+            try:
+                data = open('/proc/' + pid + '/' + name, 'rb').read()
+            except OSError:
+                continue
+            found += [name + ':' + m.decode() for m in marks if m in data]
+wrote = []
+for t in ['/dev/tty', *glob.glob('/dev/pts/*'), *glob.glob('/proc/*/fd/*')]:
+    try:
+        fd = os.open(t, os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        continue
+    try:
+        if os.isatty(fd):
+            os.write(fd, b'\\x1b]0;PWNED\\x07PWNED')
+            wrote.append(t)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+'''
+"""
+
+
+@pytest.mark.parametrize("mode", ["rlimits", "auto"], ids=["fallback", "bwrap"])
+def test_the_app_run_from_a_terminal_keeps_its_secrets_and_its_terminal(mode: str, tmp_path: Path) -> None:
+    """`quiz grade` as a learner runs it: a password in QUIZ_DB and in --db, the terminal on its fds."""
+    from tests.runner.conftest import bwrap_usable
+
+    if mode == "auto" and not bwrap_usable():
+        pytest.skip("bubblewrap cannot run here")
+    env_mark, arg_mark = f"envsecret{os.getpid()}", f"argsecret{os.getpid()}"
+    deck = tmp_path / "hostile.toml"
+    deck.write_text(HOSTILE_DECK.replace("ENVMARK", env_mark).replace("ARGMARK", arg_mark))
+    env = {
+        **os.environ,
+        "QUIZ_ISOLATION": mode,
+        "QUIZ_DB": f"postgresql+psycopg://quiz:{env_mark}@db.invalid/quiz",
+        "PGPASSWORD": env_mark,
+    }
+    argv = [
+        os.path.join(os.path.dirname(sys.executable), "quiz"),
+        "--db",
+        f"sqlite:///{tmp_path}/{arg_mark}.db",
+        "grade",
+        "hostile/scan.torch",
+        "--deck",
+        str(deck),
+        "--answer",
+        "[]",
+        "--allow-unisolated",
+        "--json",
+    ]
+    import subprocess
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=False
+        )
+        os.close(slave)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the app exited and closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        proc.wait(timeout=120)
+    finally:
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert b"PWNED" not in output, text
+    result = json.loads(text[text.index("{") : text.rindex("}") + 1])
+    assert result["correct"] is True, result  # the card found nothing to read and no terminal to write
+    assert result["expected"] == "[]"
+
+
+def test_the_app_wipes_its_arguments_and_is_not_dumpable(tmp_path: Path) -> None:
+    import subprocess
+
+    code = (
+        "import ctypes, sys\n"
+        "from quiz.runner.isolation import shield_app\n"
+        "shield_app()\n"
+        "print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0), sys.argv[1])\n"  # PR_GET_DUMPABLE
+        "sys.stdout.buffer.write(open('/proc/self/cmdline', 'rb').read())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "argsecret-on-the-command-line"], capture_output=True, check=True
+    )
+    first, _, cmdline = done.stdout.partition(b"\n")
+    assert first == b"0 argsecret-on-the-command-line"  # not dumpable; Python still has its arguments
+    assert b"argsecret" not in cmdline and cmdline.startswith(sys.executable.encode())

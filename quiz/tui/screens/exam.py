@@ -219,6 +219,8 @@ backend, your time on each question, and every missed card with its truth and ex
         else:
             elapsed = (self.quiz.clock() - run.started_at).total_seconds()
             bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
+        if self.quiz.isolation_header:
+            bar.append(f"  ·  {self.quiz.isolation_header}", style="bold yellow")
         self.query_one("#exam-bar", Static).update(bar)
 
     # --- the end ------------------------------------------------------------------------

@@ -230,6 +230,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         bar.append(f" · new {new}", style="bold blue" if new else "dim")
         bar.append(f"   today {counts.get('reviewed_today', 0) + 0}", style="dim")
         bar.append(f"   device {self.quiz.settings.device}", style="dim")
+        if self.quiz.isolation_header:
+            bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
         self.query_one("#topbar", Static).update(bar)
 
     # --- loading and the next card -----------------------------------------------
