@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import CardNotFound, err, find_card, library, print_json
+from quiz.commands.common import CardNotFound, err, find_card, library, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -125,6 +125,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
+
+        from quiz.core.text import visible
 
         console = Console()
         table = Table(title="decks", show_lines=False)
@@ -133,9 +136,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         for d in summary:
             first = True
             for section, counts in sorted(d["sections"].items()):
-                table.add_row(
-                    d["id"] if first else "",
-                    section,
+                table.add_row(  # deck text as Text: literal, never markup
+                    Text(visible(d["id"])) if first else "",
+                    Text(visible(section)),
                     *(str(counts.get(b, "")) for b in ("torch", "tensorflow", "mxnet")),
                     str(sum(counts.values())),
                 )
@@ -144,7 +147,7 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         total = sum(d["cards"] for d in summary)
         console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
     for problem in lib.problems:
-        print(str(problem), file=sys.stderr)
+        say(str(problem), file=sys.stderr)
     if lib.problems:
         err(f"{len(lib.problems)} problem(s) in deck files; the other decks loaded")
         return 1
@@ -155,7 +158,7 @@ def _card_for(args: argparse.Namespace, settings: Settings) -> tuple[Card | None
     lib = library(settings, extra=args.deck)
     for problem in lib.problems:
         if args.deck and any(problem.path == d for d in args.deck):
-            print(str(problem), file=sys.stderr)
+            say(str(problem), file=sys.stderr)
     try:
         return find_card(lib, args.card, args.backend), 0
     except CardNotFound as exc:
@@ -196,13 +199,20 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.markdown import Markdown
     from rich.syntax import Syntax
+    from rich.text import Text
 
+    from quiz.core.text import visible
+
+    # Deck text goes out as Text, Markdown and Syntax built from it: never read as markup,
+    # and its control characters made visible first.
     console = Console()
-    console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
-    console.print(Markdown(variant.prompt))
-    console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
+    head = Text(visible(card.uid), style="bold")
+    head.append(f"  {card.backend.value} · {card.kind.value} · seed {args.seed}", style="dim")
+    console.print(head)
+    console.print(Markdown(visible(variant.prompt)))
+    console.print(Syntax(visible(variant.code), "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
-        console.print(f"  {chr(ord('a') + i)}) {choice}")
+        console.print(Text(f"  {chr(ord('a') + i)}) {visible(choice)}"))
     return 0
 
 
@@ -250,10 +260,10 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
     else:
         if verdict.correct is None:
-            print(f"not graded: {verdict.error}")
+            say(f"not graded: {verdict.error}")
         else:
             word = "correct" if verdict.correct else "incorrect"
-            print(
+            say(
                 f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
             )
             print(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")

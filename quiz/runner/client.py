@@ -698,11 +698,19 @@ def describe_isolation(
     missing: list[str] = []
     seen = next((o for o in observed.values() if o.get("ok")), None)
     bwrap = sandbox.mode == "bwrap"
-    if not bwrap:
-        missing += [
-            f"network isolation ({sandbox.reason})",
-            "filesystem isolation: card code can read and write what the worker's user can",
-        ]
+    if sandbox.refused:
+        missing.append(f"card code does not run at all: {sandbox.refused}")
+    elif not bwrap:
+        if sandbox.landlock >= 4:
+            missing.append(
+                f"network isolation: only TCP is blocked; UDP and unix sockets are not ({sandbox.reason})"
+            )
+        else:
+            missing.append(f"network isolation ({sandbox.reason})")
+        if not sandbox.landlock:
+            missing.append(
+                "filesystem isolation: only file permissions keep card code from files (no Landlock)"
+            )
     if seen is not None:
         applied = seen.get("limits", {})
         if bwrap and seen.get("network_interfaces") not in (["lo"], []):
@@ -738,6 +746,10 @@ def describe_isolation(
     ]
     return {
         "mode": sandbox.mode,
+        "full": sandbox.full,
+        "refused": sandbox.refused or None,
+        "fix": None if sandbox.full else sandbox.fix,
+        "landlock": sandbox.landlock,
         "layers": layers,
         "not_in_force": missing,
         "bwrap": {

@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
+from quiz.core.text import visible
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -104,6 +106,20 @@ class QuizApp(App[int]):
         self.study_screen = StudyScreen()
         # One long-lived thread grades answers, one at a time, in order.
         self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notifications carry errors and card ids (deck and run text): always plain text, controls visible."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:

@@ -29,6 +29,7 @@ from quiz.tui.messages import (
     SiblingsFound,
     Undid,
 )
+from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
 from quiz.tui.widgets.key_bar import KeyBar
@@ -191,7 +192,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def set_status(self, text: str | Text, *, style: str = "") -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(shown(text))  # errors from card code and decks pass through here
         status.set_classes(style)
 
     def update_topbar(self) -> None:
@@ -232,7 +233,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         bar.append(f"   device {self.quiz.settings.device}", style="dim")
         if self.quiz.isolation_header:
             bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
-        self.query_one("#topbar", Static).update(bar)
+        self.query_one("#topbar", Static).update(shown(bar))
 
     # --- loading and the next card -----------------------------------------------
 

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from quiz.tui.render import highlight_python
+from quiz.tui.render import highlight_python, shown
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,10 @@ class TrustScreen(ModalScreen[bool]):
             head.append(f"Its {len(r.listing)} card(s) would run this code on your machine:\n")
         head.append(r.path, style="dim")
         with Vertical(id="trust"):
-            yield Static(head, id="trust-head")
+            yield Static(shown(head), id="trust-head")
             with VerticalScroll(id="trust-code"):
                 for card_id, code in r.listing:
-                    yield Static(Text(card_id, style="bold cyan"))
+                    yield Static(shown(Text(card_id, style="bold cyan")))
                     yield Static(highlight_python(code), classes="trust-card")
             with Horizontal(id="trust-buttons"):
                 yield Button("Trust and run it (t)", id="trust-yes", variant="warning")

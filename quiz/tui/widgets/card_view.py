@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
-from quiz.tui.render import highlight_python, markdown_text
+from quiz.tui.render import highlight_python, markdown_text, shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -43,7 +43,7 @@ class CardView(Vertical):
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
         if lapses and is_leech(lapses):
             meta.append(f"   LEECH ({lapses} lapses)", style="bold red")
-        self.query_one("#card-meta", Static).update(meta)
+        self.query_one("#card-meta", Static).update(shown(meta))
         self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
         self.query_one("#card-code", Static).update(numbered(highlight_python(variant.code)))
 

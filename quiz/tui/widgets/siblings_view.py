@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from quiz.tui.render import highlight_python
+from quiz.tui.render import highlight_python, shown
 from quiz.tui.widgets.card_view import numbered
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class SiblingPanel(Vertical):
 
     def show_waiting(self, card: Card, note: str) -> None:
         self._head(card, None, None)
-        self.query_one(f"#sibling-out-{self.backend}", Static).update(Text(note, style="dim italic"))
+        self.query_one(f"#sibling-out-{self.backend}", Static).update(shown(Text(note, style="dim italic")))
 
     def show(self, card: Card, variant: Variant, same_values: bool | None, result: RunResult | None) -> None:
         self._head(card, same_values, variant)
@@ -60,7 +60,9 @@ class SiblingPanel(Vertical):
             numbered(highlight_python(variant.code))
         )
         out = self.query_one(f"#sibling-out-{self.backend}", Static)
-        out.update(outcome(card, result) if result is not None else Text("running…", style="dim italic"))
+        out.update(
+            shown(outcome(card, result)) if result is not None else Text("running…", style="dim italic")
+        )
 
     def _head(self, card: Card, same_values: bool | None, variant: Variant | None) -> None:
         head = Text()
@@ -73,7 +75,7 @@ class SiblingPanel(Vertical):
             head.append(f"\nits own values: {values}" if values else "\nits own example", style="yellow")
         elif same_values is None:
             head.append("\nyour card", style="dim")
-        self.query_one(f"#sibling-head-{self.backend}", Static).update(head)
+        self.query_one(f"#sibling-head-{self.backend}", Static).update(shown(head))
 
 
 class SiblingsView(Vertical):
@@ -102,7 +104,7 @@ class SiblingsView(Vertical):
         title.append("  (family ", style="dim")
         title.append(card.family, style="dim bold")
         title.append(")", style="dim")
-        self.query_one("#siblings-title", Static).update(title)
+        self.query_one("#siblings-title", Static).update(shown(title))
         panels = [SiblingPanel(card.backend.value, current=True)] + [
             SiblingPanel(s.backend.value) for s in siblings
         ]

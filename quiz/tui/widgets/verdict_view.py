@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
-from quiz.tui.render import markdown_text
+from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
 from quiz.tui.widgets.siblings_view import SiblingsView
 
@@ -63,7 +63,7 @@ class VerdictView(Vertical):
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
             line.append(f"   LEECH: forgotten {lapses} times", style="bold red")
-        self.query_one("#verdict-line", Static).update(line)
+        self.query_one("#verdict-line", Static).update(shown(line))
 
         detail = Text()
         detail.append("you said  ", style="dim")
@@ -77,7 +77,7 @@ class VerdictView(Vertical):
                 detail.append(f"\nyour code raised {given_error}", style="red")
             elif "given_value" in v.extra:
                 detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
-        self.query_one("#verdict-detail", Static).update(detail)
+        self.query_one("#verdict-detail", Static).update(shown(detail))
         explain = answered.variant.explain or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 
