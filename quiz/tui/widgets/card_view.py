@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
+from quiz.core.text import visible
 from quiz.tui.render import highlight_python, markdown_text, shown
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class CardView(Vertical):
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
         meta = Text()
         where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
-        meta.append(where, style="bold")
+        meta.append(visible(where), style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
         if lapses and is_leech(lapses):

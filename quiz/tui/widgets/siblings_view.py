@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from quiz.core.text import visible
 from quiz.tui.render import highlight_python, shown
 from quiz.tui.widgets.card_view import numbered
 
@@ -33,10 +34,10 @@ def outcome(card: Card, result: RunResult) -> Text:
     out = Text()
     if not result.ok:
         out.append("could not run: ", style="bold yellow")
-        out.append(result.error or "unknown error", style="yellow")
+        out.append(visible(result.error or "unknown error"), style="yellow")
         return out
     out.append("→ ", style="bold")
-    out.append(format_truth(card, result.truth), style="bold")
+    out.append(visible(format_truth(card, result.truth)), style="bold")
     return out
 
 
@@ -71,7 +72,7 @@ class SiblingPanel(Vertical):
         if same_values is True:
             head.append("\nsame values", style="green")
         elif same_values is False and variant is not None:
-            values = ", ".join(f"{k}={v!r}" for k, v in variant.values.items())
+            values = visible(", ".join(f"{k}={v!r}" for k, v in variant.values.items()))
             head.append(f"\nits own values: {values}" if values else "\nits own example", style="yellow")
         elif same_values is None:
             head.append("\nyour card", style="dim")
