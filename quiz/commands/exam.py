@@ -88,8 +88,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
-    isolation_notice(settings)
-    return run_app(settings, exam=config, report_path=args.report)
+    code = run_app(settings, exam=config, report_path=args.report)
+    isolation_notice(settings)  # after the app, as `quiz study` does
+    return code
 
 
 def _config(args: argparse.Namespace, settings: Settings) -> Any:

@@ -25,5 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
-    isolation_notice(settings)  # before the app takes the screen, so it is still there afterwards
-    return run_app(settings, deck=getattr(args, "deck", None))
+    code = run_app(settings, deck=getattr(args, "deck", None))
+    # After the app (whose top bar said it all along): left on the terminal, and it costs no start-up time.
+    isolation_notice(settings)
+    return code

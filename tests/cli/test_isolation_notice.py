@@ -128,7 +128,10 @@ def test_deck_check_runs_an_added_deck_with_the_flag(
     assert report["summary"]["passed"] == 1
 
 
-def test_with_bubblewrap_nothing_is_said(capsys: pytest.CaptureFixture[str]) -> None:
+def test_with_bubblewrap_nothing_is_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("QUIZ_ISOLATION", raising=False)
     if not sandbox_for("bwrap").full:
         pytest.skip("bubblewrap cannot run here")
     from quiz.commands.common import isolation_notice

@@ -20,13 +20,42 @@ from pathlib import Path
 
 import pytest
 
+from quiz.runner import isolation
 from quiz.runner.client import Runner
 from quiz.runner.isolation import PACKAGE_ROOT
-from tests.runner.conftest import MakeCard
+from tests.runner.conftest import HOSTILE_LIMITS, MODES, MakeCard
 
 pytestmark = pytest.mark.torch
 
 MARK = "PWNED-by-card"
+
+
+@pytest.fixture(scope="module", params=[*MODES, "same-uid"])
+def hostile_runner(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runner]:
+    """A torch runner per mode; "same-uid" is the fallback of a learner who is not root.
+
+    There the worker keeps the app's uid and only Landlock and the app's own shield stand
+    between them. Run as root, the test gets that plan by making the app believe it is not
+    root: the worker then stays root, which file permissions do not stop at all.
+    """
+    log_dir = tmp_path_factory.mktemp("worker-logs")
+    with pytest.MonkeyPatch.context() as mp:
+        saved = dict(isolation._cache)
+        mode = request.param
+        if mode == "same-uid":
+            mp.setattr(isolation, "_is_root", lambda: False)
+            isolation._cache.clear()
+            mode = "rlimits"
+        r = Runner(device="cpu", isolation=mode, limits=HOSTILE_LIMITS, log_dir=log_dir)
+        assert not r.sandbox().refused, r.sandbox().refused
+        try:
+            yield r
+        finally:
+            r.close()
+            isolation._cache.clear()
+            isolation._cache.update(saved)
 
 
 def run_value(runner: Runner, make_card: MakeCard, code: str, answer: str) -> object:
@@ -93,7 +122,14 @@ def _planted(folders: list[str]) -> list[str]:
     ]
 
 
+def same_uid_as_root(runner: Runner) -> bool:
+    """The "same-uid" fallback, simulated by a root test: the worker is root too."""
+    return runner.sandbox().mode != "bwrap" and not runner.sandbox().drop and os.geteuid() == 0
+
+
 def test_card_code_never_runs_as_root(hostile_runner: Runner, make_card: MakeCard) -> None:
+    if same_uid_as_root(hostile_runner):
+        pytest.skip("the same-uid fallback run as root: the worker shares the test's uid")
     uids = run_value(
         hostile_runner, make_card, "import os", "[os.getuid(), os.geteuid(), os.getgid(), os.getegid()]"
     )
@@ -172,6 +208,11 @@ for name in ('environ', 'cmdline', 'fd', 'cwd', 'mem'):
 """
     seen = run_value(hostile_runner, make_card, code, "seen")
     assert isinstance(seen, dict)
+    if same_uid_as_root(hostile_runner):
+        # Root may read any process's /proc files. A learner's worker of the learner's own uid
+        # is kept out by the app being undumpable: test_an_undumpable_app_keeps_its_own_uid_out.
+        for name in ("environ", "fd", "cwd"):
+            seen.pop(name, None)
     assert set(seen) <= {"cmdline"}, seen
     # Whatever is left of the app's command line, it is not the real one.
     assert "pytest" not in seen.get("cmdline", "") and "test_confinement" not in seen.get("cmdline", "")
@@ -223,6 +264,8 @@ for pid in os.listdir('/proc'):
         targets += glob.glob('/proc/' + pid + '/fd/*')
 hits = []
 for t in targets:
+    if t.endswith('/ptmx'):
+        continue  # opening it makes a new terminal of the card's own, which reaches nobody
     try:
         fd = os.open(t, os.O_WRONLY | os.O_NOCTTY)
     except OSError:
@@ -300,6 +343,8 @@ for pid in os.listdir('/proc'):
             found += [name + ':' + m.decode() for m in marks if m in data]
 wrote = []
 for t in ['/dev/tty', *glob.glob('/dev/pts/*'), *glob.glob('/proc/*/fd/*')]:
+    if t.endswith('/ptmx'):
+        continue
     try:
         fd = os.open(t, os.O_WRONLY | os.O_NOCTTY)
     except OSError:
@@ -388,3 +433,59 @@ def test_the_app_wipes_its_arguments_and_is_not_dumpable(tmp_path: Path) -> None
     first, _, cmdline = done.stdout.partition(b"\n")
     assert first == b"0 argsecret-on-the-command-line"  # not dumpable; Python still has its arguments
     assert b"argsecret" not in cmdline and cmdline.startswith(sys.executable.encode())
+
+
+def test_an_undumpable_app_keeps_its_own_uid_out() -> None:
+    """What shields a learner's app from a worker of the same uid: once shield_app ran, its
+    environment, open files and working directory are closed to that uid (the kernel's rule
+    for undumpable processes), while they are open to it before."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to play a learner's uid on both sides")
+    uid = 0x6FFF0000 + os.getpid() % 0xFFFF
+
+    def read_as(uid: int, pid: int) -> list[str]:
+        reader = os.fork()
+        if reader == 0:
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            opened = []
+            for name in ("environ", "fd", "cwd"):
+                try:
+                    if name == "environ":
+                        with open(f"/proc/{pid}/environ", "rb") as f:
+                            f.read()
+                    else:
+                        os.listdir(f"/proc/{pid}/{name}")
+                    opened.append(name)
+                except OSError:
+                    pass
+            os._exit(sum(1 << i for i, n in enumerate(("environ", "fd", "cwd")) if n in opened))
+        _, status = os.waitpid(reader, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return [n for i, n in enumerate(("environ", "fd", "cwd")) if code & (1 << i)]
+
+    results = {}
+    for shielded in (False, True):
+        go_r, go_w = os.pipe()
+        done_r, done_w = os.pipe()
+        app = os.fork()
+        if app == 0:  # the learner's app: their uid, dumpable as any process is, then maybe shielded
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            import ctypes
+
+            ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: as a process started by the learner
+            if shielded:
+                isolation._shielded = False
+                isolation.shield_app()
+            os.write(go_w, b"x")
+            os.read(done_r, 1)
+            os._exit(0)
+        os.read(go_r, 1)
+        results[shielded] = read_as(uid, app)
+        os.write(done_w, b"x")
+        os.waitpid(app, 0)
+        for fd in (go_r, go_w, done_r, done_w):
+            os.close(fd)
+    assert results[False] == ["environ", "fd", "cwd"]  # the test itself can fail
+    assert results[True] == []
