@@ -410,7 +410,7 @@ def sandbox_for(requested: str = "auto", python: str = sys.executable) -> Sandbo
 
 def _detect(requested: str, python: str) -> Sandbox:
     root = _is_root()
-    reason, fix = "not asked for (isolation = rlimits)", FIX_INSTALL
+    reason, fix = "bubblewrap not asked for: QUIZ_ISOLATION=rlimits", FIX_INSTALL
     if requested != "rlimits":
         bwrap = shutil.which("bwrap")
         if not sys.platform.startswith("linux"):

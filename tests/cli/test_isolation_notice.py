@@ -62,7 +62,7 @@ def test_grade_says_in_one_line_that_isolation_is_partial_and_how_to_fix_it(
     lines = notice_lines(err)
     assert len(lines) == 1, err
     line = lines[0]
-    assert line.startswith("quiz: card code is only partly isolated here (not asked for")
+    assert line.startswith("quiz: card code is only partly isolated here (bubblewrap not asked for")
     assert FIX_INSTALL in line and "--allow-unisolated" in line and "allow_unisolated = true" in line
 
 
