@@ -107,6 +107,7 @@ class CheckOptions:
     jobs: int | None = None  # workers per backend (default: one per core)
     record: bool = True  # keep truths for the stale-card report
     shrink_runs: int = SHRINK_RUNS
+    allow_unisolated: bool | None = None  # added decks without full isolation (None: QUIZ_ALLOW_UNISOLATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,7 +682,12 @@ def run_check(
         from quiz import paths as app_paths
         from quiz.runner.pool import RunnerPool
 
-        pool = RunnerPool(options.jobs, device=options.device, log_dir=app_paths.log_dir())
+        pool = RunnerPool(
+            options.jobs,
+            device=options.device,
+            log_dir=app_paths.log_dir(),
+            allow_unisolated=options.allow_unisolated,
+        )
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)
     if progress:

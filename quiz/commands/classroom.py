@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
 from quiz.commands.common import err, print_json
+from quiz.core.text import visible
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -110,7 +111,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.to_dict())
     elif args.markdown:
-        print(markdown(report))
+        print(visible(markdown(report)))
     else:
         _print_tables(report)
     return 0
@@ -189,6 +190,7 @@ def _md(text: str) -> str:
 def _print_tables(report: ClassReport) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     t = report.total
@@ -210,7 +212,7 @@ def _print_tables(report: ClassReport) -> None:
         table.add_column(col, justify="left" if col in ("learner", "last review") else "right")
     for r in report.learners:
         table.add_row(
-            _name(r.profile, r.display_name),
+            Text(visible(_name(r.profile, r.display_name))),
             str(r.total.reviews),
             _pct(r.total.retention),
             _pct(r.total.correct_rate),
@@ -225,7 +227,7 @@ def _print_tables(report: ClassReport) -> None:
         table.add_column(col, justify="left" if col == "section" else "right")
     for name, s in sorted(report.sections.items()):
         table.add_row(
-            name,
+            Text(visible(name)),  # section titles come from decks: never markup
             str(report.section_learners.get(name, 0)),
             str(s.reviews),
             _pct(s.retention),

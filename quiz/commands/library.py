@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import CardNotFound, err, find_card, library, print_json
+from quiz.commands.common import CardNotFound, err, find_card, library, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -150,6 +150,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
+
+        from quiz.core.text import visible
 
         console = Console()
         table = Table(title="decks", show_lines=False)
@@ -158,9 +161,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         for d in summary:
             first = True
             for section, counts in sorted(d["sections"].items()):
-                table.add_row(
-                    d["id"] if first else "",
-                    section,
+                table.add_row(  # deck text as Text: literal, never markup
+                    Text(visible(d["id"])) if first else "",
+                    Text(visible(section)),
                     *(str(counts.get(b, "")) for b in ("torch", "tensorflow", "mxnet")),
                     str(sum(counts.values())),
                 )
@@ -169,7 +172,7 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         total = sum(d["cards"] for d in summary)
         console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
     for problem in lib.problems:
-        print(str(problem), file=sys.stderr)
+        say(str(problem), file=sys.stderr)
     if lib.problems:
         err(f"{len(lib.problems)} problem(s) in deck files; the other decks loaded")
         return 1
@@ -180,7 +183,7 @@ def _card_for(args: argparse.Namespace, settings: Settings) -> tuple[Card | None
     lib = library(settings, extra=args.deck)
     for problem in lib.problems:
         if args.deck and any(problem.path == d for d in args.deck):
-            print(str(problem), file=sys.stderr)
+            say(str(problem), file=sys.stderr)
     try:
         return find_card(lib, args.card, args.backend), 0
     except CardNotFound as exc:
@@ -222,17 +225,24 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
     from rich.markdown import Markdown
     from rich.syntax import Syntax
+    from rich.text import Text
 
+    from quiz.core.text import visible
+
+    # Deck text goes out as Text, Markdown and Syntax built from it: never read as markup,
+    # and its control characters made visible first.
     console = Console()
-    console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
-    console.print(Markdown(variant.prompt))
+    head = Text(visible(card.uid), style="bold")
+    head.append(f"  {card.backend.value} · {card.kind.value} · seed {args.seed}", style="dim")
+    console.print(head)
+    console.print(Markdown(visible(variant.prompt)))
     if card.source_backend is not None and variant.source_code is not None:
-        console.print(f"[bold]{card.source_backend.value}, the working code:[/]")
-        console.print(Syntax(variant.source_code, "python", theme="ansi_dark", line_numbers=False))
-        console.print(f"[bold]{card.backend.value}, your line runs after:[/]")
-    console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
+        console.print(Text(f"{card.source_backend.value}, the working code:", style="bold"))
+        console.print(Syntax(visible(variant.source_code), "python", theme="ansi_dark", line_numbers=False))
+        console.print(Text(f"{card.backend.value}, your line runs after:", style="bold"))
+    console.print(Syntax(visible(variant.code), "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
-        console.print(f"  {chr(ord('a') + i)}) {choice}")
+        console.print(Text(f"  {chr(ord('a') + i)}) {visible(choice)}"))
     return 0
 
 
@@ -279,13 +289,15 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
             err(f"malformed answer: {exc.hint}")
         return 2
     from quiz import paths
+    from quiz.commands.common import isolation_notice
 
+    isolation_notice(settings)
     with Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
         verdict = grade(runner, card, variant, reading)
     if args.json:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
     else:
-        print(verdict_text(card, verdict))
+        say(verdict_text(card, verdict))
     if verdict.correct is None:
         return 3
     return 0 if verdict.correct else 1

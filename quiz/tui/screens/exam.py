@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
+from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
 from quiz.tui.widgets.key_bar import KeyBar
@@ -130,7 +131,7 @@ backend, your time on each question, and every missed card with its truth and ex
         self.tick()
 
     def set_status(self, text: str | Text) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(shown(text))  # errors from card code and decks pass here
 
     def _spent_ms(self) -> int:
         if self.shown_at is None:
@@ -220,6 +221,8 @@ backend, your time on each question, and every missed card with its truth and ex
         else:
             elapsed = (self.quiz.clock() - run.started_at).total_seconds()
             bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
+        if self.quiz.isolation_header:
+            bar.append(f"  ·  {self.quiz.isolation_header}", style="bold yellow")
         self.query_one("#exam-bar", Static).update(bar)
 
     # --- the end ------------------------------------------------------------------------

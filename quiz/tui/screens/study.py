@@ -28,6 +28,7 @@ from quiz.tui.messages import (
     SiblingsFound,
     Undid,
 )
+from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
 from quiz.tui.widgets.key_bar import KeyBar
@@ -191,7 +192,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def set_status(self, text: str | Text, *, style: str = "") -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(shown(text))  # errors from card code and decks pass through here
         status.set_classes(style)
 
     def update_topbar(self) -> None:
@@ -230,7 +231,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         bar.append(f" · new {new}", style="bold blue" if new else "dim")
         bar.append(f"   today {counts.get('reviewed_today', 0) + 0}", style="dim")
         bar.append(f"   device {self.quiz.settings.device}", style="dim")
-        self.query_one("#topbar", Static).update(bar)
+        if self.quiz.isolation_header:
+            bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
+        self.query_one("#topbar", Static).update(shown(bar))
 
     # --- loading and the next card -----------------------------------------------
 

@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 
 from quiz.core.answers import DTYPES, hint_for
 from quiz.core.cards import Card, Kind
+from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -166,7 +167,9 @@ class AnswerBox(Vertical):
         options = []
         for i, text in enumerate(choices):
             letter = chr(ord("a") + i)
-            options.append(Option(Text.assemble((f" {letter} ", "bold reverse"), " ", text), id=letter))
+            options.append(
+                Option(shown(Text.assemble((f" {letter} ", "bold reverse"), " ", text)), id=letter)
+            )
         box = OptionList(*options, classes="answer-form answer-choice")
         self._use("choice", box)
         if key and "a" <= key < chr(ord("a") + len(choices)):

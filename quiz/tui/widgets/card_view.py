@@ -10,7 +10,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
-from quiz.tui.render import highlight_python, markdown_text
+from quiz.core.text import visible
+from quiz.tui.render import highlight_python, markdown_text, shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -40,14 +41,14 @@ class CardView(Vertical):
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
         meta = Text()
         where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
-        meta.append(where, style="bold")
+        meta.append(visible(where), style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
         if card.source_backend is not None:
             meta.append(f" from {card.source_backend.value}", style="dim")
         if lapses and is_leech(lapses):
             meta.append(f"   LEECH ({lapses} lapses)", style="bold red")
-        self.query_one("#card-meta", Static).update(meta)
+        self.query_one("#card-meta", Static).update(shown(meta))
         self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
         source = self.query_one("#card-source", Static)
         code = self.query_one("#card-code", Static)

@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
-from quiz.tui.render import markdown_text
+from quiz.core.text import visible
+from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
 from quiz.tui.widgets.siblings_view import SiblingsView
 
@@ -82,7 +83,7 @@ class VerdictView(Vertical):
         line = Text()
         if v.correct is None:
             line.append(" NOT GRADED ", style="bold reverse yellow")
-            line.append(f"  {v.error}", style="yellow")
+            line.append(f"  {visible(v.error or '')}", style="yellow")
             self.set_class(True, "-error")
         elif v.correct:
             line.append(" ✓ CORRECT ", style="bold reverse green")
@@ -92,22 +93,22 @@ class VerdictView(Vertical):
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
             line.append(f"   LEECH: forgotten {lapses} times", style="bold red")
-        self.query_one("#verdict-line", Static).update(line)
+        self.query_one("#verdict-line", Static).update(shown(line))
 
         detail = Text()
         detail.append("you said  ", style="dim")
-        detail.append(f"{said(answered)}\n")
+        detail.append(f"{visible(said(answered))}\n")
         if v.expected is not None:
             detail.append("truth     ", style="dim")
-            detail.append(v.expected, style="bold")
+            detail.append(visible(v.expected), style="bold")
             detail.append(f"   ({v.backend} {v.version} on {v.device}, {v.elapsed_ms:.1f} ms)", style="dim")
             given_error = v.extra.get("given_error")
             if given_error:
-                detail.append(f"\nyour code raised {given_error}", style="red")
+                detail.append(f"\nyour code raised {visible(str(given_error))}", style="red")
             elif "given_value" in v.extra:
-                detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
+                detail.append(f"\nyour code gave {visible(str(v.extra['given_value']))}", style="dim")
             code_detail(detail, v.extra)
-        self.query_one("#verdict-detail", Static).update(detail)
+        self.query_one("#verdict-detail", Static).update(shown(detail))
         explain = answered.variant.explain or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 
