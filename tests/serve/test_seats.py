@@ -107,7 +107,7 @@ async def test_a_seat_handed_over_during_cancellation_is_passed_on() -> None:
 
 
 def test_default_seats_follow_the_memory() -> None:
-    assert seat_memory_mb(3, 768) == 250 + 3 * (700 + 768)
+    assert seat_memory_mb(3, 768) == 150 + 3 * (400 + 768)
     assert default_seats(3, 768, total_mb=24 * 1024) == (24 * 1024 * 3 // 4) // seat_memory_mb(3, 768)
     assert default_seats(3, 768, total_mb=1024) == 1  # always one
     assert default_seats(1, 256, total_mb=64 * 1024) > default_seats(3, 768, total_mb=64 * 1024)

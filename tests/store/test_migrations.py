@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from quiz.store import backup
 from quiz.store.db import HEAD_REVISION, StoreError, make_engine, open_store, sqlite_file, upgrade
-from quiz.store.models import CardState, Profile, Review, TrustedDeck
+from quiz.store.models import CardState, Profile, Review, SignInToken, TrustedDeck, WebSession
 from quiz.store.types import UTCDateTime
 from tests.classroom.pg import db_url  # noqa: F401  (fixture)
 
@@ -169,6 +169,8 @@ def test_upgrading_a_0001_database_with_data_loses_nothing(db_url: str) -> None:
         with store.session() as s:
             s.add(Profile(name="ada", display_name="Ada L.", created_at=T0))
             s.add(TrustedDeck(profile="ada", deck_id="x", path="/p/x.toml", sha256="0" * 64, trusted_at=T0))
+            s.add(SignInToken(profile="ada", token_sha256="1" * 64, created_at=T0, expires_at=T0))  # 0004
+            s.add(WebSession(profile="ada", session_sha256="2" * 64, created_at=T0, expires_at=T0, last_seen_at=T0))
             s.commit()
             assert s.scalar(select(sa.func.count()).select_from(Profile)) == 1
     finally:
