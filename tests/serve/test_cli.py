@@ -13,7 +13,9 @@ from quiz.store.db import open_store
 
 
 def quiz(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "quiz", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "quiz", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_add_learner_prints_a_link_that_signs_in_once(tmp_path: Path) -> None:
