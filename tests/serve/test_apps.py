@@ -140,3 +140,44 @@ async def test_hostile_messages_are_ignored_and_an_oversized_one_closes_only_tha
         other = await served.tab(bob)  # the server goes on for everyone else
         await other.wait_for(lambda t: PROMPT.search(t) is not None)
         await other.ws.close()
+
+
+async def test_a_killed_server_takes_its_apps_and_workers_with_it(
+    tmp_path: Path, small_library: Path
+) -> None:
+    from quiz.runner.procs import descendants
+    from quiz.serve import logins
+    from quiz.store.db import open_store
+
+    db = f"sqlite:///{tmp_path / 'class.db'}"
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "quiz", "serve", "--db", db, "--port", "0", "--json"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        url = json.loads(await asyncio.wait_for(server.stdout.readline(), 120))["url"]
+        store = open_store(db)
+        token = logins.add_learner(store, "ada").token
+        store.dispose()
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+            async with browser.post(
+                f"{url}/signin", data={"token": token}, headers={"Origin": url}, allow_redirects=False
+            ) as r:
+                assert r.status == 303
+            tab = Tab(await browser.ws_connect(f"{url}/ws?width=100&height=32", headers={"Origin": url}))
+            await tab.wait_for(lambda t: PROMPT.search(t) is not None)
+            tree = descendants(server.pid)  # the app, and the workers it started
+            assert tree
+            server.kill()  # kill -9: no clean shutdown in the server
+            await server.wait()
+            for _ in range(300):
+                if all(_gone(pid) for pid in tree):
+                    break
+                await asyncio.sleep(0.1)
+            assert [pid for pid in tree if not _gone(pid)] == []
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
