@@ -379,8 +379,14 @@ class _Learner:
                 finally:
                     exited.cancel()
                     stop.cancel()
-                if self.reason is None and not self.ended.is_set():
-                    self.reason = "quiz has closed."
+                if self.reason is None and not self.ended.is_set():  # the app ended by itself
+                    code = await asyncio.shield(self.app.stop())
+                    self.reason = (
+                        "quiz has closed."
+                        if code == 0
+                        else "quiz stopped after an error; your answers up to the last rating are saved. "
+                        "The server's log has the details."
+                    )
             finally:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(self.app.stop())

@@ -181,3 +181,17 @@ async def test_a_killed_server_takes_its_apps_and_workers_with_it(
         if server.returncode is None:
             server.kill()
             await server.wait()
+
+
+async def test_an_app_that_dies_says_so_and_frees_its_seat(served: Served) -> None:
+    import signal
+
+    async with await served.client("ada") as ada:
+        tab, pid = await _app(served, ada)
+        os.kill(pid, signal.SIGKILL)
+        screen = await tab.wait_closed()
+        assert "quiz stopped after an error" in screen and "Reload the page" in screen
+        await _settled(served)
+        second = await served.tab(ada)  # and a reload starts a new one
+        await second.wait_for(lambda t: PROMPT.search(t) is not None)
+        await second.ws.close()

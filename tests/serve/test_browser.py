@@ -149,6 +149,7 @@ class Terminal:
         self.page.keyboard.type(keys, delay=40)
 
 
+@pytest.mark.timeout(900)  # two apps and a torch worker start on two busy cores
 def test_learners_in_chromium(server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
