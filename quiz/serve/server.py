@@ -108,11 +108,11 @@ class ClassServer:
 
     # --- the session check, on every route --------------------------------------------------
 
-    async def _profile(self, request: web.Request, *, touch: bool = False) -> str | None:
+    async def _profile(self, request: web.Request) -> str | None:
         cookie = request.cookies.get(COOKIE)
         if not cookie:
             return None
-        return await asyncio.to_thread(logins.session_profile, self.store, cookie, touch=touch)
+        return await asyncio.to_thread(logins.session_profile, self.store, cookie)
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
