@@ -266,7 +266,7 @@ def _duration(seconds: float) -> str:
 def _clamp(value: Any, low: int, high: int, default: int) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # None, "wide", NaN, 1e999
         return default
     return max(low, min(high, number))
 
@@ -336,9 +336,9 @@ class _Learner:
             ahead = {1: "you are next", 2: "1 learner is ahead of you"}.get(
                 position, f"{position - 1} learners are ahead of you"
             )
-            taken = "the only seat" if seats.capacity == 1 else f"all {seats.capacity} seats"
+            which = "the only seat" if seats.capacity == 1 else f"all {seats.capacity} seats"
             await self.say(
-                f"Waiting for a free seat: {taken} on this server {'is' if seats.capacity == 1 else 'are'} "
+                f"Waiting for a free seat: {which} on this server {'is' if seats.capacity == 1 else 'are'} "
                 f"in use and {ahead}.\nYour quiz starts by itself as soon as a seat is free; keep this page open."
             )
 

@@ -118,6 +118,8 @@ async def test_hostile_messages_are_ignored_and_an_oversized_one_closes_only_tha
             '["stdin"]',
             '["resize", "wide"]',
             '["resize", {"width": 1e300, "height": -5}]',
+            '["resize", {"width": 1e999, "height": NaN}]',
+            '["resize", {"width": [80], "height": {"rows": 24}}]',
             '["open_url", {"url": "https://evil.example"}]',
             '["ping", "' + "x" * 1000 + '"]',
         ):
