@@ -22,7 +22,7 @@ __all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url", "
 
 # The newest migration; checked against the scripts by a test, so start-up can
 # skip importing Alembic when the database is already current.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Held while migrating a PostgreSQL database: one learner's app upgrades, the others wait.
 MIGRATION_LOCK = 0x717569_7A  # "quiz"
