@@ -25,6 +25,9 @@ class Settings:
     desired_retention: float = 0.9
     theme: str = "textual-dark"
     deck_dirs: tuple[str, ...] = field(default_factory=tuple)
+    # The biggest deck file the library reads (quiz.core.decks.DeckLimits): raise them for a huge deck.
+    deck_max_bytes: int = 2_000_000
+    deck_max_cards: int = 2_000
     # Keys set by the environment or the command line for this run: the Settings screen leaves them be.
     pinned: tuple[str, ...] = ()
 
@@ -149,4 +152,8 @@ def load_settings(
         settings = replace(settings, db_url=paths.default_db_url())
     if settings.device not in DEVICES:
         raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {settings.device!r}")
+    for key in ("deck_max_bytes", "deck_max_cards"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{path}: {key} must be a whole number above 0, not {value!r}")
     return settings

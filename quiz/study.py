@@ -11,13 +11,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.core import stats as S
 from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import BACKENDS, Card, Deck
-from quiz.core.decks import Library, load_library
+from quiz.core.decks import Library
 from quiz.core.expr import ExprError
 from quiz.core.grading import RunResult, Verdict, judge
 from quiz.core.queue import study_day_start
@@ -46,7 +45,6 @@ __all__ = [
     "Study",
     "Undone",
     "grade_answer",
-    "load_decks",
     "shared_values",
     "utcnow",
 ]
@@ -56,19 +54,6 @@ MAX_SEED = 2**31 - 1
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
-    """The built-in decks, the configured deck folders and `extra` files (parsed once, then cached)."""
-    from quiz import paths
-    from quiz.library_cache import load_library_cached
-    from quiz.store.trust import leave_out_untrusted, library_dirs
-
-    # Files named on the command line come before added decks: the learner's own act wins.
-    dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or []), *library_dirs()]
-    if extra:
-        return leave_out_untrusted(load_library(dirs), settings)
-    return leave_out_untrusted(load_library_cached(dirs, paths.cache_dir()), settings)
 
 
 @dataclass

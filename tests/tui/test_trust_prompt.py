@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quiz.config import load_settings
-from quiz.store.trust import write_into_library
+from quiz.library import write_into_library
 from quiz.tui.app import QuizApp
 from quiz.tui.screens.trust import TrustScreen
 from tests.tui.conftest import wait_for
@@ -42,8 +42,10 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
         shown = app.screen
         assert isinstance(shown, TrustScreen)
         assert shown.request.deck_id == "shared" and not shown.request.changed
-        assert [cid for cid, _ in shown.request.listing] == ["sum.torch"]
-        assert "torch.arange(${n}).sum()" in shown.request.listing[0][1]
+        review = shown.request.review
+        assert [c.card_id for c in review.cards] == ["sum.torch"]
+        listed = {f.name: f.text for f in review.cards[0].fields}
+        assert "torch.arange(${n}).sum()" in listed["code"] and listed["variables"] == "n = { int = [2, 9] }"
         assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]  # nothing runs before
 
         await pilot.press(choice)
@@ -58,8 +60,8 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
 async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
     small_library: Path, tmp_path: Path
 ) -> None:
+    from quiz.library import trust
     from quiz.store.db import open_store
-    from quiz.store.trust import trust
 
     url = f"sqlite:///{tmp_path / 'q.db'}"
     data = textwrap.dedent(ADDED).lstrip().encode()
@@ -80,6 +82,8 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
     app = QuizApp(load_settings(db_url=url, device="cpu"))
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
-        assert app.screen.request.changed  # type: ignore[attr-defined]
-        assert "+ 1" in app.screen.request.listing[0][1]  # type: ignore[attr-defined]
+        request = app.screen.request  # type: ignore[attr-defined]
+        assert request.changed and request.review.against_trusted
+        (code,) = [f for f in request.review.cards[0].fields if f.name == "code"]
+        assert code.changed and "+y = int(torch.arange(${n}).sum() + 1)" in code.diff()
         assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]
