@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 MAX_SEED = 2**31 - 1
+# What the learner reads when a rating cannot be saved for want of space (it was not saved; the verdict stays).
+DISK_FULL = "the disk is full: your last rating was not saved; free space and rate again"
 
 
 def utcnow() -> datetime:
@@ -245,15 +247,31 @@ class Study:
             return repo.memory_of(s, self.profile, card.uid)
 
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
-        """Schedule the card and commit the review; returns the review id and the new memory."""
-        from quiz.store import repo
-        from quiz.store.classroom import commit_review
+        """Schedule the card and commit the review; returns the review id and the new memory.
 
+        Raises quiz.store.db.DiskFull (its message is the one line to show) when there is no space to
+        save it: nothing was saved, and the same answer can be rated again.
+        """
         if rating not in (1, 2, 3, 4):
             raise ValueError("rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)")
         now = self.clock()
         v = answered.verdict
         # Saved exactly once even on a shared server: locked memory row, retries (quiz.store.classroom).
+        try:
+            review_id, after = self._commit(answered, rating, now, v)
+        except Exception as exc:
+            from quiz.store.db import DiskFull, is_disk_full
+
+            if is_disk_full(exc):
+                raise DiskFull(DISK_FULL) from None
+            raise
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
+        return review_id, after
+
+    def _commit(self, answered: Answered, rating: int, now: datetime, v: Verdict) -> tuple[int, Memory]:
+        from quiz.store import repo
+        from quiz.store.classroom import commit_review
+
         review_id, after, _inserted = commit_review(
             self.store,
             self.profile,
@@ -277,7 +295,6 @@ class Study:
             ),
             lambda before: review(before, rating, now, self.scheduler),
         )
-        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
         return review_id, after
 
     def bury(self, card: Card) -> datetime:
