@@ -87,3 +87,41 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
         (code,) = [f for f in request.review.cards[0].fields if f.name == "code"]
         assert code.changed and "+y = int(torch.arange(${n}).sum() + 1)" in code.diff()
         assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]
+
+
+async def test_start_up_opens_the_database_once_and_never_offers_a_deck_with_control_characters(
+    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the library, the study and the trust check opened the store up to four times."""
+    import quiz.store.db as db
+    from quiz.library import trust
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    data = textwrap.dedent(ADDED).lstrip().encode()
+    trusted = data.replace(b'id = "shared"', b'id = "old"')
+    store = db.open_store(url)
+    trust(store, "default", write_into_library(trusted, "old"), "old", trusted, origin=None)
+    store.dispose()
+    write_into_library(data, "shared")  # waits for trust
+    hidden = data.replace(b'id = "shared"', b'id = "hidden"').replace(b'sum())"', b'sum())  # \\u001b[2K"')
+    write_into_library(hidden, "hidden")
+
+    opened: list[str] = []
+    real_open = db.open_store
+
+    def counting_open(url: str, **kw: object) -> db.Store:
+        opened.append(url)
+        return real_open(url, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "open_store", counting_open)
+    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
+        assert app.screen.request.deck_id == "shared"  # type: ignore[attr-defined]
+        assert "old/sum.torch" in app.study.cards  # type: ignore[union-attr]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.study is not None and "shared/sum.torch" in app.study.cards)
+        assert not isinstance(app.screen, TrustScreen)  # the deck with an escape sequence is never offered
+        assert "hidden/sum.torch" not in app.study.cards  # type: ignore[union-attr]
+        assert any("U+001B (ESC)" in str(p) for p in app.study.library.problems)  # type: ignore[union-attr]
+    assert opened == [url]

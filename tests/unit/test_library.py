@@ -284,3 +284,27 @@ def test_the_cache_is_used_for_the_same_bytes(tmp_path: Path, monkeypatch: pytes
     entry["deck"]["title"] = "from the cache"
     write_sealed(cache, data)
     assert L.load(settings).library.decks[0].title == "from the cache"
+
+
+def test_the_prepared_start_and_a_library_without_added_decks_import_no_database_layer(
+    tmp_path: Path,
+) -> None:
+    """The first paint reads the prepared card and the fingerprint; neither needs SQLAlchemy or Textual."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "from datetime import datetime, UTC\n"
+        "from quiz.config import load_settings\n"
+        "from quiz import library\n"
+        "from quiz.prepared import first_card\n"
+        "s = load_settings()\n"
+        "first_card(s, None, datetime.now(UTC))\n"
+        "library.fingerprint(s)\n"
+        "assert library.load(s).library.decks\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    env = {**os.environ, "QUIZ_HOME": str(tmp_path / "home")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert {"sqlalchemy", "textual", "alembic", "torch"} & set(json.loads(out.stdout)) == set()
