@@ -172,6 +172,7 @@ class TrustRequest:
     data: bytes  # exactly the bytes that were parsed and reviewed: trusting pins these
     state: Trust  # NEW or CHANGED
     review: Review
+    problems: tuple[Problem, ...] = ()  # parts of the file that did not load: not reviewed, they never run
 
     @property
     def deck_id(self) -> str:
@@ -199,9 +200,6 @@ class Contents:
     pending: list[TrustRequest]
     fingerprint: str
 
-    def entry(self, deck_id: str) -> Entry | None:
-        return next((e for e in self.entries if e.deck is not None and e.deck.id == deck_id), None)
-
 
 def load(
     settings: Settings,
@@ -226,39 +224,24 @@ def load(
     if not named:
         cache.write(reads)
 
-    states: dict[Path, Trust] = {}
     trouble: str | None = None
-    added = [r for r in reads if r.source is Source.ADDED and r.sha256 is not None]
-    if added and pinned is None:
+    if pinned is None and any(r.source is Source.ADDED and r.sha256 is not None for r in reads):
         try:
             pinned = _read_pins(settings, store)
         except Exception as exc:  # fail closed: nothing added runs
             trouble = f"{type(exc).__name__}: {exc}"
-            pinned = {}
-    from quiz.store.trust import pin_key
-
-    for r in reads:
-        if r.source is not Source.ADDED:
-            states[r.path] = _OWN_CHOICE[r.source]
-        elif r.sha256 is None:
-            states[r.path] = Trust.REFUSED
-        elif trouble is not None:
-            states[r.path] = Trust.UNKNOWN
-        else:
-            assert pinned is not None
-            pin = pinned.get(pin_key(r.path))
-            states[r.path] = Trust.NEW if pin is None else Trust.TRUSTED if pin == r.sha256 else Trust.CHANGED
-
     entries: list[Entry] = []
     pending: list[TrustRequest] = []
     for r in reads:
-        state = states[r.path]
+        state = _state(r, pinned or {}, trouble)
         problems = list(r.problems)
         if r.source is Source.ADDED and state != Trust.TRUSTED and r.deck is not None:
             problems.append(Problem(str(r.path), None, None, _left_out(r.deck.id, state, trouble)))
             if state in (Trust.NEW, Trust.CHANGED) and r.data is not None:
                 previous = trusted_version(r.path, pinned or {}, lim) if state == Trust.CHANGED else None
-                pending.append(TrustRequest(r.deck, r.path, r.data, state, review(r.deck, previous)))
+                pending.append(
+                    TrustRequest(r.deck, r.path, r.data, state, review(r.deck, previous), tuple(r.problems))
+                )
         entries.append(
             Entry(
                 r.path,
@@ -272,6 +255,19 @@ def load(
         )
     library = collect((str(e.path), e.deck if e.runs else None, list(e.problems)) for e in entries)
     return Contents(library, entries, pending, _fingerprint(reads, lim))
+
+
+def _state(r: _Read, pinned: Mapping[str, str], trouble: str | None) -> Trust:
+    from quiz.store.trust import pin_key
+
+    if r.source is not Source.ADDED:
+        return _OWN_CHOICE[r.source]
+    if r.sha256 is None:
+        return Trust.REFUSED
+    if trouble is not None:
+        return Trust.UNKNOWN
+    pin = pinned.get(pin_key(r.path))
+    return Trust.NEW if pin is None else Trust.TRUSTED if pin == r.sha256 else Trust.CHANGED
 
 
 def _read_pins(settings: Settings, store: Store | None) -> dict[str, str]:

@@ -325,6 +325,8 @@ def cmd_trust(args: argparse.Namespace, settings: Settings) -> int:
                 else:
                     err(f"{deck_id!r} cannot be trusted now: " + "; ".join(p.message for p in entry.problems))
                 continue
+            for problem in request.problems:
+                print(str(problem), file=sys.stderr)
             show_review(request.deck, request.review, changed=request.changed)
             if args.yes or ask(f"Trust deck {deck_id!r} and let its code run on this machine?"):
                 L.trust_request(store, settings.profile, request)

@@ -60,6 +60,11 @@ class TrustScreen(ModalScreen[bool]):
         else:
             head.append("was added from outside the built-in decks. ", style="bold yellow")
             head.append(f"Its {len(review.cards)} card(s) would run this code on your machine:\n")
+        if r.problems:
+            head.append(
+                f"{len(r.problems)} part(s) of the file did not load and are not listed; they do not run.\n",
+                style="dim",
+            )
         head.append(str(r.path), style="dim")
         with Vertical(id="trust"):
             yield Static(head, id="trust-head")
