@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,8 @@ def _key() -> bytes | None:
         pass
     except OSError:
         return None
+    import secrets
+
     tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

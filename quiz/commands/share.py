@@ -14,8 +14,8 @@ from quiz.commands.common import err, print_json
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.cards import Deck
-    from quiz.library import FieldReview, Review
     from quiz.store.db import Store
+    from quiz.trust_review import FieldReview, Review
 
 ADD_DESCRIPTION = """\
 Copy deck files from outside into your library (the data dir's decks/
@@ -190,6 +190,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     from quiz import library as L
     from quiz.core.decks import Problem, deck_files, parse_deck_bytes, read_deck_bytes
     from quiz.store.trust import pin_key, pins
+    from quiz.trust_review import review
 
     files = []
     for raw in args.paths:
@@ -258,7 +259,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
             trusted = state == L.Trust.TRUSTED
             if not trusted and not args.no_trust:
                 if not args.json:
-                    show_review(deck, L.review(deck, previous), changed=state == L.Trust.CHANGED)
+                    show_review(deck, review(deck, previous), changed=state == L.Trust.CHANGED)
                 if args.yes:
                     trusted = True
                 elif not args.json:

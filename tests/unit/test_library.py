@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from quiz import library as L
+from quiz import trust_review as R
 from quiz.config import load_settings
 from quiz.core.card_data import deck_data, deck_from_data, exact, variant_data, variant_from_data
 from quiz.core.cards import Backend, Card, Deck, Kind, Location, Tolerance
@@ -86,10 +87,10 @@ def other_value(name: str, value: Any) -> Any:
 
 def test_every_card_field_is_listed_or_declared_irrelevant() -> None:
     names = {f.name for f in fields(Card)}
-    assert not set(L.LISTED) & set(L.NOT_LISTED)
-    undecided = names - set(L.LISTED) - set(L.NOT_LISTED)
+    assert not set(R.LISTED) & set(R.NOT_LISTED)
+    undecided = names - set(R.LISTED) - set(R.NOT_LISTED)
     assert not undecided, f"decide whether the trust review lists {sorted(undecided)} (quiz.library.LISTED)"
-    assert {f.name for f in fields(Deck)} <= set(L.DECK_LISTED) | set(L.DECK_NOT_LISTED)
+    assert {f.name for f in fields(Deck)} <= set(R.DECK_LISTED) | set(R.DECK_NOT_LISTED)
 
 
 @pytest.mark.parametrize("name", [f.name for f in fields(Card)])
@@ -98,8 +99,8 @@ def test_a_change_to_any_listed_field_is_shown_as_a_change(name: str) -> None:
     after = replace(before, **{name: other_value(name, getattr(before, name))})
     old = Deck("d", "D", "d.toml", (before,))
     new = Deck("d", "D", "d.toml", (after,))
-    review = L.review(new, old)
-    if name in L.NOT_LISTED:
+    review = R.review(new, old)
+    if name in R.NOT_LISTED:
         # Not a field of the card's content: a moved card is the same card; another id is another card.
         if name == "id":
             assert {c.status for c in review.cards} == {"new", "removed"}
@@ -123,7 +124,7 @@ def test_a_vars_only_change_is_in_the_review() -> None:
         "a.toml",
     )
     assert deck is not None and evil is not None
-    review = L.review(evil, deck)
+    review = R.review(evil, deck)
     (card,) = review.cards
     (vars_field,) = [f for f in card.fields if f.changed]
     assert vars_field.name == "variables"
@@ -135,7 +136,7 @@ def test_a_vars_only_change_is_in_the_review() -> None:
 def test_a_new_deck_lists_every_field_that_runs_or_is_told() -> None:
     deck, _ = parse_deck(textwrap.dedent(DECK), "a.toml")
     assert deck is not None
-    (card,) = L.review(deck).cards
+    (card,) = R.review(deck).cards
     listed = {f.name: f.text for f in card.fields}
     assert {"prompt", "code", "variables", "answer", "explain", "section"} <= set(listed)
     assert listed["variables"] == "n = { int = [2, 9] }"
@@ -146,7 +147,7 @@ def test_only_comments_changed_lists_no_card() -> None:
     deck, _ = parse_deck(textwrap.dedent(DECK), "a.toml")
     moved, _ = parse_deck("# a comment\n\n" + textwrap.dedent(DECK), "a.toml")
     assert deck is not None and moved is not None
-    review = L.review(moved, deck)
+    review = R.review(moved, deck)
     assert review.cards == () and review.unchanged == 1 and review.deck == ()
 
 

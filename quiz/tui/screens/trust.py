@@ -2,7 +2,7 @@
 
 Deck code runs on the learner's machine, so a deck brought in with `quiz deck
 add` runs only once the learner has seen it and agreed. The review
-(`quiz.library.review`) lists every field that decides what runs or what the
+(`quiz.trust_review`) lists every field that decides what runs or what the
 learner is told — code, vars, answer, result, choices, prompt, explain,
 requirements — card by card; for a new version, what differs from the one
 trusted before, field by field. The bytes reviewed are the bytes pinned: if
@@ -24,7 +24,8 @@ from textual.widgets import Button, Static
 from quiz.tui.render import highlight_python
 
 if TYPE_CHECKING:
-    from quiz.library import CardReview, FieldReview, TrustRequest
+    from quiz.library import TrustRequest
+    from quiz.trust_review import CardReview, FieldReview
 
 # Fields holding Python: highlighted when shown whole.
 PYTHON_FIELDS = ("code", "source_code", "answer", "result")
