@@ -146,7 +146,6 @@ class QuizApp(App[int]):
     def _load(self) -> None:
         from quiz import library as L
         from quiz.runner.client import Runner
-        from quiz.store.db import open_store
 
         if self.runner is None:
             self.runner = Runner.for_settings(self.settings, log_dir=_log_dir())
@@ -156,7 +155,10 @@ class QuizApp(App[int]):
             self.runner.prestart([first.backend.value])
             self.watch_warmup([first.backend.value])
         # The one database connection of this app: the library reads the trust pins through it, the
-        # study keeps it (a reload after trusting a deck reuses it).
+        # study keeps it (a reload after trusting a deck reuses it). Imported only now: SQLAlchemy
+        # takes a second to import, and the first card's worker must start first.
+        from quiz.store.db import open_store
+
         store = self.study.store if self.study is not None else open_store(self.settings.db_url)
         try:
             library = self.library
