@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,7 @@ def _key() -> bytes | None:
 
     path = paths.data_dir() / KEY_FILE
     try:
-        key = path.read_bytes()
-        if len(key) >= 32:
-            return key
+        return _read_key(path)
     except FileNotFoundError:
         pass
     except OSError:
@@ -53,9 +52,21 @@ def _key() -> bytes | None:
         with contextlib.suppress(OSError):
             tmp.unlink()
     try:
-        key = path.read_bytes()
+        return _read_key(path)
     except OSError:
         return None
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key, if it is a file of this user's that nobody else can read or write (never through a link)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return None
+        key = os.read(fd, 256)
+    finally:
+        os.close(fd)
     return key if len(key) >= 32 else None
 
 

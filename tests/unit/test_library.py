@@ -309,3 +309,22 @@ def test_the_prepared_start_and_a_library_without_added_decks_import_no_database
     env = {**os.environ, "QUIZ_HOME": str(tmp_path / "home")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert {"sqlalchemy", "textual", "alembic", "torch"} & set(json.loads(out.stdout)) == set()
+
+
+def test_a_key_others_could_read_or_a_linked_key_seals_nothing(tmp_path: Path) -> None:
+    from quiz import paths
+    from quiz.sealed import KEY_FILE
+
+    path = tmp_path / "c.json"
+    assert write_sealed(path, {"a": 1}) and read_sealed(path) == {"a": 1}
+    key = paths.data_dir() / KEY_FILE
+    assert key.stat().st_mode & 0o777 == 0o600
+    key.chmod(0o644)
+    assert read_sealed(path) is None and not write_sealed(path, {"a": 2})
+    key.chmod(0o600)
+    elsewhere = tmp_path / "their.key"
+    elsewhere.write_bytes(key.read_bytes())
+    elsewhere.chmod(0o600)
+    key.unlink()
+    key.symlink_to(elsewhere)
+    assert read_sealed(path) is None
