@@ -44,7 +44,7 @@ from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
 from quiz.checking.explain import explain_raise_problem, wording_problem
-from quiz.checking.probe import alternatives, drawn_variables
+from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
 from quiz.core.grading import RunResult, same_value
@@ -80,8 +80,8 @@ MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
 VARIANT_FLAGS = ("raises", "setup-raises", "answer", "timeout", "crashed", "memory", "variant")
 # The `inert` probe: from this many drawn variants, at most this many single-variable changes each.
-PROBE_BASES = 3
-PROBE_PER_BASE = 4
+PROBE_BASES = 5
+PROBE_PER_BASE = 3
 STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
 _OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
@@ -862,7 +862,8 @@ def wants_probe(result: CardResult, variants: int) -> bool:
     card = result.card
     if result.status == "skip" or result.flags or card.constant or variants < MIN_VARIANTS_FOR_CONSTANT:
         return False
-    return len([n for n in drawn_variables(card) if n not in card.constant_vars]) >= 2
+    skip = set(card.constant_vars) | constrained_variables(card)
+    return len([n for n in drawn_variables(card) if n not in skip]) >= 2
 
 
 def probe_inert(checker: Checker, pending: _Pending) -> tuple[Flag | None, int, float]:
@@ -879,7 +880,7 @@ def probe_inert(checker: Checker, pending: _Pending) -> tuple[Flag | None, int, 
     bases.sort(key=lambda b: (b[0] not in firsts.values(), b[0]))
     runs, ms = 0, 0.0
     for name in drawn_variables(card):
-        if name in card.constant_vars:
+        if name in card.constant_vars or name in constrained_variables(card):
             continue
         seen = [v.values[name] for _, v in bases if name in v.values]
         moved, tried, from_seeds = False, [], []

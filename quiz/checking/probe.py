@@ -11,6 +11,7 @@ bounds re-evaluated, shapes, permutations and reshapes still valid, every
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ from quiz.core.cards import Card
 from quiz.core.expr import ExprError, evaluate, names_in
 from quiz.core.variables import SPEC_KINDS, render, shape_values
 
-__all__ = ["alternatives", "drawn_variables", "spec_refs"]
+__all__ = ["alternatives", "constrained_variables", "drawn_variables", "spec_refs"]
 
 
 def _kind(spec: Mapping[str, Any]) -> str:
@@ -56,6 +57,20 @@ def spec_refs(spec: Mapping[str, Any]) -> set[str]:
                 out |= _expr_names(b)
     elif kind == "expr":
         out |= _expr_names(value)
+    return out
+
+
+def constrained_variables(card: Card) -> set[str]:
+    """Variables a later drawn variable depends on (`s` of `reshape_of = "s"`, `n` of `int = [0, "n"]`).
+
+    Changed alone, such a variable can only move within what the later value
+    allows (a reshape keeps the element count), which may be exactly what
+    decides the truth; the probe leaves them alone.
+    """
+    out: set[str] = set()
+    for _, spec in card.variables:
+        if _kind(spec) != "expr":
+            out |= spec_refs(spec)
     return out
 
 
@@ -135,6 +150,8 @@ def _candidates(
         lo, hi = value
         places = spec.get("places", 2)
         out = [round(float(lo), places), round(float(hi), places), round((lo + hi) / 2, places)]
+    elif kind == "permutation" and isinstance(current, tuple) and len(current) <= 4:
+        out = list(itertools.permutations(range(len(current))))  # the identity first
     else:
         out = list(seen)
     unique: list[Any] = []
