@@ -49,6 +49,7 @@ _HEDGE_WINDOW = 6  # words looked back, within the clause
 _CLAUSE_END = re.compile(r"[.;!?]\s|[.;!?]$|\n\n|—|\(|\)|:\s")
 _WORD = re.compile(r"[A-Za-z']+")
 _PLURAL_HEDGE = re.compile(r"\w\((?:s|es)\)")
+_CODE = re.compile(r"\$\{[^}]*\}|`[^`]*`")
 
 
 def _clause_before(text: str, pos: int) -> str:
@@ -106,7 +107,11 @@ def explain_raise_problem(explain: str, raised: str | None) -> str | None:
 
 
 def wording_problem(field: str, text: str) -> str | None:
-    """A hedged plural such as `time(s)` in a prompt or explanation template, or None."""
+    """A hedged plural such as `time(s)` in a prompt or explanation template, or None.
+
+    Code is not prose: `${prod(s)}` and `` `f(s)` `` are left alone.
+    """
+    text = _CODE.sub(" ", text)
     m = _PLURAL_HEDGE.search(text)
     if m is None:
         return None
