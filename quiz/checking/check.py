@@ -80,7 +80,7 @@ MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
 VARIANT_FLAGS = ("raises", "setup-raises", "answer", "timeout", "crashed", "memory", "variant")
 # The `inert` probe: from this many drawn variants, at most this many single-variable changes each.
-PROBE_BASES = 5
+PROBE_BASES = 8
 PROBE_PER_BASE = 3
 STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
