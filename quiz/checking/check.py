@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
-from quiz.checking.explain import explain_raise_problem, wording_problem
+from quiz.checking.explain import explain_raise_problem, prompt_problem, wording_problem
 from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
@@ -836,7 +836,7 @@ def _update_records(
 
 
 def check_texts(result: CardResult, pending: _Pending) -> None:
-    """`wording` for the card's templates; `explain-raises` for each seeded variant of a `raises` card."""
+    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card."""
     card = result.card
     if result.status == "skip":
         return
@@ -844,6 +844,11 @@ def check_texts(result: CardResult, pending: _Pending) -> None:
         problem = wording_problem(name, text)
         if problem:
             result.flags.append(Flag("wording", problem))
+            break
+    for seed, shown in sorted(pending.variants.items()):
+        problem = prompt_problem(shown.prompt)
+        if problem:
+            result.flags.append(Flag("wording", problem, seed, shown.values_json()))
             break
     if card.kind != Kind.RAISES:
         return

@@ -10,14 +10,16 @@ prompt and explanation next to that variant's truth:
   `RuntimeError` after a `permute`", "unlike `ValueError`") are contrasts,
   not claims, and pass.
 - a prompt or explanation that hedges a plural with "(s)" ("run 2 time(s)")
-  should be written for the variant: `${'time' if n == 1 else 'times'}`.
+  should be written for the variant: `${'time' if n == 1 else 'times'}`;
+- a rendered prompt should ask one question, and not count zero of something
+  ("A gluon net of 0 `Dense(4)`").
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["exception_names", "explain_raise_problem", "wording_problem"]
+__all__ = ["exception_names", "explain_raise_problem", "prompt_problem", "wording_problem"]
 
 # `RuntimeError`, `tf.errors.InvalidArgumentError`, `mx.base.MXNetError`, `UserWarning`, `StopIteration`.
 _EXCEPTION = re.compile(
@@ -50,6 +52,7 @@ _CLAUSE_END = re.compile(r"[.;!?]\s|[.;!?]$|\n\n|—|\(|\)|:\s")
 _WORD = re.compile(r"[A-Za-z']+")
 _PLURAL_HEDGE = re.compile(r"\w\((?:s|es)\)")
 _CODE = re.compile(r"\$\{[^}]*\}|`[^`]*`")
+_ZERO_COUNT = re.compile(r"(?<![\w.])0 `")
 
 
 def _clause_before(text: str, pos: int) -> str:
@@ -120,3 +123,15 @@ def wording_problem(field: str, text: str) -> str | None:
         f"the {field} hedges a plural ({text[start : m.end()]!r}): write it for the variant, "
         "e.g. ${'time' if n == 1 else 'times'}"
     )
+
+
+def prompt_problem(prompt: str) -> str | None:
+    """What is wrong with one variant's rendered prompt as a sentence, or None."""
+    prose = _CODE.sub(" ", prompt)
+    if prose.count("?") > 1:
+        return "the prompt asks more than one question; the card grades one answer"
+    m = _ZERO_COUNT.search(prompt)
+    if m:
+        start = max(prompt.rfind(" ", 0, max(m.start() - 1, 0)) + 1, 0)
+        return f"the prompt counts zero of something ({prompt[start : m.end() + 12]!r}...): draw at least one"
+    return None
