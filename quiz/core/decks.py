@@ -655,6 +655,13 @@ def _hint(key: str, options: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _constant_vars(value: Any) -> tuple[str, ...]:
+    """The variable names of `constant = ["n", ...]` (empty for `true`/`false` or anything else)."""
+    if isinstance(value, list) and value and all(isinstance(n, str) for n in value):
+        return tuple(value)
+    return ()
+
+
 def _parse_card(
     raw: Any, index: int, deck_id: str, path: str, lines: _Lines
 ) -> tuple[Card | None, list[Problem]]:
@@ -806,9 +813,11 @@ def _parse_card(
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         report("tags", "`tags` must be a list of strings")
         tags = []
-    constant = raw.get("constant", False)
+    # `constant = ["n"]`: these variables may leave the truth unchanged (names checked against `vars` below).
+    constant_vars = _constant_vars(raw.get("constant"))
+    constant = False if constant_vars else raw.get("constant", False)
     if not isinstance(constant, bool):
-        report("constant", "`constant` must be true or false")
+        report("constant", "`constant` must be true, false or a list of variable names")
         constant = False
     may_raise = raw.get("may_raise", False)
     if not isinstance(may_raise, bool):
@@ -840,6 +849,9 @@ def _parse_card(
             variables.append((name, dict(spec)))
         defined.add(name)
 
+    for name in constant_vars:
+        if name not in defined:
+            report("constant", f"`constant` names {name!r}, which is not one of the card's `vars`")
     assume = raw.get("assume", [])
     if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
         report("assume", "`assume` must be a list of condition strings")
@@ -886,6 +898,7 @@ def _parse_card(
             timeout=float(timeout),
             requires=dict(requires),
             constant=constant,
+            constant_vars=constant_vars,
             variables=tuple(variables),
             assume=tuple(assume),
             may_raise=may_raise,
