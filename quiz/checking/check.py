@@ -15,7 +15,12 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
 - `variant`: no variant could be drawn or rendered (a spec or `${...}` broke);
 - `unstable`: the same (card, seed) gave another truth than the last check on
   the same versions (the card depends on something besides its seed);
-- `unavailable`: the backend is installed but its worker did not start.
+- `unavailable`: the backend is installed but its worker did not start;
+- `translation`: a translation (`prompt_zh`, `explain_zh`) whose `${...}`
+  placeholders differ from the English text's, that cannot be filled in for
+  a variant, or a prompt translated without its explanation (or the other way
+  round); judged for every card, whether its backend runs here or not
+  (`quiz.core.translation`).
 
 Then hypothesis searches each card's variable space (`search` examples; its
 first is the simplest variant) and shrinks any failing variant, including one
@@ -39,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
 from quiz.core.grading import RunResult, raised_truth, same_value
+from quiz.core.translation import translation_problems
 from quiz.core.variables import (
     DrawError,
     NoVariantError,
@@ -748,6 +754,11 @@ def run_check(
     for p in runnable:
         if p.result.status != "skip":
             p.result.status = "fail" if p.result.flags else "pass"
+    drawn = {p.result.card.uid: list(p.variants.values()) for p in runnable}
+    for result in report.results:
+        for problem in translation_problems(result.card, drawn.get(result.card.uid, ())):
+            result.flags.append(Flag("translation", problem))
+            result.status = "fail"
 
     if options.record:
         _update_records(report, runnable, versions, records)

@@ -29,7 +29,11 @@ A card fails when its code raises (and its kind is not `raises`), when a
 its kind (a choice that is not among `choices`, a shape that is not a shape),
 when it draws variables but its truth never changes (unless `constant =
 true`), when it times out or crashes, or when a seed gives another truth than
-the last check on the same versions.
+the last check on the same versions. A translated card fails (flag
+`translation`, whether its backend is installed or not) when its Chinese
+text has other `${}` placeholders than the English (one that drops or adds
+a variable), cannot be filled in for a variant, or when it has `prompt_zh`
+without `explain_zh` or the other way round.
 
 Each check records the framework versions it ran on and every (card, seed)'s
 truth in your data dir; when a later check on other versions gets another
