@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from quiz import __version__
+from quiz.core.i18n import LANGUAGES
 
 # Modules under quiz.commands, each with `register(sub, groups)`.
 COMMAND_MODULES = (
@@ -47,6 +48,7 @@ examples:
   quiz study view-permute-expand         study one deck
   quiz decks                             the decks, with card counts per section and backend
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
+  quiz show expand-shape.torch --lang zh the same in Chinese (English where a card has none)
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
 
@@ -66,6 +68,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
         help="database URL (or QUIZ_DB); default: SQLite in your data dir",
     )
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help="language of the cards and of quiz's own words: en or zh (default: your setting, else en); "
+        "a card without Chinese text is shown in English",
+    )
 
 
 def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -97,7 +106,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 # Options of the top-level parser that take a value (skipped when looking for the command word).
-_VALUE_OPTIONS = {"--db", "--profile", "--device"}
+_VALUE_OPTIONS = {"--db", "--profile", "--device", "--lang"}
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -136,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_url=getattr(args, "db", None),
             device=getattr(args, "device", None),
             profile=getattr(args, "profile", None),
+            lang=getattr(args, "lang", None),
         )
     except SettingsError as exc:
         print(f"quiz: {exc}", file=sys.stderr)

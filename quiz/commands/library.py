@@ -44,6 +44,11 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     p.add_argument(
         "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
     )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the explanation too (it gives the answer away; for authors and translators)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_common(p)
     p.set_defaults(handler=cmd_show)
@@ -76,17 +81,21 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 
 def deck_summary(lib: Library) -> list[dict[str, Any]]:
+    from quiz.core.translation import deck_languages, translated_cards
+
     out = []
     for deck in lib.decks:
         sections: dict[str, dict[str, int]] = {}
         backends: dict[str, int] = {}
         families: dict[str, list[str]] = {}
+        kinds: dict[str, int] = {}
         for card in deck.cards:
             b = card.backend.value
             sections.setdefault(card.section, {}).setdefault(b, 0)
             sections[card.section][b] += 1
             backends[b] = backends.get(b, 0) + 1
             families.setdefault(card.family, []).append(b)
+            kinds[card.kind.value] = kinds.get(card.kind.value, 0) + 1
         out.append(
             {
                 "id": deck.id,
@@ -97,6 +106,11 @@ def deck_summary(lib: Library) -> list[dict[str, Any]]:
                 "backends": backends,
                 "sections": sections,
                 "family_backends": families,
+                "kinds": dict(sorted(kinds.items())),
+                # Languages every card has (studied in one, nothing falls back to English) and,
+                # per language besides English, how many cards have their text in it.
+                "languages": deck_languages(deck),
+                "translated": translated_cards(deck),
             }
         )
     return out
@@ -107,9 +121,15 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
     summary = deck_summary(lib)
     if args.json:
         totals: dict[str, int] = {}
+        kinds: dict[str, int] = {}
+        translated: dict[str, int] = {}
         for d in summary:
             for b, n in d["backends"].items():
                 totals[b] = totals.get(b, 0) + n
+            for k, n in d["kinds"].items():
+                kinds[k] = kinds.get(k, 0) + n
+            for lang, n in d["translated"].items():
+                translated[lang] = translated.get(lang, 0) + n
         print_json(
             {
                 "decks": summary,
@@ -118,6 +138,8 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
                     "cards": sum(d["cards"] for d in summary),
                     "families": sum(d["families"] for d in summary),
                     "backends": totals,
+                    "kinds": dict(sorted(kinds.items())),
+                    "translated": translated,
                 },
                 "problems": [p.to_dict() for p in lib.problems],
             }
@@ -142,7 +164,11 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
                 first = False
         console.print(table)
         total = sum(d["cards"] for d in summary)
-        console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
+        zh = sum(d["translated"].get("zh", 0) for d in summary)
+        console.print(
+            f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families; "
+            f"{zh} of {total} cards in Chinese too"
+        )
     for problem in lib.problems:
         print(str(problem), file=sys.stderr)
     if lib.problems:
@@ -187,9 +213,12 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
                 "kind": card.kind.value,
                 "section": card.section,
                 "values": variant.values_json(),
-                "prompt": variant.prompt,
+                "prompt": variant.prompt_in(settings.lang),
+                # The language the prompt is in: --lang, or English where the card has no text in it.
+                "lang": "zh" if settings.lang == "zh" and variant.prompt_zh else "en",
                 "code": variant.code,
                 "choices": list(variant.choices),
+                **({"explain": variant.explain_in(settings.lang)} if args.explain else {}),
             }
         )
         return 0
@@ -199,16 +228,23 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 
     console = Console()
     console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
-    console.print(Markdown(variant.prompt))
+    console.print(Markdown(variant.prompt_in(settings.lang)))
     console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
         console.print(f"  {chr(ord('a') + i)}) {choice}")
+    if args.explain:
+        console.print(Markdown(variant.explain_in(settings.lang)))
+    if settings.lang == "zh" and not (variant.prompt_zh and variant.explain_zh):
+        from quiz.core.i18n import t
+
+        console.print(t("show.fallback", settings.lang), style="dim")
     return 0
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.core.answers import MalformedAnswer, parse_answer, visible
     from quiz.core.grading import judge
+    from quiz.core.i18n import t
     from quiz.core.variables import NoVariantError, concrete, draw_variant
     from quiz.runner.client import Runner
 
@@ -237,7 +273,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
                 }
             )
         else:
-            err(f"malformed answer: {exc.hint}")
+            err(t("grade.malformed", settings.lang, hint=exc.text(settings.lang)))
         return 2
     from quiz import paths
 
@@ -247,14 +283,32 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
     else:
+        lang = settings.lang
         if verdict.correct is None:
-            print(f"not graded: {verdict.error}")
+            print(t("grade.not_graded", lang, error=verdict.error))
         else:
-            word = "correct" if verdict.correct else "incorrect"
+            word = t("verdict.correct" if verdict.correct else "verdict.incorrect", lang)
+            given, device, expected = verdict.given, verdict.device, verdict.expected
             print(
-                f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
+                t(
+                    "grade.verdict",
+                    lang,
+                    word=word,
+                    given=given,
+                    backend=card.backend.value,
+                    device=device,
+                    expected=expected,
+                )
             )
-            print(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")
+            print(
+                t(
+                    "grade.ran",
+                    lang,
+                    backend=card.backend.value,
+                    version=verdict.version,
+                    ms=verdict.elapsed_ms,
+                )
+            )
     if verdict.correct is None:
         return 3
     return 0 if verdict.correct else 1

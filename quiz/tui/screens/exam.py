@@ -250,7 +250,9 @@ backend, your time on each question, and every missed card with its truth and ex
 
             try:
                 self.report_path.parent.mkdir(parents=True, exist_ok=True)
-                self.report_path.write_text(report_markdown(report), encoding="utf-8")
+                self.report_path.write_text(
+                    report_markdown(report, lang=run.study.settings.lang), encoding="utf-8"
+                )
                 saved_to = str(self.report_path)
             except OSError as exc:
                 self.post_message(Failed("writing the report", f"{exc}"))
