@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
+from quiz.tui.lang import lang_of
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
@@ -145,7 +146,7 @@ backend, your time on each question, and every missed card with its truth and ex
         try:
             run.check(self.position, event.value)
         except MalformedAnswer as exc:
-            self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"))
+            self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"))
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent

@@ -185,8 +185,9 @@ due now) and **new** (never seen; at most the daily limit a day).
         )
         for deck, c in data.decks:
             title = Text(deck.id, style="bold")
-            if deck.title:
-                title.append(f"  {deck.title}", style="dim")
+            shown = deck.title_in(self.quiz.settings.lang)
+            if shown:
+                title.append(f"  {shown}", style="dim")
             title.truncate(38, overflow="ellipsis")
             table.add_row(
                 self._mark(deck.id),

@@ -10,21 +10,15 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
+from quiz.core.i18n import t
+from quiz.tui.lang import lang_of
 from quiz.tui.render import highlight_python, markdown_text
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
 
-KIND_LABEL = {
-    Kind.SHAPE: "predict the shape",
-    Kind.DTYPE: "predict the dtype",
-    Kind.BOOL: "yes or no",
-    Kind.GRAD_IS_NONE: "is the gradient None?",
-    Kind.VALUE: "predict the value",
-    Kind.RAISES: "does the last line raise? which exception?",
-    Kind.CHOICE: "pick an option",
-    Kind.CODE: "write the code",
-}
+# What each kind asks, in English (the catalog has it in every language: "kind.<kind>").
+KIND_LABEL = {kind: t(f"kind.{kind.value}") for kind in Kind}
 
 
 class CardView(Vertical):
@@ -36,15 +30,16 @@ class CardView(Vertical):
         yield Static(id="card-code")
 
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
+        lang = lang_of(self)
         meta = Text()
         where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
         meta.append(where, style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
-        meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
+        meta.append(f" · {t(f'kind.{card.kind.value}', lang)}", style="dim")
         if lapses and is_leech(lapses):
-            meta.append(f"   LEECH ({lapses} lapses)", style="bold red")
+            meta.append(t("card.leech", lang, lapses=lapses), style="bold red")
         self.query_one("#card-meta", Static).update(meta)
-        self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
+        self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt_in(lang)))
         self.query_one("#card-code", Static).update(numbered(highlight_python(variant.code)))
 
 
