@@ -226,14 +226,16 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from rich.markdown import Markdown
     from rich.syntax import Syntax
 
+    from quiz.core.i18n import unbreak_wide
+
     console = Console()
     console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
-    console.print(Markdown(variant.prompt_in(settings.lang)))
+    console.print(Markdown(unbreak_wide(variant.prompt_in(settings.lang))))
     console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
         console.print(f"  {chr(ord('a') + i)}) {choice}")
     if args.explain:
-        console.print(Markdown(variant.explain_in(settings.lang)))
+        console.print(Markdown(unbreak_wide(variant.explain_in(settings.lang))))
     if settings.lang == "zh" and not (variant.prompt_zh and variant.explain_zh):
         from quiz.core.i18n import t
 

@@ -15,7 +15,9 @@ the reader's language.
 
 from __future__ import annotations
 
+import re
 import string
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,8 @@ __all__ = [
     "known",
     "msg",
     "t",
+    "unbreak_wide",
+    "wide",
 ]
 
 LANGUAGES: tuple[str, ...] = ("en", "zh")
@@ -84,6 +88,24 @@ def check_language(value: Any) -> str:
 def fields_of(template: str) -> set[str]:
     """The `{names}` a template fills in (for the test that every translation keeps them)."""
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def wide(ch: str) -> bool:
+    """Whether `ch` is a wide (Chinese, Japanese, Korean, full-width) character: two columns on a terminal."""
+    return bool(ch) and unicodedata.east_asian_width(ch[0]) in ("W", "F")
+
+
+_BREAK = re.compile(r"(\S)[ \t]*\n[ \t]*(?=(\S))")
+
+
+def unbreak_wide(text: str) -> str:
+    """`text` without the line breaks between two wide characters.
+
+    Markdown shows a line break inside a paragraph as a space; between two
+    Chinese characters there is no space, so a translator's wrapped line
+    would read as two words.
+    """
+    return _BREAK.sub(lambda m: m.group(1) if wide(m.group(1)) and wide(m.group(2)) else m.group(0), text)
 
 
 # --- English: the source text. Keep it byte-identical: tests and scripts compare it. -------------

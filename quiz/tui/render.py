@@ -18,6 +18,8 @@ import tokenize
 
 from rich.text import Text
 
+from quiz.core.i18n import wide
+
 __all__ = ["highlight_python", "markdown_text"]
 
 _INLINE = re.compile(
@@ -72,7 +74,7 @@ def markdown_text(source: str) -> Text:
     def flush() -> None:
         if paragraph:
             gap()
-            _inline(" ".join(p.strip() for p in paragraph), out)
+            _inline(join_lines(paragraph), out)
             paragraph.clear()
 
     while i < len(lines):
@@ -106,7 +108,8 @@ def markdown_text(source: str) -> Text:
             flush()
             in_list = False
         elif in_list and line.startswith((" ", "\t")):
-            out.append(" ")
+            if not (out.plain and wide(out.plain[-1]) and wide(line.strip()[:1])):
+                out.append(" ")
             _inline(line.strip(), out)  # a list item's continuation line
         else:
             in_list = False
@@ -169,3 +172,14 @@ _FSTRING_TYPES = frozenset(
     for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
     if hasattr(token, name)
 )
+
+
+def join_lines(lines: list[str]) -> str:
+    """A paragraph's lines as one: a space between them, as Markdown does, but none between two
+    Chinese (wide) characters, where a line break in the source is no word break."""
+    out = ""
+    for line in (ln.strip() for ln in lines):
+        if out and line and not (wide(out[-1]) and wide(line[0])):
+            out += " "
+        out += line
+    return out
