@@ -319,3 +319,16 @@ def test_the_pilot_deck_is_fully_in_chinese_and_true_to_the_english() -> None:
                 assert chinese and CJK.search(chinese), card.id
                 # Code in backticks is kept as written: every identifier the English names, the Chinese names.
                 assert set(re.findall(r"`[^`]+`", english)) <= set(re.findall(r"`[^`]+`", chinese)), card.id
+
+
+def test_a_hostile_translation_cannot_flood_the_screen_or_pass_as_markup() -> None:
+    """A translation that multiplies text for some values, or writes Rich markup, is text like the English."""
+    from quiz.tui.render import markdown_text
+
+    flood = card_with("(${a}, 1)", "扩展到 ${b}。${'很长' * (b * 10000)}")
+    variant = build_variant(flood, 0, {"a": 2, "b": 5})
+    assert variant.explain_zh is None and variant.explain_in("zh") == variant.explain  # refused, not shown
+    assert any("sequence is too long" in p for p in translation_problems(flood, [variant]))
+    markup = card_with("(${a}, 1)", "[bold red]正确[/] ${b}")
+    shown = markdown_text(build_variant(markup, 0, {"a": 2, "b": 3}).explain_in("zh"))
+    assert shown.plain == "[bold red]正确[/] 3" and not shown.spans
