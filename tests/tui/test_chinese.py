@@ -154,3 +154,52 @@ async def test_english_stays_the_default(zh_library: Path, tmp_path: Path, runne
         assert "x has shape" in text_of(app, "#card-prompt")
         assert "Enter answers · Esc Home · F1 help" in text_of(app, "#status")
         assert "Home" in str(screen.query_one("KeyBar").render())
+
+
+async def test_the_language_is_chosen_in_settings_and_kept(
+    zh_library: Path, tmp_path: Path, runner: Any
+) -> None:
+    from sqlalchemy import select
+
+    from quiz.config import load_settings
+    from quiz.store.db import open_store
+    from quiz.store.models import Setting
+    from quiz.tui.screens.settings import SettingsScreen
+
+    settings = settings_for(tmp_path, backends=("torch",))
+    app = QuizApp(settings, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.study_screen
+        await wait_for(pilot, lambda: app.study is not None and screen.phase == "question")
+        assert "x has shape" in text_of(app, "#card-prompt")
+        app.open_settings()
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.pause()
+        form = app.screen
+        assert not form.query_one("#set-lang").disabled
+        form.query_one("#set-lang").value = "zh"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
+        assert app.settings.lang == "zh" and app.study is not None and app.study.settings.lang == "zh"
+        await pilot.press(*"9x9", "enter")  # the next screens speak Chinese
+        await wait_for(pilot, lambda: screen.phase == "verdict")
+        assert "✗ 错误" in text_of(app, "#verdict-line") and "1 重来" in text_of(app, "#verdict-rate")
+    assert load_settings(db_url=settings.db_url).lang == "zh"  # the profile's file
+    store = open_store(settings.db_url)
+    with store.session() as s:
+        assert {r.key: r.value for r in s.scalars(select(Setting))}["lang"] == "zh"  # and the database
+    store.dispose()
+
+    # `--lang en` for one run: the form shows it is set on the command line and does not save it.
+    pinned = load_settings(db_url=settings.db_url, device="cpu", lang="en")
+    app = QuizApp(pinned, runner=runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.study is not None and app.study_screen.phase == "question")
+        assert "x has shape" in text_of(app, "#card-prompt")
+        app.open_settings()
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.pause()
+        assert app.screen.query_one("#set-lang").disabled
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
+    assert load_settings(db_url=settings.db_url).lang == "zh"
