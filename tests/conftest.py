@@ -19,6 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "tensorflow", "mxnet")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def added_decks_run() -> Iterator[None]:
+    """Tests run decks written to temporary folders: let them run without bubblewrap too.
+
+    Before any runner is built. The opt-in's own tests remove it (tests/cli/test_isolation_notice.py).
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QUIZ_ALLOW_UNISOLATED", "1")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own QUIZ_HOME: data, config and caches never touch real user dirs."""

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from quiz.core.cards import BACKENDS
 from quiz.tui.messages import Failed, HomeLoaded
+from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
@@ -185,9 +186,10 @@ due now) and **new** (never seen; at most the daily limit a day).
         )
         for deck, c in data.decks:
             title = Text(deck.id, style="bold")
-            shown = deck.title_in(self.quiz.settings.lang)
-            if shown:
-                title.append(f"  {shown}", style="dim")
+            deck_title = deck.title_in(self.quiz.settings.lang)
+            if deck_title:
+                title.append(f"  {deck_title}", style="dim")
+            title = shown(title)
             title.truncate(38, overflow="ellipsis")
             table.add_row(
                 self._mark(deck.id),

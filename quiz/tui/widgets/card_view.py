@@ -11,8 +11,9 @@ from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
 from quiz.core.i18n import t
+from quiz.core.text import visible
 from quiz.tui.lang import lang_of
-from quiz.tui.render import highlight_python, markdown_text
+from quiz.tui.render import highlight_python, markdown_text, shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -27,20 +28,34 @@ class CardView(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="card-meta")
         yield Static(id="card-prompt")
+        yield Static(id="card-source")
         yield Static(id="card-code")
 
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
         lang = lang_of(self)
         meta = Text()
         where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
-        meta.append(where, style="bold")
+        meta.append(visible(where), style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
         meta.append(f" · {t(f'kind.{card.kind.value}', lang)}", style="dim")
+        if card.source_backend is not None:
+            meta.append(t("card.from", lang, backend=card.source_backend.value), style="dim")
         if lapses and is_leech(lapses):
             meta.append(t("card.leech", lang, lapses=lapses), style="bold red")
-        self.query_one("#card-meta", Static).update(meta)
+        self.query_one("#card-meta", Static).update(shown(meta))
         self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt_in(lang)))
-        self.query_one("#card-code", Static).update(numbered(highlight_python(variant.code)))
+        source = self.query_one("#card-source", Static)
+        code = self.query_one("#card-code", Static)
+        if card.source_backend is not None and variant.source_code is not None:
+            # A translate card: the working code, then the setup the learner's line runs after.
+            source.update(numbered(highlight_python(variant.source_code)))
+            source.border_title = t("card.source_title", lang, backend=card.source_backend.value)
+            source.display = True
+            code.border_title = t("card.code_after", lang, backend=card.backend.value)
+        else:
+            source.display = False
+            code.border_title = None
+        code.update(numbered(highlight_python(variant.code)))
 
 
 def is_leech(lapses: int) -> bool:

@@ -16,8 +16,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from quiz.core.i18n import DEFAULT_LANGUAGE, t
+from quiz.core.text import visible
 from quiz.tui.lang import lang_of
-from quiz.tui.render import highlight_python
+from quiz.tui.render import highlight_python, shown
 from quiz.tui.widgets.card_view import numbered
 
 if TYPE_CHECKING:
@@ -35,10 +36,10 @@ def outcome(card: Card, result: RunResult, lang: str = DEFAULT_LANGUAGE) -> Text
     out = Text()
     if not result.ok:
         out.append(t("siblings.could_not_run", lang), style="bold yellow")
-        out.append(result.error or t("siblings.unknown_error", lang), style="yellow")
+        out.append(visible(result.error or t("siblings.unknown_error", lang)), style="yellow")
         return out
     out.append("→ ", style="bold")
-    out.append(format_truth(card, result.truth), style="bold")
+    out.append(visible(format_truth(card, result.truth)), style="bold")
     return out
 
 
@@ -54,7 +55,7 @@ class SiblingPanel(Vertical):
 
     def show_waiting(self, card: Card, note: str) -> None:
         self._head(card, None, None)
-        self.query_one(f"#sibling-out-{self.backend}", Static).update(Text(note, style="dim italic"))
+        self.query_one(f"#sibling-out-{self.backend}", Static).update(shown(Text(note, style="dim italic")))
 
     def show(self, card: Card, variant: Variant, same_values: bool | None, result: RunResult | None) -> None:
         self._head(card, same_values, variant)
@@ -64,7 +65,7 @@ class SiblingPanel(Vertical):
         out = self.query_one(f"#sibling-out-{self.backend}", Static)
         lang = lang_of(self)
         out.update(
-            outcome(card, result, lang)
+            shown(outcome(card, result, lang))
             if result is not None
             else Text(t("siblings.running", lang), style="dim italic")
         )
@@ -77,12 +78,12 @@ class SiblingPanel(Vertical):
         if same_values is True:
             head.append(t("siblings.same_values", lang), style="green")
         elif same_values is False and variant is not None:
-            values = ", ".join(f"{k}={v!r}" for k, v in variant.values.items())
+            values = visible(", ".join(f"{k}={v!r}" for k, v in variant.values.items()))
             own = t("siblings.own_values", lang, values=values) if values else t("siblings.own_example", lang)
             head.append(own, style="yellow")
         elif same_values is None:
             head.append(t("siblings.yours", lang), style="dim")
-        self.query_one(f"#sibling-head-{self.backend}", Static).update(head)
+        self.query_one(f"#sibling-head-{self.backend}", Static).update(shown(head))
 
 
 class SiblingsView(Vertical):
@@ -112,7 +113,7 @@ class SiblingsView(Vertical):
         title.append(t("siblings.family", lang), style="dim")
         title.append(card.family, style="dim bold")
         title.append(")" if lang == DEFAULT_LANGUAGE else "）", style="dim")
-        self.query_one("#siblings-title", Static).update(title)
+        self.query_one("#siblings-title", Static).update(shown(title))
         panels = [SiblingPanel(card.backend.value, current=True)] + [
             SiblingPanel(s.backend.value) for s in siblings
         ]

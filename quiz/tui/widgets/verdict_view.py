@@ -3,7 +3,7 @@ on the other backends side by side."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,8 +12,9 @@ from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
 from quiz.core.i18n import t
+from quiz.core.text import visible
 from quiz.tui.lang import lang_of
-from quiz.tui.render import markdown_text
+from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
 from quiz.tui.widgets.siblings_view import SiblingsView
 
@@ -36,10 +37,39 @@ def said(answered: Answered) -> str:
     text = answered.answer.strip()
     if answered.card.kind != Kind.CHOICE:
         return text
+    if answered.parsed is not None:
+        return f"{text}) {answered.parsed}"
     try:
         return f"{text}) {parse_answer(concrete(answered.card, answered.variant), text)}"
     except MalformedAnswer:
         return text
+
+
+def code_detail(detail: Text, extra: dict[str, Any]) -> None:
+    """A code answer's other variants: how many were checked, the smallest that failed, the reference."""
+    if extra.get("misbehaved"):
+        detail.append(f"\n{extra['misbehaved']}", style="bold red")
+    failing = extra.get("failing_variant")
+    checked = extra.get("variants_checked")
+    if isinstance(failing, dict):
+        values = ", ".join(f"{k} = {v!r}" for k, v in (failing.get("values") or {}).items())
+        detail.append("\nfails for ", style="dim")
+        detail.append(values or "the values shown", style="bold")
+        detail.append("\n  expected ", style="dim")
+        detail.append(str(failing.get("expected")))
+        if failing.get("error"):
+            detail.append("\n  your code raised ", style="dim")
+            detail.append(str(failing["error"]), style="red")
+        else:
+            detail.append("\n  your code gave ", style="dim")
+            detail.append(str(failing.get("got")), style="red")
+        if failing.get("difference"):
+            detail.append(f"\n  ({failing['difference']})", style="dim")
+    elif isinstance(checked, int) and checked > 1:
+        detail.append(f"\nchecked on {checked} variants: all agree", style="dim")
+    if extra.get("reference"):
+        detail.append("\na reference answer: ", style="dim")
+        detail.append(str(extra["reference"]))
 
 
 class VerdictView(Vertical):
@@ -57,7 +87,7 @@ class VerdictView(Vertical):
         line = Text()
         if v.correct is None:
             line.append(t("verdict.badge.not_graded", lang), style="bold reverse yellow")
-            line.append(f"  {v.error}", style="yellow")
+            line.append(f"  {visible(v.error or '')}", style="yellow")
             self.set_class(True, "-error")
         elif v.correct:
             line.append(t("verdict.badge.correct", lang), style="bold reverse green")
@@ -67,24 +97,27 @@ class VerdictView(Vertical):
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
             line.append(t("verdict.leech", lang, lapses=lapses), style="bold red")
-        self.query_one("#verdict-line", Static).update(line)
+        self.query_one("#verdict-line", Static).update(shown(line))
 
         detail = Text()
         detail.append(t("verdict.said", lang), style="dim")
-        detail.append(f"{said(answered)}\n")
+        detail.append(f"{visible(said(answered))}\n")
         if v.expected is not None:
             detail.append(t("verdict.truth", lang), style="dim")
-            detail.append(v.expected, style="bold")
+            detail.append(visible(v.expected), style="bold")
             ran = t(
                 "verdict.ran", lang, backend=v.backend, version=v.version, device=v.device, ms=v.elapsed_ms
             )
             detail.append(ran, style="dim")
             given_error = v.extra.get("given_error")
             if given_error:
-                detail.append(t("verdict.code_raised", lang, error=given_error), style="red")
+                detail.append(t("verdict.code_raised", lang, error=visible(str(given_error))), style="red")
             elif "given_value" in v.extra:
-                detail.append(t("verdict.code_gave", lang, value=v.extra["given_value"]), style="dim")
-        self.query_one("#verdict-detail", Static).update(detail)
+                detail.append(
+                    t("verdict.code_gave", lang, value=visible(str(v.extra["given_value"]))), style="dim"
+                )
+            code_detail(detail, v.extra)
+        self.query_one("#verdict-detail", Static).update(shown(detail))
         explain = answered.variant.explain_in(lang) or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 
