@@ -52,7 +52,12 @@ from dataclasses import dataclass, field, replace
 from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
-from quiz.checking.explain import explain_raise_problem, prompt_problem, wording_problem
+from quiz.checking.explain import (
+    explain_raise_problem,
+    prompt_problem,
+    translated_raise_problem,
+    wording_problem,
+)
 from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
@@ -889,7 +894,8 @@ def _update_records(
 
 
 def check_texts(result: CardResult, pending: _Pending) -> None:
-    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card."""
+    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card
+    (and `translation` where its Chinese explanation names other exception classes than the English)."""
     card = result.card
     if result.status == "skip":
         return
@@ -913,6 +919,10 @@ def check_texts(result: CardResult, pending: _Pending) -> None:
         problem = explain_raise_problem(variant.explain, raised)
         if problem:
             result.flags.append(Flag("explain-raises", problem, seed, variant.values_json()))
+        if variant.explain_zh:
+            problem = translated_raise_problem(variant.explain, variant.explain_zh)
+            if problem:
+                result.flags.append(Flag("translation", problem, seed, variant.values_json()))
 
 
 def wants_probe(result: CardResult, variants: int) -> bool:

@@ -197,10 +197,11 @@ def test_control_characters_in_a_translation_are_handled_like_the_english_text()
         chinese = base.replace('`y.shape` 是什么？"', f'`y.shape` 是什么？{escape}"', 1)
         en_deck, en_problems = parse_deck(english, "zh.toml")
         zh_deck, zh_problems = parse_deck(chinese, "zh.toml")
-        assert (en_deck is None) == (zh_deck is None)
-        assert len(en_problems) == len(zh_problems)
-        if en_deck is not None and zh_deck is not None:  # no stream refuses control characters yet
-            assert len(en_deck.cards) == len(zh_deck.cards)
+        assert en_deck is None and zh_deck is None  # refused at load, with file, line and card
+        assert len(en_problems) == len(zh_problems) == 1
+        assert "`prompt` holds the control character" in en_problems[0].message
+        assert "`prompt_zh` holds the control character" in zh_problems[0].message
+        assert zh_problems[0].card_id == en_problems[0].card_id and (zh_problems[0].line or 0) > 0
 
 
 # --- the placeholder check ---------------------------------------------------------------------
