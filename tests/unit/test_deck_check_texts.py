@@ -287,7 +287,11 @@ def test_a_chinese_explanation_must_name_the_exceptions_the_english_names(
         + card("swapped.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_swapped))
         + card("always.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_always))
     )
-    assert flags(report) == {"true.torch": set(), "swapped.torch": {"translation"}, "always.torch": {"translation"}}
+    assert flags(report) == {
+        "true.torch": set(),
+        "swapped.torch": {"translation"},
+        "always.torch": {"translation"},
+    }
     by_id = {r.card.id: r for r in report.results}
     swapped = [f for f in by_id["swapped.torch"].flags if f.code == "translation"]
     assert swapped and all(by_id["swapped.torch"].truths[f.seed] is not None for f in swapped)
