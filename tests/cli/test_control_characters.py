@@ -14,6 +14,7 @@ escapes inside TOML literal strings, where they load and are made at run time.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -179,6 +180,35 @@ def test_grade_shows_a_truth_a_choice_and_a_typed_answer_visibly(
     assert "control character (\\x1b at position 1)" in shown["error"]
 
 
+def test_grade_batch_echoes_a_hostile_card_id_and_answer_visibly(
+    deck: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Neither line runs code (no such card; a malformed answer) and stdin is read line by line
+    # (no prestart), so no worker starts.
+    lines = [
+        {"card": f"no{TITLE}\x9b2K\u202e", "seed": 0, "answer": "1"},
+        {"card": "hostile/odd.torch", "seed": 0, "answer": f"1\x9b\u202e\x7f{ESC}"},
+    ]
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+    def batch(*extra: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return main(["grade", "--batch", "-", "--deck", str(deck), *extra])
+
+    assert batch() == 2
+    out, err = capsys.readouterr()
+    assert_safe(out + err)
+    assert "line 1 no\\x1b]0;pwned\\x07\\x9b2K\\u202e seed 0: not graded" in out
+    assert "line 2 hostile/odd.torch seed 0: not graded: malformed answer" in out
+    assert batch("--json") == 2
+    out, err = capsys.readouterr()
+    assert_safe(out + err)
+    assert "\x7f" not in out
+    verdicts = [json.loads(line) for line in out.splitlines()]
+    assert verdicts[0]["card"] == lines[0]["card"]  # the data intact, escaped by JSON
+    assert verdicts[1]["given"] == lines[1]["answer"] and verdicts[1]["correct"] is None
+
+
 def test_json_keeps_the_data_and_escapes_c1_and_bidi_too(
     deck: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -208,6 +238,17 @@ def test_deck_check_output_shows_the_failure_visibly(deck: Path, capsys: pytest.
     out = capsys.readouterr().out
     assert_safe(out)
     json.loads(out)
+
+
+@pytest.mark.torch
+def test_anki_export_names_a_failed_variant_visibly(
+    deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "hostile.apkg"
+    assert main(["export", "--anki", str(out), str(deck), "--variants", "1", "--device", "cpu"]) == 0
+    shown, err = capsys.readouterr()
+    assert_safe(shown + err)
+    assert "hostile/boom.torch seed 0: ValueError: bad \\x1b]0;pwned\\x07 [/x] value" in shown
 
 
 @pytest.mark.parametrize("text", [RAW_DECK, RAW_BYTES_DECK], ids=["toml-escapes", "raw-characters"])
