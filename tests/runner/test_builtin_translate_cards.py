@@ -96,10 +96,22 @@ def _param(card_id: str) -> Any:
     return pytest.param(card_id, marks=[getattr(pytest.mark, b) for b in sorted(backends)], id=card_id)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm(request: pytest.FixtureRequest, runner: Runner) -> None:
+    """The selected cards' workers start together, so their framework imports overlap."""
+    backends: set[str] = set()
+    for item in request.session.items:
+        card_id = getattr(item, "callspec", None) and item.callspec.params.get("card_id")
+        if item.module is request.module and card_id in CARDS:
+            card = CARDS[card_id]
+            backends |= {card.backend.value} | ({card.source_backend.value} if card.source_backend else set())
+    runner.prestart(sorted(backends))
+
+
 def translated(runner: Runner, card: Card, variant: Variant, text: str) -> RunResult:
     """`text` as the learner's translation of this variant, run in the card's own backend."""
     read_answer(card, variant, text)  # a well-formed answer (one statement, no import), not a malformed one
-    return runner.run(*answer_as(concrete(card, variant), variant, text), device="cpu")
+    return runner.run(*answer_as(concrete(card, variant), variant, text))
 
 
 def what_differs(got: RunResult, source: RunResult, card: Card) -> str | None:
@@ -123,7 +135,7 @@ def test_the_reference_agrees_on_every_variant_and_the_near_miss_does_not(
     assert len(variants) >= 2, "a translation graded on one variant could be a hard-coded answer"
     text, says = WRONG[card_id]
     for variant in variants:
-        source = run_truth(runner, card, variant, device="cpu")
+        source = run_truth(runner, card, variant)
         assert source.ok, (variant.values_json(), source.error)
         right = translated(runner, card, variant, card.answer)
         assert what_differs(right, source, card) is None, (variant.values_json(), right.error, right.truth)
@@ -142,7 +154,7 @@ def test_a_near_miss_is_graded_incorrect_with_what_differs(runner: Runner, card_
     card = CARDS[card_id]
     variant = draw_variant(card, 0)
     text, says = WRONG[card_id]
-    verdict = grade(runner, card, variant, read_answer(card, variant, text), device="cpu").to_dict()
+    verdict = grade(runner, card, variant, read_answer(card, variant, text)).to_dict()
     assert verdict["correct"] is False, verdict
     assert verdict["variants_checked"] >= 2, verdict
     assert any(word in verdict["failing_variant"]["difference"] for word in says.split("|")), verdict
