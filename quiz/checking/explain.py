@@ -19,7 +19,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["exception_names", "explain_raise_problem", "prompt_problem", "wording_problem"]
+__all__ = [
+    "exception_names",
+    "explain_raise_problem",
+    "prompt_problem",
+    "translated_raise_problem",
+    "wording_problem",
+]
 
 # `RuntimeError`, `tf.errors.InvalidArgumentError`, `mx.base.MXNetError`, `UserWarning`, `StopIteration`.
 _EXCEPTION = re.compile(
@@ -107,6 +113,24 @@ def explain_raise_problem(explain: str, raised: str | None) -> str | None:
     if others:
         return f"the variant raised {simple}, but the explanation also claims {', '.join(others)}"
     return None
+
+
+def translated_raise_problem(english: str, translated: str) -> str | None:
+    """Why a translated explanation names other exception classes than the English one, or None.
+
+    The English is judged against the variant (`explain_raise_problem`); its
+    hedges are English words, so the translation is held to the English: the
+    same class names, no more, no fewer (Chinese keeps them as Python prints them).
+    """
+    en, tr = set(exception_names(english)), set(exception_names(translated))
+    if en == tr:
+        return None
+    parts = []
+    if en - tr:
+        parts.append(f"leaves out {', '.join(sorted(en - tr))}")
+    if tr - en:
+        parts.append(f"names {', '.join(sorted(tr - en))}, which the English does not")
+    return f"the Chinese explanation {' and '.join(parts)} for this variant"
 
 
 def wording_problem(field: str, text: str) -> str | None:

@@ -291,6 +291,38 @@ def test_an_explanation_false_for_some_variants_is_flagged(check: Callable[..., 
 
 
 @pytest.mark.torch
+def test_a_chinese_explanation_must_name_the_exceptions_the_english_names(
+    check: Callable[..., CheckReport],
+) -> None:
+    """The English is judged against the variant; its Chinese may not drop, add or swap a class name."""
+    english = "${'Here it runs.' if p == tuple(range(len(s))) else 'Here `view` raises `RuntimeError`.'}"
+    zh_true = "${'这里可以运行。' if p == tuple(range(len(s))) else '这里 `view` 抛出 `RuntimeError`。'}"
+    zh_swapped = "${'这里可以运行。' if p == tuple(range(len(s))) else '这里 `view` 抛出 `ValueError`。'}"
+    zh_always = "${'这里抛出 `RuntimeError`。' if p == tuple(range(len(s))) else '这里抛出 `RuntimeError`。'}"
+
+    def zh(text: str) -> dict[str, str]:
+        return {"prompt_zh": 'prompt_zh = "p"', "explain_zh": f'explain_zh = """\n{text}\n"""'}
+
+    report = check(
+        card("true.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_true))
+        + card("swapped.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_swapped))
+        + card("always.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_always))
+    )
+    assert flags(report) == {
+        "true.torch": set(),
+        "swapped.torch": {"translation"},
+        "always.torch": {"translation"},
+    }
+    by_id = {r.card.id: r for r in report.results}
+    swapped = [f for f in by_id["swapped.torch"].flags if f.code == "translation"]
+    assert swapped and all(by_id["swapped.torch"].truths[f.seed] is not None for f in swapped)
+    assert "ValueError" in swapped[0].message and "RuntimeError" in swapped[0].message
+    # flagged only on the variants where the Chinese says what the English does not
+    always = [f for f in by_id["always.torch"].flags if f.code == "translation"]
+    assert always and all(by_id["always.torch"].truths[f.seed] is None for f in always)
+
+
+@pytest.mark.torch
 def test_a_decoy_variable_is_inert_unless_declared(check: Callable[..., CheckReport]) -> None:
     code = "x = torch.ones(${n})\ny = x.${op}\nx[0] = 100"
     vars_toml = 'vars.n = { int = [2, 6] }\nvars.op = { choice = ["view(-1)", "clone()"] }'

@@ -15,7 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
+from quiz.core.i18n import DEFAULT_LANGUAGE, t
 from quiz.core.text import visible
+from quiz.tui.lang import lang_of
 from quiz.tui.render import highlight_python, shown
 from quiz.tui.widgets.card_view import numbered
 
@@ -27,14 +29,14 @@ if TYPE_CHECKING:
 NARROW = 110  # below this many columns the panels stack
 
 
-def outcome(card: Card, result: RunResult) -> Text:
+def outcome(card: Card, result: RunResult, lang: str = DEFAULT_LANGUAGE) -> Text:
     """What the code did, in the learner's words ("(2, 3)", "raises RuntimeError", "no error")."""
     from quiz.core.grading import format_truth
 
     out = Text()
     if not result.ok:
-        out.append("could not run: ", style="bold yellow")
-        out.append(visible(result.error or "unknown error"), style="yellow")
+        out.append(t("siblings.could_not_run", lang), style="bold yellow")
+        out.append(visible(result.error or t("siblings.unknown_error", lang)), style="yellow")
         return out
     out.append("→ ", style="bold")
     out.append(visible(format_truth(card, result.truth)), style="bold")
@@ -61,21 +63,26 @@ class SiblingPanel(Vertical):
             numbered(highlight_python(variant.code))
         )
         out = self.query_one(f"#sibling-out-{self.backend}", Static)
+        lang = lang_of(self)
         out.update(
-            shown(outcome(card, result)) if result is not None else Text("running…", style="dim italic")
+            shown(outcome(card, result, lang))
+            if result is not None
+            else Text(t("siblings.running", lang), style="dim italic")
         )
 
     def _head(self, card: Card, same_values: bool | None, variant: Variant | None) -> None:
+        lang = lang_of(self)
         head = Text()
         head.append(card.backend.value, style="bold cyan")
         head.append(f"  {card.id}", style="dim")
         if same_values is True:
-            head.append("\nsame values", style="green")
+            head.append(t("siblings.same_values", lang), style="green")
         elif same_values is False and variant is not None:
             values = visible(", ".join(f"{k}={v!r}" for k, v in variant.values.items()))
-            head.append(f"\nits own values: {values}" if values else "\nits own example", style="yellow")
+            own = t("siblings.own_values", lang, values=values) if values else t("siblings.own_example", lang)
+            head.append(own, style="yellow")
         elif same_values is None:
-            head.append("\nyour card", style="dim")
+            head.append(t("siblings.yours", lang), style="dim")
         self.query_one(f"#sibling-head-{self.backend}", Static).update(shown(head))
 
 
@@ -100,11 +107,12 @@ class SiblingsView(Vertical):
         self.display = bool(siblings)
         if not siblings:
             return
+        lang = lang_of(self)
         title = Text()
-        title.append("the same on the other backends", style="bold")
-        title.append("  (family ", style="dim")
+        title.append(t("siblings.title", lang), style="bold")
+        title.append(t("siblings.family", lang), style="dim")
         title.append(card.family, style="dim bold")
-        title.append(")", style="dim")
+        title.append(")" if lang == DEFAULT_LANGUAGE else "）", style="dim")
         self.query_one("#siblings-title", Static).update(shown(title))
         panels = [SiblingPanel(card.backend.value, current=True)] + [
             SiblingPanel(s.backend.value) for s in siblings
@@ -112,7 +120,7 @@ class SiblingsView(Vertical):
         await row.mount_all(panels)
         panels[0].show(card, variant, None, result)
         for s, panel in zip(siblings, panels[1:], strict=True):
-            panel.show_waiting(s, notes.get(s.backend.value, "waiting…"))
+            panel.show_waiting(s, notes.get(s.backend.value, t("siblings.waiting", lang)))
 
     def show_sibling(self, card: Card, variant: Variant, same_values: bool, result: RunResult | None) -> None:
         for panel in self.query(SiblingPanel):
