@@ -105,6 +105,27 @@ def test_prompt_problem(prompt: str, problem: str | None) -> None:
 # --- probing one variable at a time: pure ------------------------------------------------------
 
 
+def test_the_sizes_an_array_is_drawn_with_are_not_probed_alone() -> None:
+    # Changing `n` alone keeps the drawn `x`, so the truth cannot move: not a decoy, a size of `x`.
+    c = parsed(
+        card(
+            "arr.torch",
+            "value",
+            "x = torch.tensor(${x}); y = torch.tensor(${y}) * ${k}",
+            """
+            vars.n = { int = [2, 3] }
+            vars.s = { shape = { rank = 2, side = [2, 3] } }
+            vars.k = { int = [1, 3] }
+            vars.x = { array = ["n", "k + 1", 2] }
+            vars.y = { array = "s" }
+            """,
+            "e",
+            answer='answer = "x"',
+        )
+    )
+    assert constrained_variables(c) == {"n", "k", "s"}
+
+
 def test_alternatives_change_one_variable_and_keep_the_card_drawable() -> None:
     c = parsed(
         card(
