@@ -26,7 +26,9 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
 - `inert`: changing one drawn variable alone, from several drawn variants,
   never changed the truth (`quiz.checking.probe`; list such variables in
   `constant = [...]`);
-- `wording`: the prompt or explanation hedges a plural ("time(s)");
+- `wording`: the prompt or explanation hedges a plural ("time(s)"), or
+  writes a dunder name such as `__init__` outside backticks in a variant
+  (Markdown would show a bold "init");
 - `translation`: a translation (`prompt_zh`, `explain_zh`) whose `${...}`
   placeholders differ from the English text's, that cannot be filled in for
   a variant, or a prompt translated without its explanation (or the other way
@@ -54,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quiz.checking.explain import (
     explain_raise_problem,
+    markdown_problem,
     prompt_problem,
     translated_raise_problem,
     wording_problem,
@@ -906,6 +909,17 @@ def check_texts(result: CardResult, pending: _Pending) -> None:
             break
     for seed, shown in sorted(pending.variants.items()):
         problem = prompt_problem(shown.prompt)
+        if problem:
+            result.flags.append(Flag("wording", problem, seed, shown.values_json()))
+            break
+    for seed, shown in sorted(pending.variants.items()):
+        texts = (
+            ("prompt", shown.prompt),
+            ("explanation", shown.explain),
+            ("Chinese prompt", shown.prompt_zh),
+            ("Chinese explanation", shown.explain_zh),
+        )
+        problem = next((p for name, text in texts if text and (p := markdown_problem(name, text))), None)
         if problem:
             result.flags.append(Flag("wording", problem, seed, shown.values_json()))
             break

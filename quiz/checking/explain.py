@@ -59,6 +59,9 @@ _WORD = re.compile(r"[A-Za-z']+")
 _PLURAL_HEDGE = re.compile(r"\w\((?:s|es)\)")
 _CODE = re.compile(r"\$\{[^}]*\}|`[^`]*`")
 _ZERO_COUNT = re.compile(r"(?<![\w.])0 `")
+# `__init__` in prose: card text is Markdown, which shows it as a bold "init".
+_DUNDER = re.compile(r"(?<![\w\\])__[A-Za-z]\w*?__(?!\w)")
+_SPAN = re.compile(r"`[^`]*`")
 
 
 def _clause_before(text: str, pos: int) -> str:
@@ -146,6 +149,17 @@ def wording_problem(field: str, text: str) -> str | None:
     return (
         f"the {field} hedges a plural ({text[start : m.end()]!r}): write it for the variant, "
         "e.g. ${'time' if n == 1 else 'times'}"
+    )
+
+
+def markdown_problem(field: str, text: str) -> str | None:
+    """A dunder name outside a code span in one variant's rendered text (Markdown would eat it), or None."""
+    m = _DUNDER.search(_SPAN.sub(" ", text))
+    if m is None:
+        return None
+    return (
+        f"the {field} writes {m.group(0)!r} outside backticks: Markdown shows it as a bold "
+        f"{m.group(0).strip('_')!r}; put the name (or the quoted message) in backticks"
     )
 
 

@@ -402,3 +402,13 @@ def test_the_built_in_prompts_read_for_every_draw(builtin_library: Any) -> None:
             if found:
                 problems.append((c.uid, seed, found))
     assert problems == []
+
+
+def test_a_dunder_name_outside_backticks_is_flagged_for_markdown_would_eat_it() -> None:
+    from quiz.checking.explain import markdown_problem
+
+    # The message a real card quoted: Markdown showed "Module.init() call".
+    problem = markdown_problem("explanation", 'raises ("cannot assign module before Module.__init__() call")')
+    assert problem is not None and "'__init__'" in problem and "backticks" in problem
+    assert markdown_problem("explanation", "raises (`cannot assign module before Module.__init__() call`)") is None
+    assert markdown_problem("explanation", "call `super().__init__()` first; a_b_c and snake_case stay") is None
