@@ -14,7 +14,7 @@ from quiz.core.grading import suggest_rating
 from quiz.core.text import visible
 from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
-from quiz.tui.widgets.siblings_view import SiblingsView
+from quiz.tui.widgets.siblings_view import SiblingsHint, SiblingsView
 
 if TYPE_CHECKING:
     from quiz.core.cards import Card
@@ -74,8 +74,10 @@ class VerdictView(Vertical):
         yield Static(id="verdict-line")
         yield Static(id="verdict-detail")
         yield Static(id="verdict-rate")
+        hint = SiblingsHint(id="siblings-hint")  # the comparison's marks while it is below the fold
+        yield hint
         yield Static(id="verdict-explain")
-        yield SiblingsView(id="siblings")
+        yield SiblingsView(hint=hint, id="siblings")
 
     def show(self, answered: Answered, *, lapses: int = 0) -> int | None:
         """Fill in the verdict; returns the suggested rating."""
@@ -123,6 +125,7 @@ class VerdictView(Vertical):
             rate.append(f"  Enter = {RATINGS[suggested]}", style="dim")
         self.query_one("#verdict-rate", Static).update(rate)
         self.query_one(SiblingsView).display = False
+        self.query_one(SiblingsHint).display = False
         return suggested
 
     async def show_siblings(self, answered: Answered, siblings: list[Card], notes: dict[str, str]) -> None:
