@@ -225,7 +225,7 @@ class SiblingsView(Vertical):
             return Text("a fixed example", style="dim")
         if same_values:
             unused = [n for n in drawn(mine) if n not in dict(card.variables)]
-            note = "your values" + (f" (it has no {', '.join(unused)})" if unused else "")
+            note = "your values" + (f" (it takes no {', '.join(unused)})" if unused else "")
             return Text(note, style="green")
         values = visible(_values_text(variant))
         # The reason is the comparison's own line when it is not compared for that reason.
