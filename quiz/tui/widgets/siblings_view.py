@@ -83,6 +83,7 @@ class SiblingPanel(Vertical):
         self.backend = backend
         self.current = current
         self.comparison: Comparison | None = None
+        self.variant: Variant | None = None  # what it ran (None while it waits)
 
     def compose(self) -> ComposeResult:
         yield Static(id=f"sibling-head-{self.backend}", classes="sibling-head")
@@ -111,7 +112,7 @@ class SiblingPanel(Vertical):
         values_note: Text | None = None,
     ) -> None:
         """Fill the panel; `comparison` None on the learner's own card."""
-        self.comparison = comparison
+        self.comparison, self.variant = comparison, variant
         head = Text()
         head.append(card.backend.value, style="bold cyan")
         if self.current:
