@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from quiz.core.grading import RunResult
     from quiz.core.variables import Variant
 
-# Side by side only when every panel gets this many columns (code lines wrap below it), and
-# never below WIDE columns in all: 80 and 100 columns stack.
+# Side by side only when every panel gets this many of the view's columns (code lines wrap below
+# it), and never in fewer than WIDE: a 100-column terminal (a 92-column view) stacks.
 PANEL_MIN = 48
-WIDE = 120
+WIDE = 100
 
 MARK_TEXT = {
     Mark.SAME: ("✓ same as your card", "bold green"),
@@ -43,7 +43,7 @@ SHORT_MARK = {Mark.SAME: ("✓ same", "bold green"), Mark.DIFFERS: ("✗ differs
 
 
 def side_by_side(width: int, panels: int) -> bool:
-    """Whether `panels` fit next to each other in `width` columns."""
+    """Whether `panels` fit next to each other in a view `width` columns wide."""
     return width >= max(WIDE, panels * PANEL_MIN)
 
 
@@ -121,7 +121,9 @@ class SiblingPanel(Vertical):
             text, style = MARK_TEXT[comparison.mark]
             head.append(f"  {text}", style=style)
             if comparison.why:
-                head.append(f"\n{comparison.why}", style="dim" if comparison.mark == Mark.DIFFERS else "yellow")
+                head.append(
+                    f"\n{comparison.why}", style="dim" if comparison.mark == Mark.DIFFERS else "yellow"
+                )
         if values_note is not None:
             head.append("\n")
             head.append_text(values_note)
@@ -190,7 +192,9 @@ class SiblingsView(Vertical):
             return
         why_not = ""
         if not same_values:
-            why_not = share(card, my_variant.values, dict(mine.variables)).why_not or "your values do not fit it"
+            why_not = (
+                share(card, my_variant.values, dict(mine.variables)).why_not or "your values do not fit it"
+            )
         comparison = None
         if result is not None and my_result is not None:
             comparison = compare(
