@@ -11,7 +11,7 @@ comparable. Pure: reads only cards, values and run results.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -20,7 +20,7 @@ from quiz.core.expr import ExprError, evaluate, names_in
 from quiz.core.grading import Raised, RunResult, format_truth, raised_truth, same_result, same_value
 from quiz.core.variables import SPEC_KINDS
 
-__all__ = ["Comparison", "Mark", "Shared", "compare", "drawn", "share", "shared_values"]
+__all__ = ["Comparison", "Mark", "Shared", "compare", "drawn", "pinned", "share", "shared_values"]
 
 # A value shown in a reason is cut to this many characters (a drawn array can be long).
 _SHOWN = 40
@@ -155,6 +155,41 @@ def share(
     except (ExprError, KeyError, TypeError, ValueError) as exc:
         return Shared(None, f"its variables do not take your values ({type(exc).__name__})")
     return Shared(env)
+
+
+def pinned(
+    card: Card, values: Mapping[str, Any], original_specs: Mapping[str, Mapping[str, Any]] | None = None
+) -> Card | None:
+    """`card` with each drawn variable that can take the learner's value fixed to it (a one-value
+    choice), the rest left to draw: for a sibling that cannot take all of them (`share`), so that it
+    still shows as many of the learner's values as its specs allow. None when none can be kept.
+
+    A variable is kept only when every variable its spec refers to is kept too (its bounds are then
+    those the learner's values give); conditions are still checked when the copy is drawn.
+    """
+    originals = original_specs or {}
+    env: dict[str, Any] = {}
+    specs: list[tuple[str, dict[str, Any]]] = []
+    kept = 0
+    for name, spec in card.variables:
+        new = dict(spec)
+        try:
+            if "expr" in spec:
+                if _spec_names(spec["expr"]) <= env.keys():
+                    env[name] = evaluate(spec["expr"], env)
+            elif name in values and _spec_names(spec) <= env.keys():
+                v = _freeze(values[name])
+                if _misfit(name, spec, v, env, values, originals.get(name)) is None:
+                    env[name] = v
+                    new = {"choice": [v]}
+                    kept += 1
+        except (ExprError, KeyError, TypeError, ValueError):
+            pass
+        specs.append((name, new))
+    if not kept:
+        return None
+    # Its own id: drawing it must not take the place of the card's own cached strategy.
+    return replace(card, id=f"{card.id}~yours", variables=tuple(specs))
 
 
 def shared_values(

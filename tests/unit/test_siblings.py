@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from quiz.core.cards import Backend, Card, Kind, Tolerance
 from quiz.core.grading import Raised, RunResult
-from quiz.core.siblings import Mark, compare, share, shared_values
+from quiz.core.siblings import Mark, compare, pinned, share, shared_values
+from quiz.core.variables import NoVariantError, draw_values
 
 
 def card(kind: Kind = Kind.SHAPE, backend: Backend = Backend.TORCH, **fields: Any) -> Card:
@@ -84,6 +87,37 @@ def test_a_spec_it_cannot_check_is_shared_only_over_the_same_earlier_values() ->
 def test_derived_values_are_recomputed_by_the_sibling() -> None:
     mx = card(backend=Backend.MXNET, variables=(("a", {"int": [1, 4]}), ("d", {"expr": "a * 10"})))
     assert share(mx, {"a": 2, "d": 999}).values == {"a": 2, "d": 20}
+
+
+def test_a_sibling_that_cannot_take_every_value_keeps_those_it_can() -> None:
+    mx = card(
+        backend=Backend.MXNET,
+        variables=(
+            ("a", {"int": [2, 5]}),
+            ("op", {"choice": ["tile", "repeat"]}),
+            ("b", {"int": [1, "a"]}),
+            ("n", {"int": [2, 4]}),
+            ("m", {"int": [1, "n"]}),
+        ),
+    )
+    values = {"a": 3, "op": "expand", "b": 2, "n": 9, "m": 1}
+    assert share(mx, values).why_not == "op = 'expand' is not one of this card's choices"
+    keep = pinned(mx, values)
+    assert keep is not None and keep.uid != mx.uid  # never the card's own cached strategy
+    for seed in range(5):
+        drawn = draw_values(keep, seed)
+        assert drawn["a"] == 3 and drawn["b"] == 2  # b's bound is a, which is kept
+        assert drawn["op"] in ("tile", "repeat") and 2 <= drawn["n"] <= 4  # n = 9 does not fit
+        assert 1 <= drawn["m"] <= drawn["n"]  # m's bound is n, drawn afresh: m is too
+    assert pinned(mx, {"op": "expand"}) is None  # nothing it can keep
+
+
+def test_kept_values_still_meet_the_siblings_conditions() -> None:
+    mx = card(backend=Backend.MXNET, variables=(*AB, ("op", {"choice": ["t"]})), assume=("a != b",))
+    keep = pinned(mx, {"a": 3, "b": 3})
+    assert keep is not None
+    with pytest.raises(NoVariantError):
+        draw_values(keep, 1)  # Study.sibling_variant then draws the card's own values
 
 
 # --- the comparison -------------------------------------------------------------------------

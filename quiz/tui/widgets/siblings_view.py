@@ -71,6 +71,13 @@ def outcome(card: Card, result: RunResult) -> Text:
     return out
 
 
+def _alike(a: Any, b: Any) -> bool:
+    """The same value, lists and tuples alike (a stored draw comes back with lists)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_alike(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
 def _values_text(variant: Variant) -> str:
     return ", ".join(f"{k} = {v!r}" for k, v in variant.values.items())
 
@@ -207,7 +214,7 @@ class SiblingsView(Vertical):
                 my_choices=my_variant.choices,
                 its_choices=variant.choices,
             )
-        note = self._sibling_values(mine, card, variant, same_values, comparison)
+        note = self._sibling_values(mine, my_variant, card, variant, same_values)
         for panel in self.query(SiblingPanel):
             if panel.backend == card.backend.value:
                 panel.show(card, variant, result, comparison=comparison, values_note=note)
@@ -224,17 +231,31 @@ class SiblingsView(Vertical):
 
     @staticmethod
     def _sibling_values(
-        mine: Card, card: Card, variant: Variant, same_values: bool, comparison: Comparison | None
-    ) -> Text | None:
+        mine: Card, my_variant: Variant, card: Card, variant: Variant, same_values: bool
+    ) -> Text:
         if not drawn(card):
             return Text("a fixed example", style="dim")
         if same_values:
             unused = [n for n in drawn(mine) if n not in dict(card.variables)]
             note = "your values" + (f" (it takes no {', '.join(unused)})" if unused else "")
             return Text(note, style="green")
-        values = visible(_values_text(variant))
-        # The reason is the comparison's own line when it is not compared for that reason.
-        return Text(f"its own values: {values}", style="yellow")
+        # Its own draw, which keeps those of the learner's values its specs take (Study.sibling_variant).
+        mine_drawn = set(drawn(mine))
+        yours = [
+            n
+            for n in drawn(card)
+            if n in mine_drawn
+            and n in my_variant.values
+            and _alike(variant.values.get(n), my_variant.values[n])
+        ]
+        own = {n: variant.values[n] for n in drawn(card) if n not in yours and n in variant.values}
+        out = Text(style="yellow")
+        if yours:
+            out.append(f"your {', '.join(yours)}", style="green")
+            out.append(" · ", style="dim")
+        out.append("its own values: " if not yours else "its own ")
+        out.append(visible(", ".join(f"{k} = {v!r}" for k, v in own.items())))
+        return out
 
     def marks(self) -> list[tuple[str, Mark | None]]:
         """Each sibling's backend and mark (None while it runs)."""
