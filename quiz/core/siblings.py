@@ -280,7 +280,7 @@ def compare(
     if sibling.kind != mine.kind:
         return Comparison(Mark.NOT_COMPARED, f"it asks another question ({sibling.kind.value})")
     if not same_values and (mine.variables or sibling.variables):
-        return Comparison(Mark.NOT_COMPARED, f"its own values: {why_not}" if why_not else "its own values")
+        return Comparison(Mark.NOT_COMPARED, why_not or "it drew its own values")
     if drawn(mine) and not drawn(sibling):
         return Comparison(Mark.NOT_COMPARED, "a fixed example: it takes none of your values")
     if mine.kind == Kind.CHOICE and my_choices != its_choices:
