@@ -306,7 +306,11 @@ class SiblingsView(Vertical):
         scroll = next((a for a in self.ancestors if isinstance(a, ScrollableContainer)), None)
         if scroll is not None and scroll is not self._watching:
             self._watching = scroll
-            self.watch(scroll, "scroll_y", lambda _: self._update_hint(), init=False)
+            # After the refresh: regions on screen follow the scroll only once it is painted.
+            self.watch(scroll, "scroll_y", self._scrolled, init=False)
+
+    def _scrolled(self) -> None:
+        self.call_after_refresh(self._update_hint)
 
     def below_the_fold(self) -> bool:
         """Whether part of the comparison is below what the scrolling view shows."""
