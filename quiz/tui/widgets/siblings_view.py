@@ -19,8 +19,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.widgets import Static
 
+from quiz.core.i18n import DEFAULT_LANGUAGE, t
 from quiz.core.siblings import Comparison, Mark, compare, drawn, share
 from quiz.core.text import visible
+from quiz.tui.lang import lang_of
 from quiz.tui.render import highlight_python, markdown_text, shown
 from quiz.tui.widgets.card_view import numbered
 
@@ -34,12 +36,17 @@ if TYPE_CHECKING:
 PANEL_MIN = 48
 WIDE = 100
 
+# Catalog keys (quiz.core.i18n) and styles of each mark, in full and short.
 MARK_TEXT = {
-    Mark.SAME: ("✓ same as your card", "bold green"),
-    Mark.DIFFERS: ("✗ differs from your card", "bold red"),
-    Mark.NOT_COMPARED: ("· not compared", "yellow"),
+    Mark.SAME: ("siblings.mark.same", "bold green"),
+    Mark.DIFFERS: ("siblings.mark.differs", "bold red"),
+    Mark.NOT_COMPARED: ("siblings.mark.not_compared", "yellow"),
 }
-SHORT_MARK = {Mark.SAME: ("✓ same", "bold green"), Mark.DIFFERS: ("✗ differs", "bold red")}
+SHORT_MARK = {
+    Mark.SAME: ("siblings.short.same", "bold green"),
+    Mark.DIFFERS: ("siblings.short.differs", "bold red"),
+    Mark.NOT_COMPARED: ("siblings.short.not_compared", "yellow"),
+}
 
 
 def side_by_side(width: int, panels: int) -> bool:
@@ -52,7 +59,7 @@ def one_line(prompt: str) -> str:
     return re.sub(r"\s+", " ", prompt).strip()
 
 
-def outcome(card: Card, result: RunResult) -> Text:
+def outcome(card: Card, result: RunResult, lang: str = DEFAULT_LANGUAGE) -> Text:
     """What the code did, in the learner's words ("(2, 3)", "raises RuntimeError", "no error")."""
     from quiz.core.grading import format_truth, raised_truth
 
@@ -63,8 +70,8 @@ def outcome(card: Card, result: RunResult) -> Text:
         out.append(f"raises {raised.type}", style="bold")
         return out
     if not result.ok:
-        out.append("could not run: ", style="bold yellow")
-        out.append(visible(result.error or "unknown error"), style="yellow")
+        out.append(t("siblings.could_not_run", lang), style="bold yellow")
+        out.append(visible(result.error or t("siblings.unknown_error", lang)), style="yellow")
         return out
     out.append("→ ", style="bold")
     out.append(visible(format_truth(card, result.truth)), style="bold")
@@ -120,13 +127,14 @@ class SiblingPanel(Vertical):
     ) -> None:
         """Fill the panel; `comparison` None on the learner's own card."""
         self.comparison, self.variant = comparison, variant
+        lang = lang_of(self)
         head = Text()
         head.append(card.backend.value, style="bold cyan")
         if self.current:
-            head.append("  your card", style="bold")
+            head.append(t("siblings.yours", lang), style="bold")
         elif comparison is not None:
-            text, style = MARK_TEXT[comparison.mark]
-            head.append(f"  {text}", style=style)
+            key, style = MARK_TEXT[comparison.mark]
+            head.append(f"  {t(key, lang)}", style=style)
             if comparison.why:
                 head.append(
                     f"\n{comparison.why}", style="dim" if comparison.mark == Mark.DIFFERS else "yellow"
@@ -138,7 +146,9 @@ class SiblingPanel(Vertical):
         self._part("question").update(shown(markdown_text(one_line(variant.prompt))))
         self._part("code").update(numbered(highlight_python(variant.code)))
         self._part("out").update(
-            shown(outcome(card, result)) if result is not None else Text("running…", style="dim italic")
+            shown(outcome(card, result, lang))
+            if result is not None
+            else Text(t("siblings.running", lang), style="dim italic")
         )
 
 
@@ -186,9 +196,10 @@ class SiblingsView(Vertical):
             SiblingPanel(s.backend.value) for s in siblings
         ]
         await row.mount_all(panels)
-        panels[0].show(card, variant, result, values_note=self._own_values(card, variant))
+        lang = lang_of(self)
+        panels[0].show(card, variant, result, values_note=self._own_values(card, variant, lang))
         for s, panel in zip(siblings, panels[1:], strict=True):
-            panel.show_waiting(s, notes.get(s.backend.value, "waiting…"))
+            panel.show_waiting(s, notes.get(s.backend.value, t("siblings.waiting", lang)))
         self._retitle()
         self._watch_scroll()
         self.call_after_refresh(self._update_hint)
@@ -214,7 +225,7 @@ class SiblingsView(Vertical):
                 my_choices=my_variant.choices,
                 its_choices=variant.choices,
             )
-        note = self._sibling_values(mine, my_variant, card, variant, same_values)
+        note = self._sibling_values(mine, my_variant, card, variant, same_values, lang_of(self))
         for panel in self.query(SiblingPanel):
             if panel.backend == card.backend.value:
                 panel.show(card, variant, result, comparison=comparison, values_note=note)
@@ -224,20 +235,22 @@ class SiblingsView(Vertical):
     # --- what the panels say ---------------------------------------------------------------
 
     @staticmethod
-    def _own_values(card: Card, variant: Variant) -> Text | None:
+    def _own_values(card: Card, variant: Variant, lang: str) -> Text | None:
         if not drawn(card):
-            return Text("a fixed example", style="dim")
-        return Text(f"your values: {visible(_values_text(variant))}", style="dim")
+            return Text(t("siblings.fixed", lang), style="dim")
+        return Text(t("siblings.your_values", lang, values=visible(_values_text(variant))), style="dim")
 
     @staticmethod
     def _sibling_values(
-        mine: Card, my_variant: Variant, card: Card, variant: Variant, same_values: bool
+        mine: Card, my_variant: Variant, card: Card, variant: Variant, same_values: bool, lang: str
     ) -> Text:
         if not drawn(card):
-            return Text("a fixed example", style="dim")
+            return Text(t("siblings.fixed", lang), style="dim")
         if same_values:
             unused = [n for n in drawn(mine) if n not in dict(card.variables)]
-            note = "your values" + (f" (it takes no {', '.join(unused)})" if unused else "")
+            note = t("siblings.same_values", lang)
+            if unused:
+                note += t("siblings.takes_no", lang, names=", ".join(unused))
             return Text(note, style="green")
         # Its own draw, which keeps those of the learner's values its specs take (Study.sibling_variant).
         mine_drawn = set(drawn(mine))
@@ -249,12 +262,14 @@ class SiblingsView(Vertical):
             and _alike(variant.values.get(n), my_variant.values[n])
         ]
         own = {n: variant.values[n] for n in drawn(card) if n not in yours and n in variant.values}
+        values = visible(", ".join(f"{k} = {v!r}" for k, v in own.items()))
         out = Text(style="yellow")
         if yours:
-            out.append(f"your {', '.join(yours)}", style="green")
+            out.append(t("siblings.yours_some", lang, names=", ".join(yours)), style="green")
             out.append(" · ", style="dim")
-        out.append("its own values: " if not yours else "its own ")
-        out.append(visible(", ".join(f"{k} = {v!r}" for k, v in own.items())))
+            out.append(t("siblings.own_some", lang, values=values))
+        else:
+            out.append(t("siblings.own_values", lang, values=values))
         return out
 
     def marks(self) -> list[tuple[str, Mark | None]]:
@@ -267,28 +282,28 @@ class SiblingsView(Vertical):
 
     def _summary(self) -> Text:
         out = Text()
+        lang = lang_of(self)
         for i, (backend, mark) in enumerate(self.marks()):
             if i:
                 out.append(" · ", style="dim")
             out.append(f"{backend} ", style="bold cyan")
             if mark is None:
-                out.append("running…", style="dim italic")
-            elif mark in SHORT_MARK:
-                text, style = SHORT_MARK[mark]
-                out.append(text, style=style)
+                out.append(t("siblings.running", lang), style="dim italic")
             else:
-                out.append("not compared", style="yellow")
+                key, style = SHORT_MARK[mark]
+                out.append(t(key, lang), style=style)
         return out
 
     def _retitle(self) -> None:
         if self.card is None:
             return
+        lang = lang_of(self)
         title = Text()
-        title.append(f"your {self.card.backend.value} card on the other backends: ", style="bold")
+        title.append(t("siblings.title", lang, backend=self.card.backend.value), style="bold")
         title.append_text(self._summary())
-        title.append("  (family ", style="dim")
+        title.append(t("siblings.family", lang), style="dim")
         title.append(self.card.family, style="dim bold")
-        title.append(")", style="dim")
+        title.append(")" if lang == DEFAULT_LANGUAGE else "）", style="dim")
         self.query_one("#siblings-title", Static).update(shown(title))
 
     # --- layout: side by side when wide, the hint while below the fold ---------------------
@@ -325,9 +340,10 @@ class SiblingsView(Vertical):
             return
         show = bool(self.sibling_cards) and self.below_the_fold()
         if show:
+            lang = lang_of(self)
             text = Text()
-            text.append("↓ compared below: ", style="bold")
+            text.append(t("siblings.hint", lang), style="bold")
             text.append_text(self._summary())
-            text.append("   (↓ / End to see)", style="dim")
+            text.append(t("siblings.hint_keys", lang), style="dim")
             hint.update(shown(text))
         hint.display = show
