@@ -88,3 +88,23 @@ async def test_a_value_just_outside_the_tolerance_differs() -> None:
         panel = app.query_one("#sibling-tensorflow", SiblingPanel)
         assert panel.comparison is not None and panel.comparison.mark == Mark.DIFFERS
         assert "✗ differs from your card" in str(panel.query_one(".sibling-head").render())
+
+
+async def test_the_comparison_speaks_the_readers_language() -> None:
+    from types import SimpleNamespace
+
+    class Chinese(Harness):
+        settings = SimpleNamespace(lang="zh")
+
+    mine, tf = card(Backend.TORCH, prompt="p"), card(Backend.TENSORFLOW, prompt="p")
+    app = Chinese()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(SiblingsView)
+        await view.reset(mine, draw_variant(mine, 1), RunResult(ok=True, truth=[1.0]), [tf], {})
+        view.show_sibling(tf, draw_variant(tf, 1), True, RunResult(ok=True, truth=[1.0]))
+        await pilot.pause()
+        assert "你的 torch 卡片在其他后端上：tensorflow ✓ 相同" in str(
+            app.query_one("#siblings-title").render()
+        )
+        head = str(app.query_one("#sibling-tensorflow", SiblingPanel).query_one(".sibling-head").render())
+        assert "✓ 与你的卡片相同" in head and "你的取值" in head
