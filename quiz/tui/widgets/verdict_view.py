@@ -16,7 +16,7 @@ from quiz.core.text import visible
 from quiz.tui.lang import lang_of
 from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
-from quiz.tui.widgets.siblings_view import SiblingsView
+from quiz.tui.widgets.siblings_view import SiblingsHint, SiblingsView
 
 if TYPE_CHECKING:
     from quiz.core.cards import Card
@@ -77,8 +77,10 @@ class VerdictView(Vertical):
         yield Static(id="verdict-line")
         yield Static(id="verdict-detail")
         yield Static(id="verdict-rate")
+        hint = SiblingsHint(id="siblings-hint")  # the comparison's marks while it is below the fold
+        yield hint
         yield Static(id="verdict-explain")
-        yield SiblingsView(id="siblings")
+        yield SiblingsView(hint=hint, id="siblings")
 
     def show(self, answered: Answered, *, lapses: int = 0) -> int | None:
         """Fill in the verdict; returns the suggested rating."""
@@ -132,6 +134,7 @@ class VerdictView(Vertical):
             rate.append(t("verdict.enter", lang, rating=t(f"rating.{suggested}", lang)), style="dim")
         self.query_one("#verdict-rate", Static).update(rate)
         self.query_one(SiblingsView).display = False
+        self.query_one(SiblingsHint).display = False
         return suggested
 
     async def show_siblings(self, answered: Answered, siblings: list[Card], notes: dict[str, str]) -> None:
