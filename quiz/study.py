@@ -20,7 +20,7 @@ from quiz.core.cards import BACKENDS, Card, Deck
 from quiz.core.decks import Library, load_library
 from quiz.core.expr import ExprError
 from quiz.core.grading import RunResult, Verdict, judge
-from quiz.core.queue import study_day_start
+from quiz.core.queue import StudyScope, reviews_left, siblings_to_bury, study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import shared_values
 from quiz.core.variables import (
@@ -145,6 +145,7 @@ class Study:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     deck_ids: list[str] | None = None
+    scope: StudyScope = field(default_factory=StudyScope)  # custom study: tags, backends, sections, decks
 
     def __post_init__(self) -> None:
         self.scheduler = make_scheduler(self.settings.scheduling())
@@ -163,18 +164,24 @@ class Study:
         other.undo_steps = self.undo_steps
         return other
 
+    def with_scope(self, scope: StudyScope) -> Study:
+        """The same session limited to `scope` (custom study: a tag such as `interview`, a backend...)."""
+        other = replace(self, scope=scope)
+        other.undo_steps = self.undo_steps
+        return other
+
     @property
     def profile(self) -> str:
         return self.settings.profile
 
     def sync(self) -> int:
         """Give every card in the library a place in the schedule."""
-        from quiz.core.queue import new_card_order
         from quiz.store import repo
 
-        ordered = new_card_order(self.library.cards())
         with self.store.session() as s:
-            return repo.sync_cards(s, self.profile, [(c.uid, c.deck_id) for c in ordered])
+            return repo.sync_library(
+                s, self.profile, self.library.cards(), now=self.clock(), order=self.settings.new_card_order
+            )
 
     # --- which cards ------------------------------------------------------------
 
@@ -188,8 +195,12 @@ class Study:
         return self.deck_ids is None or card.deck_id in self.deck_ids
 
     def usable(self, card: Card) -> bool:
-        """In the chosen decks, on a chosen backend that is installed."""
-        return self.card_selected(card) and self.backend_enabled(card.backend.value)
+        """In the chosen decks and the custom-study scope, on a chosen backend that is installed."""
+        return (
+            self.card_selected(card)
+            and self.scope.includes(card)
+            and self.backend_enabled(card.backend.value)
+        )
 
     def _usable_uid(self, uid: str) -> bool:
         card = self.cards.get(uid)
@@ -208,6 +219,7 @@ class Study:
                 day_start=study_day_start(now, self.settings.scheduling()),
                 usable=self._usable_uid,
                 deck_ids=self.deck_ids,
+                reviews_per_day=self.settings.reviews_per_day,
             )
         return self.cards.get(uid) if uid else None
 
@@ -292,8 +304,19 @@ class Study:
             ),
             lambda before: review(before, rating, now, self.scheduler),
         )
-        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
+        buried: dict[str, datetime | None] = {}
+        if self.settings.bury_siblings:
+            buried = self._bury_siblings(answered.card, now)
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id, previous=buried))
         return review_id, after
+
+    def _bury_siblings(self, card: Card, now: datetime) -> dict[str, datetime | None]:
+        """Hide the card's family on the other backends until the next study day (setting bury_siblings)."""
+        from quiz.store import repo
+
+        until = study_day_start(now, self.settings.scheduling()) + timedelta(days=1)
+        with self.store.session() as s:
+            return repo.bury_siblings(s, self.profile, siblings_to_bury(card, self.library.cards()), until)
 
     def bury(self, card: Card) -> datetime:
         """Hide the card until the next study day starts. Returns when it comes back."""
@@ -329,6 +352,8 @@ class Study:
             if step.kind == "review":
                 assert step.review_id is not None
                 undone = undo_review(s, self.profile, step.review_id)
+                for uid, before in (step.previous or {}).items():  # the siblings it buried come back
+                    set_buried(s, self.profile, uid, before)
                 self.undo_steps.pop()
                 variant = None
                 if card is not None:
@@ -364,9 +389,15 @@ class Study:
             facts = card_facts(s, self.profile)
             new_today = repo.new_introduced_since(s, self.profile, day_start)
             reviewed_today = repo.reviewed_since(s, self.profile, day_start)
+            cap = self.settings.reviews_per_day
+            left = (
+                None
+                if cap is None
+                else reviews_left(cap, repo.reviews_done_since(s, self.profile, day_start))
+            )
         total = _sum_counts(S.deck_counts(facts, now=now, usable=self._usable_uid).values())
         return repo.QueueCounts(
-            due=total.due,
+            due=total.due if left is None else min(total.due, left),
             new=min(total.new, max(0, self.settings.new_per_day - new_today)),
             learning=total.learning,
             reviewed_today=reviewed_today,
