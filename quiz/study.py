@@ -33,6 +33,7 @@ from quiz.core.variables import (
 
 if TYPE_CHECKING:
     from quiz.config import Settings
+    from quiz.core.previews import IntervalPreview
     from quiz.prepared import Prepared
     from quiz.runner.client import Runner
     from quiz.store.db import Store
@@ -270,6 +271,12 @@ class Study:
 
         with self.store.session() as s:
             return repo.memory_of(s, self.profile, card.uid)
+
+    def interval_previews(self, card: Card) -> tuple[IntervalPreview, ...]:
+        """What each rating 1–4 would schedule for `card` now (quiz.core.previews), for the rating keys."""
+        from quiz.core.previews import preview_intervals
+
+        return preview_intervals(self.memory(card), self.clock(), self.scheduler)
 
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
         """Schedule the card and commit the review; returns the review id and the new memory."""

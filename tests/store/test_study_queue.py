@@ -163,3 +163,17 @@ def _review(uid: str, when):  # type: ignore[no-untyped-def]
     from tests.factories import review_input
 
     return review_input(uid, when=when)
+
+
+def test_interval_previews_follow_the_cards_memory(tmp_path: Path) -> None:
+    from quiz.core.previews import preview_line
+
+    clock = Clock()
+    study = make_study(tmp_path, clock)
+    card = study.cards["beta/mm.torch"]
+    assert preview_line(study.interval_previews(card)) == "1 Again 1m · 2 Hard 6m · 3 Good 10m · 4 Easy 8d"
+    rate(study, card, 3)
+    clock.advance(minutes=10)
+    previews = study.interval_previews(card)
+    _, after = rate(study, card, 3)
+    assert previews[2].due == after.due
