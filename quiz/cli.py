@@ -25,6 +25,9 @@ COMMAND_MODULES = (
     "export",
     "backup",
     "exam",
+    "cards",
+    "stats",
+    "optimize",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
 GROUPS = {
@@ -49,6 +52,9 @@ examples:
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
+  quiz cards --state suspended           browse your cards (search, history, suspend/unsuspend, reset)
+  quiz stats --json                      heatmap, forecast, retention per period, hardest cards
+  quiz optimize                          fit FSRS to your own review history
 
 environment:
   QUIZ_DB       database URL (default: SQLite in your user data dir)
