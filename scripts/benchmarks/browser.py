@@ -94,15 +94,23 @@ def add_history(url: str, uids: list[str], now: datetime, rng: random.Random) ->
                 )
         s.execute(insert(Review), rows)
         for uid in rng.sample(uids, N_CARDS // 50):
-            s.execute(update(CardState).where(CardState.card_uid == uid).values(suspended=True))
+            s.execute(
+                update(CardState)
+                .where(CardState.profile == "default", CardState.card_uid == uid)
+                .values(suspended=True)
+            )
         for uid in rng.sample(uids, N_CARDS // 100):
             s.execute(
                 update(CardState)
-                .where(CardState.card_uid == uid)
+                .where(CardState.profile == "default", CardState.card_uid == uid)
                 .values(buried_until=now + timedelta(hours=6))
             )
         for uid in rng.sample(studied, N_CARDS // 100):
-            s.execute(update(CardState).where(CardState.card_uid == uid).values(lapses=rng.randint(5, 9)))
+            s.execute(
+                update(CardState)
+                .where(CardState.profile == "default", CardState.card_uid == uid)
+                .values(lapses=rng.randint(5, 9))
+            )
         s.commit()
     store.dispose()
     return len(rows)
