@@ -7,6 +7,7 @@ store's to query (quiz.store.browse), with `CardStatus.labels` as the one defini
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +16,15 @@ from typing import Any
 from quiz.core.cards import Card
 from quiz.core.stats import is_leech
 
-__all__ = ["STATES", "CardIndex", "CardQuery", "CardStatus", "QueryError", "filter_by_state"]
+__all__ = [
+    "STATES",
+    "BrowserState",
+    "CardIndex",
+    "CardQuery",
+    "CardStatus",
+    "QueryError",
+    "filter_by_state",
+]
 
 # What `--state` takes. `due`: scheduled and due now (and not suspended or buried); `review`: learned,
 # in the review state (due or not); `leech`: forgotten LEECH_LAPSES times or more.
@@ -116,59 +125,123 @@ class CardStatus:
         return labels[0]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    card: Card
-    haystack: str
-    backend: str
-    kind: str
-
-
 @dataclass(frozen=True)
 class CardIndex:
-    """The library's cards prepared for searching (built once; a search is then a scan of strings)."""
+    """The library's cards prepared for searching, built once per library.
 
-    entries: tuple[_Entry, ...] = ()
-    by_uid: dict[str, Card] = field(default_factory=dict)
+    Each filter is a lookup: the cards of a deck, section, backend, kind or tag are listed ahead,
+    and a word is found with `str.find` in one text of every card's prompt, code and id (casefolded,
+    NUL-separated), so a search costs in proportion to what it matches, not to the library.
+    """
+
+    cards: tuple[Card, ...] = ()
+    text: str = ""
+    starts: tuple[int, ...] = ()
+    fields: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, cards: Iterable[Card]) -> CardIndex:
-        entries = tuple(
-            _Entry(
-                card,
-                "\n".join((card.uid, card.prompt, card.code)).casefold(),
-                card.backend.value,
-                card.kind.value,
-            )
-            for card in cards
-        )
-        return cls(entries, {e.card.uid: e.card for e in entries})
+        cards = tuple(cards)
+        fields: dict[str, dict[str, list[int]]] = {
+            k: {} for k in ("decks", "sections", "backends", "kinds", "tags")
+        }
+        parts, starts, offset = [], [], 0
+        for i, card in enumerate(cards):
+            hay = "\n".join((card.uid, card.prompt, card.code)).casefold().replace("\0", " ")
+            starts.append(offset)
+            parts.append(hay)
+            offset += len(hay) + 1
+            for name, values in (
+                ("decks", (card.deck_id,)),
+                ("sections", (card.section,)),
+                ("backends", (card.backend.value,)),
+                ("kinds", (card.kind.value,)),
+                ("tags", card.tags),
+            ):
+                for v in values:
+                    fields[name].setdefault(v, []).append(i)
+        return cls(cards, "\0".join(parts), tuple(starts), fields, {c.uid: i for i, c in enumerate(cards)})
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.cards)
+
+    def positions(self, query: CardQuery) -> list[int] | None:
+        """The library positions of the cards matching the query's library side, in order (None: all)."""
+        found: set[int] | None = None
+        for name in ("decks", "sections", "backends", "kinds", "tags"):
+            values = getattr(query, name)
+            if values:
+                table = self.fields.get(name, {})
+                these = {i for v in values for i in table.get(v, ())}
+                found = these if found is None else found & these
+        for word in query.words:
+            these = self._containing(word.replace("\0", " "))
+            found = these if found is None else found & these
+        return None if found is None else sorted(found)
 
     def matching(self, query: CardQuery) -> list[Card]:
         """The cards that match the query's library side, in library order (the state filter is the store's)."""
-        words = query.words
-        decks, sections, backends = set(query.decks), set(query.sections), set(query.backends)
-        kinds, tags = set(query.kinds), set(query.tags)
-        out = []
-        for e in self.entries:
-            card = e.card
-            if decks and card.deck_id not in decks:
-                continue
-            if sections and card.section not in sections:
-                continue
-            if backends and e.backend not in backends:
-                continue
-            if kinds and e.kind not in kinds:
-                continue
-            if tags and not tags.intersection(card.tags):
-                continue
-            if words and not all(w in e.haystack for w in words):
-                continue
-            out.append(card)
+        found = self.positions(query)
+        return list(self.cards) if found is None else [self.cards[i] for i in found]
+
+    def _containing(self, word: str) -> set[int]:
+        out: set[int] = set()
+        text, starts = self.text, self.starts
+        at = text.find(word)
+        while at != -1:
+            k = bisect_right(starts, at) - 1
+            out.add(k)
+            at = text.find(word, starts[k + 1]) if k + 1 < len(starts) else -1  # the next card on
         return out
+
+
+class BrowserState:
+    """What the card browser holds while it is open: the library index and every card's state, with
+    the cards of each state listed ahead (at `now`), so each search is set work in memory.
+
+    Load it with quiz.store.browse.open_browser; after an operation, `set_status` the cards it changed
+    (or load it again). States that move with the clock (due, buried) are as of `now`: `refresh(now)`.
+    """
+
+    def __init__(self, index: CardIndex, statuses: dict[str, CardStatus], now: datetime) -> None:
+        self.index = index
+        self.statuses = statuses
+        self.refresh(now)
+
+    def refresh(self, now: datetime) -> None:
+        self.now = now
+        self.in_state: dict[str, set[int]] = {s: set() for s in STATES}
+        for i, card in enumerate(self.index.cards):
+            for label in self.statuses.get(card.uid, CardStatus()).labels(now):
+                self.in_state[label].add(i)
+
+    def status(self, uid: str) -> CardStatus:
+        return self.statuses.get(uid, CardStatus())
+
+    def set_status(self, uid: str, status: CardStatus) -> None:
+        i = self.index.position.get(uid)
+        old = self.statuses.get(uid, CardStatus())
+        self.statuses[uid] = status
+        if i is None:
+            return
+        for label in old.labels(self.now):
+            self.in_state[label].discard(i)
+        for label in status.labels(self.now):
+            self.in_state[label].add(i)
+
+    def search(self, query: CardQuery) -> list[int]:
+        """The library positions of the matching cards, in library order."""
+        found = self.index.positions(query)
+        if not query.states:
+            return list(range(len(self.index))) if found is None else found
+        sets = sorted((self.in_state[s] for s in query.states), key=len)
+        hits = set(sets[0]).intersection(*sets[1:])
+        return sorted(hits if found is None else hits.intersection(found))
+
+    def counts(self) -> dict[str, int]:
+        """How many cards of the library are in each state."""
+        return {s: len(v) for s, v in self.in_state.items()}
 
 
 def filter_by_state(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from quiz.core.browse import CardIndex, CardQuery, CardStatus
+from quiz.core.browse import BrowserState, CardIndex, CardQuery, CardStatus
 from quiz.core.cards import Card
 from quiz.core.stats import LEECH_LAPSES
 from quiz.store.models import CardState, Review
@@ -25,8 +25,10 @@ __all__ = [
     "BrowseResult",
     "BrowseRow",
     "HistoryEntry",
+    "browse_page",
     "bury_cards",
     "card_history",
+    "open_browser",
     "reset_cards",
     "search_cards",
     "state_counts",
@@ -36,7 +38,7 @@ __all__ = [
 
 # Above this many candidate cards the state query reads the profile's matching uids instead of
 # sending the candidates to the database as an IN list.
-IN_LIST_MAX = 500
+IN_LIST_MAX = 2000
 STATUS_COLUMNS = (
     CardState.state,
     CardState.due,
@@ -92,11 +94,17 @@ class BrowseRow:
 
 @dataclass(frozen=True, slots=True)
 class BrowseResult:
-    """A page of matches (`rows`), out of `total`; `uids` are all the matches, in library order."""
+    """A page of matches (`rows`), out of `total`; `uids` lists all the matches, in library order."""
 
     rows: list[BrowseRow]
     total: int
-    uids: list[str]
+    index: CardIndex
+    positions: list[int] | None  # library positions of every match; None: every card
+
+    @property
+    def uids(self) -> list[str]:
+        cards = self.index.cards
+        return [c.uid for c in cards] if self.positions is None else [cards[i].uid for i in self.positions]
 
 
 def _state_condition(state: str, now: datetime) -> Any:
@@ -129,21 +137,67 @@ def search_cards(
     offset: int = 0,
 ) -> BrowseResult:
     """The cards matching `query`, in library order: `limit` rows from `offset` (None: all), and the total."""
-    candidates = index.matching(query)
-    if query.states:
+    found = index.positions(query)  # None: every card
+    statuses: dict[str, CardStatus] = {}
+    if query.states and found is not None and len(found) <= IN_LIST_MAX:
+        # Few candidates: read their states through the (profile, card_uid) index and filter them
+        # here, by the one definition (a state condition in SQL would send SQLite down a state index).
+        statuses = statuses_of(session, profile, [index.cards[i].uid for i in found])
+        wanted = set(query.states)
+        found = [
+            i for i in found if wanted <= set(statuses.get(index.cards[i].uid, CardStatus()).labels(now))
+        ]
+    elif query.states:
         where = [CardState.profile == profile, *(_state_condition(s, now) for s in query.states)]
-        if len(candidates) <= IN_LIST_MAX:
-            where.append(CardState.card_uid.in_([c.uid for c in candidates]))
-        hits = set(session.scalars(select(CardState.card_uid).where(*where)))
-        candidates = [c for c in candidates if c.uid in hits]
+        if query.decks:
+            where.append(CardState.deck_id.in_(list(query.decks)))
+        position = index.position
+        hits = [
+            position[u] for u in session.scalars(select(CardState.card_uid).where(*where)) if u in position
+        ]
+        if found is None:
+            found = sorted(hits)
+        else:
+            candidates = set(found)
+            found = sorted(i for i in hits if i in candidates)
+    total = len(index) if found is None else len(found)
     end = None if limit is None else offset + limit
-    page = candidates[offset:end]
-    statuses = statuses_of(session, profile, [c.uid for c in page])
+    page_positions = range(total)[offset:end] if found is None else found[offset:end]
+    page = [index.cards[i] for i in page_positions]
+    missing = [c.uid for c in page if c.uid not in statuses]
+    if missing:
+        statuses.update(statuses_of(session, profile, missing))
     tallies = _review_tallies(session, profile, [c.uid for c in page])
     rows = [
         BrowseRow(c, statuses.get(c.uid, CardStatus()), *tallies.get(c.uid, (0, 0, 0, None))) for c in page
     ]
-    return BrowseResult(rows, len(candidates), [c.uid for c in candidates])
+    return BrowseResult(rows, total, index, found)
+
+
+def open_browser(session: Session, profile: str, index: CardIndex, *, now: datetime) -> BrowserState:
+    """Every card's state, read once, for a browser that searches in memory (quiz.core.browse.BrowserState)."""
+    statuses = {
+        uid: CardStatus(*values)
+        for uid, *values in session.execute(
+            select(CardState.card_uid, *STATUS_COLUMNS).where(CardState.profile == profile)
+        )
+    }
+    return BrowserState(index, statuses, now)
+
+
+def browse_page(
+    session: Session,
+    profile: str,
+    browser: BrowserState,
+    positions: Sequence[int],
+    *,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[BrowseRow]:
+    """The rows of one page of a browser search: states from the browser, review tallies from the database."""
+    page = [browser.index.cards[i] for i in positions[offset : offset + limit]]
+    tallies = _review_tallies(session, profile, [c.uid for c in page])
+    return [BrowseRow(c, browser.status(c.uid), *tallies.get(c.uid, (0, 0, 0, None))) for c in page]
 
 
 def statuses_of(session: Session, profile: str, uids: Sequence[str]) -> dict[str, CardStatus]:
@@ -259,15 +313,17 @@ def card_history(
     session: Session, profile: str, card_uid: str, limit: int | None = None
 ) -> list[HistoryEntry]:
     """The card's reviews, newest first, each with the variant that was shown."""
-    stmt = (
-        select(Review)
-        .where(Review.profile == profile, Review.card_uid == card_uid)
-        .order_by(Review.reviewed_at.desc(), Review.id.desc())
+    # Ordered here, not in SQL: ORDER BY reviewed_at would lead SQLite to walk the whole profile's
+    # reviews by time (ix_review_profile_time) instead of this card's few (ix_review_card).
+    rows = sorted(
+        session.scalars(select(Review).where(Review.profile == profile, Review.card_uid == card_uid)),
+        key=lambda r: (r.reviewed_at, r.id),
+        reverse=True,
     )
     if limit is not None:
-        stmt = stmt.limit(limit)
+        rows = rows[:limit]
     out = []
-    for r in session.scalars(stmt):
+    for r in rows:
         before = r.state_before.get("state") if isinstance(r.state_before, dict) else None
         after = r.state_after.get("state") if isinstance(r.state_after, dict) else None
         out.append(

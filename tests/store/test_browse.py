@@ -154,3 +154,38 @@ def test_history_keeps_the_variant_shown_and_reset_forgets_but_keeps_it(tmp_path
     assert c.uid in search(study, states=("new",)).uids
     # Reset today gives today's new-card allowance back: the card is new again, not yet introduced.
     assert study.counts().new_today == 0
+
+
+def test_the_open_browser_finds_what_the_store_search_finds(tmp_path: Path) -> None:
+    clock = Clock()
+    study = make_study(tmp_path, clock)
+    graduate = study.cards["beta/mm.torch"]
+    rate(study, graduate, 4)  # Easy: a review card
+    rate(study, study.cards["alpha/detach.torch"], 1)
+    study.suspend(study.cards["alpha/zeros.torch"])
+    study.bury(study.cards["beta/bmm.torch"])
+    index = CardIndex.build(study.library.cards())
+    queries = [CardQuery(states=(st,)) for st in STATES] + [
+        CardQuery(),
+        CardQuery(tags=("interview",), states=("new",)),
+        CardQuery(text="shape", states=("suspended",)),
+        CardQuery(decks=("alpha",), states=("learning", "due")),
+    ]
+    with study.store.session() as s:
+        browser = browse.open_browser(s, study.profile, index, now=clock.now)
+        for q in queries:
+            via_sql = browse.search_cards(s, study.profile, index, q, now=clock.now, limit=None)
+            positions = browser.search(q)
+            assert [index.cards[i].uid for i in positions] == via_sql.uids, q
+            assert browse.browse_page(s, study.profile, browser, positions, limit=100) == via_sql.rows
+        assert browser.counts() == browse.state_counts(s, study.profile, now=clock.now)
+        # An operation, then the browser told of it: it finds the card in its new state.
+        browse.suspend_cards(s, study.profile, ["beta/mm.torch"], True)
+        browser.set_status(
+            "beta/mm.torch", browse.statuses_of(s, study.profile, ["beta/mm.torch"])["beta/mm.torch"]
+        )
+        assert [index.cards[i].uid for i in browser.search(CardQuery(states=("suspended",)))] == [
+            "alpha/zeros.torch",
+            "beta/mm.torch",
+        ]
+        assert browser.search(CardQuery(states=("review", "suspended"))) == [index.position["beta/mm.torch"]]

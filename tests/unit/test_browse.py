@@ -157,3 +157,21 @@ def test_a_deck_file_name_is_never_read_as_an_option_or_a_vi_command(name: str) 
     command = editor_command(name, 7, {"EDITOR": "vi"})
     assert command == ["vi", "+7", f"./{name}"]
     assert not any(arg.startswith(("-", "+!")) for arg in command[2:])
+
+
+def test_text_search_finds_every_card_once_and_never_across_two_cards() -> None:
+    cards = [
+        card(
+            Kind.SHAPE,
+            id=f"c{i}",
+            prompt=f"zz zz {'tail-ex' if i == 1 else ''}",
+            code="pand" if i == 2 else "",
+        )
+        for i in range(4)
+    ]
+    index = CardIndex.build(cards)
+    assert uids(index.matching(CardQuery(text="zz"))) == uids(cards)
+    assert uids(index.matching(CardQuery(text="tail-ex"))) == ["d/c1"]
+    assert index.matching(CardQuery(text="expand")) == []  # "…tail-ex" + "d/c2…pand" are two cards
+    assert index.matching(CardQuery(text="ex\0d/c2")) == []
+    assert uids(index.matching(CardQuery(text="C3"))) == ["d/c3"]  # the id, any case
