@@ -139,6 +139,7 @@ class CardIndex:
     starts: tuple[int, ...] = ()
     fields: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)
+    hays: tuple[str, ...] = ()  # each card's part of `text`
 
     @classmethod
     def build(cls, cards: Iterable[Card]) -> CardIndex:
@@ -161,23 +162,38 @@ class CardIndex:
             ):
                 for v in values:
                     fields[name].setdefault(v, []).append(i)
-        return cls(cards, "\0".join(parts), tuple(starts), fields, {c.uid: i for i, c in enumerate(cards)})
+        return cls(
+            cards,
+            "\0".join(parts),
+            tuple(starts),
+            fields,
+            {c.uid: i for i, c in enumerate(cards)},
+            tuple(parts),
+        )
 
     def __len__(self) -> int:
         return len(self.cards)
 
     def positions(self, query: CardQuery) -> list[int] | None:
         """The library positions of the cards matching the query's library side, in order (None: all)."""
-        found: set[int] | None = None
+        chosen: list[set[int]] = []
         for name in ("decks", "sections", "backends", "kinds", "tags"):
             values = getattr(query, name)
             if values:
                 table = self.fields.get(name, {})
-                these = {i for v in values for i in table.get(v, ())}
-                found = these if found is None else found & these
-        for word in query.words:
-            these = self._containing(word.replace("\0", " "))
+                chosen.append(set().union(*(table.get(v, ()) for v in values)))
+        chosen.sort(key=len)  # intersect from the smallest: set work in C, as long as the smallest
+        found: set[int] | None = chosen[0].intersection(*chosen[1:]) if chosen else None
+        words = [w.replace("\0", " ") for w in query.words]
+        if words:
+            # The rarest word is looked up in the whole text; the others only in the cards it found.
+            if len(words) > 1:
+                words.sort(key=self.text.count)
+            these = self._containing(words[0])
             found = these if found is None else found & these
+            hays = self.hays
+            for word in words[1:]:
+                found = {i for i in found if word in hays[i]}
         return None if found is None else sorted(found)
 
     def matching(self, query: CardQuery) -> list[Card]:
