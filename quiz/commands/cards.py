@@ -200,13 +200,14 @@ def _when(due: datetime | None, now: datetime) -> str:
 def _table(rows: list[BrowseRow], now: datetime) -> str:
     from quiz.core.answers import visible
 
-    header = ("CARD", "STATE", "DUE", "REVIEWS", "LAPSES", "PROMPT")
+    header = ("CARD", "STATE", "DUE", "REVIEWS", "RIGHT", "LAPSES", "PROMPT")
     body = [
         (
             visible(r.card.uid),
             r.status.primary(now),
             _when(r.status.due, now) if r.status.state else "–",
-            f"{r.correct}/{r.graded}" if r.graded != r.reviews else str(r.reviews),
+            str(r.reviews),
+            f"{r.correct}/{r.graded}" if r.graded else "–",
             str(r.status.lapses),
             visible(" ".join(r.card.prompt.split())),
         )
