@@ -32,6 +32,12 @@ class Settings:
     bury_siblings: bool = False
     # FSRS weights fitted to this learner's history by `quiz optimize` (empty: fsrs's defaults).
     fsrs_parameters: tuple[float, ...] = ()
+    # Run cards of decks that do not ship with quiz even where card code is only partly isolated
+    # (no bubblewrap): config.toml, QUIZ_ALLOW_UNISOLATED=1 or --allow-unisolated. runner/isolation.py
+    allow_unisolated: bool = False
+    # The biggest deck file the library reads (quiz.core.decks.DeckLimits): raise them for a huge deck.
+    deck_max_bytes: int = 2_000_000
+    deck_max_cards: int = 2_000
     # Keys set by the environment or the command line for this run: the Settings screen leaves them be.
     pinned: tuple[str, ...] = ()
 
@@ -186,9 +192,13 @@ def save_learner_settings(profile: str, values: dict[str, Any]) -> Path:
 
 
 def load_settings(
-    *, db_url: str | None = None, device: str | None = None, profile: str | None = None
+    *,
+    db_url: str | None = None,
+    device: str | None = None,
+    profile: str | None = None,
+    allow_unisolated: bool | None = None,
 ) -> Settings:
-    """Defaults < config.toml < the profile's saved settings < QUIZ_DB / QUIZ_PROFILE < explicit arguments (CLI)."""
+    """Defaults < config.toml < the profile's saved settings < QUIZ_* variables < explicit arguments (CLI)."""
     settings = Settings()
     path = config_file()
     if path.exists():
@@ -210,6 +220,10 @@ def load_settings(
         settings = replace(settings, db_url=os.environ["QUIZ_DB"])
     if os.environ.get("QUIZ_PROFILE"):
         settings = replace(settings, profile=os.environ["QUIZ_PROFILE"])
+    if os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes"):
+        settings = replace(settings, allow_unisolated=True)
+    if allow_unisolated:
+        settings = replace(settings, allow_unisolated=True)
     if db_url:
         settings = replace(settings, db_url=db_url)
     if device:
@@ -220,6 +234,12 @@ def load_settings(
     settings = replace(settings, pinned=tuple(pinned))
     if not settings.db_url:
         settings = replace(settings, db_url=paths.default_db_url())
+    if not isinstance(settings.allow_unisolated, bool):
+        raise SettingsError(f"allow_unisolated must be true or false, not {settings.allow_unisolated!r}")
     if settings.device not in DEVICES:
         raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {settings.device!r}")
+    for key in ("deck_max_bytes", "deck_max_cards"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{path}: {key} must be a whole number above 0, not {value!r}")
     return settings

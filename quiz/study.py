@@ -7,29 +7,29 @@ and draws seeds only through the `clock` and `rng` it is given.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.core import stats as S
-from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import BACKENDS, Card, Deck
-from quiz.core.decks import Library, load_library
+from quiz.core.decks import Library
 from quiz.core.expr import ExprError
-from quiz.core.grading import RunResult, Verdict, judge
+from quiz.core.grading import RunResult, Verdict
 from quiz.core.queue import StudyScope, reviews_left, siblings_to_bury, study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import shared_values
 from quiz.core.variables import (
     Variant,
     build_variant,
-    concrete,
     draw_variant,
     variant_from_values,
 )
+
+# Grading lives in quiz.session.grading (shared with the exam and `quiz grade`); these names stay
+# importable from here until the rest of this module moves into quiz.session.
+from quiz.session.grading import Answered, MalformedAnswer, ParsedAnswer, grade_answer, run_truth
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -43,46 +43,22 @@ __all__ = [
     "Answered",
     "HomeData",
     "MalformedAnswer",
+    "ParsedAnswer",
     "StatsData",
     "Study",
     "Undone",
     "grade_answer",
-    "load_decks",
     "shared_values",
     "utcnow",
 ]
 
 MAX_SEED = 2**31 - 1
+# What the learner reads when a rating cannot be saved for want of space (it was not saved; the verdict stays).
+DISK_FULL = "the disk is full: your last rating was not saved; free space and rate again"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
-    """The built-in decks, the configured deck folders and `extra` files (parsed once, then cached)."""
-    from quiz import paths
-    from quiz.library_cache import load_library_cached
-    from quiz.store.trust import leave_out_untrusted, library_dirs
-
-    # Files named on the command line come before added decks: the learner's own act wins.
-    dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or []), *library_dirs()]
-    if extra:
-        return leave_out_untrusted(load_library(dirs), settings)
-    return leave_out_untrusted(load_library_cached(dirs, paths.cache_dir()), settings)
-
-
-@dataclass
-class Answered:
-    """A graded answer waiting for its rating."""
-
-    card: Card
-    variant: Variant
-    answer: str
-    verdict: Verdict
-    shown_at: datetime
-    answered_at: datetime
-    response_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +172,12 @@ class Study:
         return self.deck_ids is None or card.deck_id in self.deck_ids
 
     def usable(self, card: Card) -> bool:
-        """In the chosen decks and the custom-study scope, on a chosen backend that is installed."""
+        """In the chosen decks and the custom-study scope, on chosen backends that are installed (a translate
+        card needs two)."""
         return (
             self.card_selected(card)
             and self.scope.includes(card)
-            and self.backend_enabled(card.backend.value)
+            and all(self.backend_enabled(b) for b in card.backends)
         )
 
     def _usable_uid(self, uid: str) -> bool:
@@ -228,11 +205,12 @@ class Study:
         """Draw this review's variant (a fresh seed unless one is given)."""
         return draw_variant(card, self.rng.randrange(MAX_SEED) if seed is None else seed)
 
-    def run(self, card: Card, variant: Variant, given: str | None = None) -> RunResult:
-        return self.runner.run(concrete(card, variant), variant, given=given, device=self.settings.device)
+    def run(self, card: Card, variant: Variant) -> RunResult:
+        """What the card's code really does for this variant (a translate card: its source's result)."""
+        return run_truth(self.runner, card, variant, device=self.settings.device)
 
-    def grade(self, card: Card, variant: Variant, answer: str, shown_at: datetime) -> Answered:
-        """Parse (MalformedAnswer propagates: ask again), run, judge."""
+    def grade(self, card: Card, variant: Variant, answer: str | ParsedAnswer, shown_at: datetime) -> Answered:
+        """Read the answer (MalformedAnswer propagates: ask again), run, judge."""
         return grade_answer(self.runner, self.settings.device, self.clock, card, variant, answer, shown_at)
 
     # --- the same family on the other backends ---------------------------------------
@@ -279,15 +257,34 @@ class Study:
         return preview_intervals(self.memory(card), self.clock(), self.scheduler)
 
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
-        """Schedule the card and commit the review; returns the review id and the new memory."""
-        from quiz.store import repo
-        from quiz.store.classroom import commit_review
+        """Schedule the card and commit the review; returns the review id and the new memory.
 
+        Raises quiz.store.db.DiskFull (its message is the one line to show) when there is no space to
+        save it: nothing was saved, and the same answer can be rated again.
+        """
         if rating not in (1, 2, 3, 4):
             raise ValueError("rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)")
         now = self.clock()
         v = answered.verdict
         # Saved exactly once even on a shared server: locked memory row, retries (quiz.store.classroom).
+        try:
+            review_id, after = self._commit(answered, rating, now, v)
+        except Exception as exc:
+            from quiz.store.db import DiskFull, is_disk_full
+
+            if is_disk_full(exc):
+                raise DiskFull(DISK_FULL) from None
+            raise
+        buried: dict[str, datetime | None] = {}
+        if self.settings.bury_siblings:
+            buried = self._bury_siblings(answered.card, now)
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id, previous=buried))
+        return review_id, after
+
+    def _commit(self, answered: Answered, rating: int, now: datetime, v: Verdict) -> tuple[int, Memory]:
+        from quiz.store import repo
+        from quiz.store.classroom import commit_review
+
         review_id, after, _inserted = commit_review(
             self.store,
             self.profile,
@@ -311,10 +308,6 @@ class Study:
             ),
             lambda before: review(before, rating, now, self.scheduler),
         )
-        buried: dict[str, datetime | None] = {}
-        if self.settings.bury_siblings:
-            buried = self._bury_siblings(answered.card, now)
-        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id, previous=buried))
         return review_id, after
 
     def _bury_siblings(self, card: Card, now: datetime) -> dict[str, datetime | None]:
@@ -558,34 +551,3 @@ def _sum_counts(counts: Any) -> S.DeckCounts:
             leeches=total.leeches + c.leeches,
         )
     return total
-
-
-def grade_answer(
-    runner: Runner,
-    device: str,
-    clock: Callable[[], datetime],
-    card: Card,
-    variant: Variant,
-    answer: str,
-    shown_at: datetime,
-) -> Answered:
-    """Parse the answer (MalformedAnswer propagates: ask again), run the variant, judge.
-
-    Needs only the runner: the app can grade its first card before the database layer has loaded.
-    """
-    shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
-    parsed = parse_answer(shown, answer)
-    answered_at = clock()
-    started = time.perf_counter()
-    result = runner.run(shown, variant, given=parsed if card.kind.value == "code" else None, device=device)
-    verdict = judge(shown, answer, parsed, result)
-    if not result.elapsed_ms:
-        verdict = _with_elapsed(verdict, (time.perf_counter() - started) * 1000)
-    response_ms = int((answered_at - shown_at).total_seconds() * 1000)
-    return Answered(card, variant, answer, verdict, shown_at, answered_at, max(0, response_ms))
-
-
-def _with_elapsed(verdict: Verdict, elapsed_ms: float) -> Verdict:
-    from dataclasses import replace
-
-    return replace(verdict, elapsed_ms=elapsed_ms)

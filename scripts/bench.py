@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 # Order matters only for reading the output.
 GROUPS = ["tui", "store", "browser", "variants", "answers"]
-OPTIONAL_GROUPS = ["runner", "decks", "keypress", "pg"]
+OPTIONAL_GROUPS = ["runner", "grading", "decks", "keypress", "pg"]
 
 
 def main() -> int:

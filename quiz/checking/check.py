@@ -11,11 +11,22 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
   card's kind (a choice not among `choices`, a shape that is not a shape...);
 - `constant`: the card draws variables but its truth was the same for every seed
   (unless it says `constant = true`; judged with 5 variants or more);
+- `translate`: a translate card's reference answer gives another result (shape,
+  dtype or values) than its source code in the source framework;
+- `no-vars`: a `code` or `translate` card without variables: one variant only, so
+  a hard-coded answer would be graded correct;
 - `timeout`, `crashed`, `memory`: the run was stopped;
 - `variant`: no variant could be drawn or rendered (a spec or `${...}` broke);
 - `unstable`: the same (card, seed) gave another truth than the last check on
   the same versions (the card depends on something besides its seed);
-- `unavailable`: the backend is installed but its worker did not start.
+- `unavailable`: the backend is installed but its worker did not start;
+- `explain-raises`: a `raises` card's explanation names an exception class
+  the variant did not raise, leaves out the one it raised, or says "raises"
+  when nothing was raised (`quiz.checking.explain`);
+- `inert`: changing one drawn variable alone, from several drawn variants,
+  never changed the truth (`quiz.checking.probe`; list such variables in
+  `constant = [...]`);
+- `wording`: the prompt or explanation hedges a plural ("time(s)").
 
 Then hypothesis searches each card's variable space (`search` examples; its
 first is the simplest variant) and shrinks any failing variant, including one
@@ -36,9 +47,18 @@ from dataclasses import dataclass, field, replace
 from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
+from quiz.checking.explain import explain_raise_problem, prompt_problem, wording_problem
+from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
-from quiz.core.grading import RunResult, raised_truth, same_value
+from quiz.core.grading import (
+    RunResult,
+    format_truth,
+    raised_truth,
+    same_value,
+    source_run,
+    tensor_difference,
+)
 from quiz.core.variables import (
     DrawError,
     NoVariantError,
@@ -46,7 +66,7 @@ from quiz.core.variables import (
     build_variant,
     concrete,
     draw_with_choices,
-    strategy_for,
+    smallest_failing,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +89,10 @@ SHRINK_RUNS = 60
 # agree): below it, `constant` and `never-raises` are not judged.
 MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card's failure
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
-VARIANT_FLAGS = ("raises", "setup-raises", "answer", "timeout", "crashed", "memory", "variant")
+VARIANT_FLAGS = ("raises", "setup-raises", "answer", "translate", "timeout", "crashed", "memory", "variant")
+# The `inert` probe: from this many drawn variants, at most this many single-variable changes each.
+PROBE_BASES = 8
+PROBE_PER_BASE = 3
 STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
 _OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
@@ -96,6 +119,7 @@ class CheckOptions:
     jobs: int | None = None  # workers per backend (default: one per core)
     record: bool = True  # keep truths for the stale-card report
     shrink_runs: int = SHRINK_RUNS
+    allow_unisolated: bool | None = None  # added decks without full isolation (None: QUIZ_ALLOW_UNISOLATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +304,7 @@ def truth_key(card: Card, truth: Any) -> str:
 def same_truth(card: Card, a: Any, b: Any) -> bool:
     if card.kind == Kind.RAISES:
         return truth_key(card, a) == truth_key(card, b)
-    if card.kind in (Kind.VALUE, Kind.CODE):
+    if card.kind in (Kind.VALUE, Kind.CODE, Kind.TRANSLATE):
         return same_value(a, b, card.tolerance)
     return truth_key(card, a) == truth_key(card, b)
 
@@ -332,6 +356,8 @@ class Checker:
                         version=v,
                         elapsed_ms=ms,
                     )
+            if card.kind == Kind.TRANSLATE:
+                return self._translation(shown, variant, r)
             return Outcome(truth=r.truth, version=v, elapsed_ms=ms)
         kind = r.error_kind or "card-error"
         error = r.error or "the card could not be run"
@@ -348,6 +374,29 @@ class Checker:
         if raised is not None:  # a `may_raise` card: failing is one of its truths, not a fault
             return Outcome(truth={"raised": raised.type}, version=v, elapsed_ms=ms)
         return self._diagnose(card, shown, variant, error, r)
+
+    def _translation(self, shown: Card, variant: Variant, target: RunResult) -> Outcome:
+        """A translate card's reference answer against its source code, run in the source framework."""
+        v, ms = target.version, target.elapsed_ms
+        source_card, source_variant = source_run(shown, variant)
+        src = self._run(source_card, source_variant)
+        ms += src.elapsed_ms
+        source = source_card.backend.value
+        if not src.ok:
+            kind = src.error_kind or "card-error"
+            if kind == "unavailable":
+                return Outcome(ok=False, skip=f"the source backend: {src.error}", version=v, elapsed_ms=ms)
+            flag = STOPPED.get(kind, "raises")
+            message = f"the {source} source code: {src.error or 'could not be run'}"
+            return Outcome(ok=False, flag=flag, message=message, runs=2, version=v, elapsed_ms=ms)
+        difference = tensor_difference(target.truth, src.truth, shown.tolerance)
+        if difference is not None:
+            message = (
+                f"the reference translation `{(shown.answer or '')[:120]}` gives {format_truth(shown, target.truth)}, "
+                f"the {source} source gives {format_truth(shown, src.truth)}: {difference}"
+            )
+            return Outcome(ok=False, flag="translate", message=message, runs=2, version=v, elapsed_ms=ms)
+        return Outcome(truth=target.truth, version=v, elapsed_ms=ms, runs=2)
 
     def _diagnose(self, card: Card, shown: Card, variant: Variant, error: str, first: RunResult) -> Outcome:
         """The code or the answer? Run the code alone, then the answer as a plain value."""
@@ -429,9 +478,7 @@ def shrink(
     then shrunk); `target` keeps the shrinker on that kind of failure; `seen`
     are the seeded variants already run, so the search does not run them again.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-    from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
-    from hypothesis.errors import HypothesisException, NoSuchExample, Unsatisfiable
+    from hypothesis.errors import HypothesisException
 
     memo: dict[str, tuple[bool, Outcome | None, Variant | None]] = {}
     runs = 0
@@ -471,31 +518,20 @@ def shrink(
             found[:] = [(out, variant_ or Variant(card.uid, seed, dict(values), "", ""))]
         return bad
 
-    database = InMemoryExampleDatabase()
-    key = f"quiz-deck-check:{card.uid}".encode()
-    phases = [Phase.reuse, Phase.generate, Phase.shrink] if examples > 0 else [Phase.reuse, Phase.shrink]
-    if known is not None:
-        database.save(key + b".secondary", choices_to_bytes(known))
-    config = settings(
-        database=database,
-        max_examples=max(examples, 1),
-        phases=phases,
-        deadline=None,
-        verbosity=Verbosity.quiet,
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )
     try:
-        values = find(
-            strategy_for(card), fails, settings=config, random=Random(f"search:{card.uid}"), database_key=key
+        values = smallest_failing(
+            card,
+            fails,
+            examples=examples,
+            known=known,
+            random=Random(f"search:{card.uid}"),
+            key=f"quiz-deck-check:{card.uid}".encode(),
         )
-    except (NoSuchExample, Unsatisfiable):  # nothing failed; or `assume` left hypothesis too few variants
-        return SearchResult(None, runs, None, card_ms, frozenset(keys))
     except NoVariantError as exc:
         return SearchResult(None, runs, str(exc), card_ms, frozenset(keys))
     except HypothesisException as exc:
         return SearchResult(None, runs, f"{type(exc).__name__}: {exc}", card_ms, frozenset(keys))
-    if not found:
+    if values is None or not found:
         return SearchResult(None, runs, None, card_ms, frozenset(keys))
     out, variant = found[-1]
     minimal = Minimal(
@@ -552,6 +588,14 @@ def evaluate(result: CardResult, pending: _Pending, variants: int) -> None:
             result.flags.append(Flag(out.flag, out.message, seed, values))
     if result.flags and all(f.code == "unavailable" for f in result.flags):
         del result.flags[1:]
+    if card.runs_learner_code and not card.variables:
+        result.flags.append(
+            Flag(
+                "no-vars",
+                f"a {card.kind.value} card without `vars` has one variant only: a learner's answer that "
+                "hard-codes its result would be graded correct; draw the inputs from `vars`",
+            )
+        )
     truths = result.truths
     if (
         card.kind == Kind.RAISES
@@ -623,6 +667,8 @@ def run_check(
             result.status, result.reason = "skip", "backend not selected"
             continue
         reason = unmet_requirement(card, versions, gpu=False if options.device == "cpu" else None)
+        if reason is None and card.source_backend is not None and not versions.get(card.source_backend.value):
+            reason = f"its source, {card.source_backend.value}, is not installed"
         if reason:
             result.status, result.reason = "skip", reason
             continue
@@ -648,7 +694,12 @@ def run_check(
         from quiz import paths as app_paths
         from quiz.runner.pool import RunnerPool
 
-        pool = RunnerPool(options.jobs, device=options.device, log_dir=app_paths.log_dir())
+        pool = RunnerPool(
+            options.jobs,
+            device=options.device,
+            log_dir=app_paths.log_dir(),
+            allow_unisolated=options.allow_unisolated,
+        )
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)
     if progress:
@@ -692,6 +743,7 @@ def run_check(
                 p.outcomes[seed] = fut.result()
         for p in runnable:
             evaluate(p.result, p, options.variants)
+            check_texts(p.result, p)
             if p.result.version:  # what the worker reports (`2.13.0`, not the wheel's `2.13.0+cpu`)
                 report.versions[p.result.card.backend.value] = p.result.version
         report.timings["runs_s"] = round(time.perf_counter() - started, 2)
@@ -721,6 +773,11 @@ def run_check(
                 seen=[(p.variants[s], o) for s, o in p.outcomes.items() if s in p.variants],
             )
             searches.append((p, search))
+        probes = [
+            (p, executors[p.result.card.backend.value].submit(probe_inert, checker, p))
+            for p in runnable
+            if wants_probe(p.result, options.variants)
+        ]
         for n, (p, search) in enumerate(searches, 1):
             found = search.result()
             if progress:
@@ -738,6 +795,12 @@ def run_check(
                 p.result.minimal = minimal
                 if not any(f.code == minimal.flag for f in p.result.flags):
                     p.result.flags.append(Flag(minimal.flag, minimal.message, None, minimal.values))
+        for p, probe in probes:
+            flag, runs, ms = probe.result()
+            p.result.runs += runs
+            p.result.elapsed_ms += ms
+            if flag is not None and not any(f.code == "constant" for f in p.result.flags):
+                p.result.flags.append(flag)
         report.timings["search_s"] = round(time.perf_counter() - started - report.timings["runs_s"], 2)
     finally:
         for ex in executors.values():
@@ -809,3 +872,95 @@ def _update_records(
     except OSError as exc:
         report.notes.append(f"could not save the check records to {rec.path}: {exc.strerror or exc}")
     report.stale_total = len(rec.stale())
+
+
+# --- texts true for the variant; variables that change the truth ----------------------------------
+
+
+def check_texts(result: CardResult, pending: _Pending) -> None:
+    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card."""
+    card = result.card
+    if result.status == "skip":
+        return
+    for name, text in (("prompt", card.prompt), ("explanation", card.explain)):
+        problem = wording_problem(name, text)
+        if problem:
+            result.flags.append(Flag("wording", problem))
+            break
+    for seed, shown in sorted(pending.variants.items()):
+        problem = prompt_problem(shown.prompt)
+        if problem:
+            result.flags.append(Flag("wording", problem, seed, shown.values_json()))
+            break
+    if card.kind != Kind.RAISES:
+        return
+    for seed, truth in sorted(result.truths.items()):
+        variant = pending.variants.get(seed)
+        if variant is None:
+            continue
+        raised = str(truth.get("type")) if isinstance(truth, dict) else None
+        problem = explain_raise_problem(variant.explain, raised)
+        if problem:
+            result.flags.append(Flag("explain-raises", problem, seed, variant.values_json()))
+
+
+def wants_probe(result: CardResult, variants: int) -> bool:
+    """Probe cards that passed so far, draw two or more variables, and say their truth changes."""
+    card = result.card
+    if result.status == "skip" or result.flags or card.constant or variants < MIN_VARIANTS_FOR_CONSTANT:
+        return False
+    skip = set(card.constant_vars) | constrained_variables(card)
+    return len([n for n in drawn_variables(card) if n not in skip]) >= 2
+
+
+def probe_inert(checker: Checker, pending: _Pending) -> tuple[Flag | None, int, float]:
+    """Change one drawn variable at a time, from a few seeded variants: does the truth ever move?
+
+    Returns the `inert` flag for the first variable that never moved it (or
+    None), the runs spent and the card's milliseconds. A variant that fails
+    proves nothing here (the search reports failures).
+    """
+    result, card = pending.result, pending.result.card
+    bases = [(s, pending.variants[s]) for s in sorted(result.truths) if s in pending.variants]
+    # Variants with different truths first: a variable may matter only where another one lets it.
+    firsts = {truth_key(card, result.truths[s]): s for s, _ in reversed(bases)}
+    bases.sort(key=lambda b: (b[0] not in firsts.values(), b[0]))
+    runs, ms = 0, 0.0
+    for name in drawn_variables(card):
+        if name in card.constant_vars or name in constrained_variables(card):
+            continue
+        seen = [v.values[name] for _, v in bases if name in v.values]
+        moved, tried, from_seeds = False, [], []
+        for seed, base in bases[:PROBE_BASES]:
+            truth = result.truths[seed]
+            for values in list(alternatives(card, base.values, name, seen))[:PROBE_PER_BASE]:
+                try:
+                    variant = build_variant(card, seed, values)
+                except DrawError:
+                    continue
+                out = checker.outcome(card, variant)
+                runs += out.runs
+                ms += out.elapsed_ms
+                if not out.ok:
+                    continue
+                tried.append(values[name])
+                if seed not in from_seeds:
+                    from_seeds.append(seed)
+                if not same_truth(card, out.truth, truth):
+                    moved = True
+                    break
+            if moved:
+                break
+        if not moved and tried:
+            shown = ", ".join(sorted({_short(v, 40) for v in tried}))
+            seeds = ", ".join(map(str, from_seeds))
+            message = (
+                f"changing `{name}` alone (to {shown}, from seed{'s' if len(from_seeds) > 1 else ''} {seeds}) "
+                f'never changed the truth: let it matter, drop it, or list it in `constant = ["{name}"]`'
+            )
+            return (
+                Flag("inert", message, from_seeds[0], pending.variants[from_seeds[0]].values_json()),
+                runs,
+                ms,
+            )
+    return None, runs, ms

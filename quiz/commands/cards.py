@@ -148,7 +148,7 @@ def _sync(store: Store, settings: Settings, lib: Library, now: datetime) -> None
 def _list(
     store: Store, settings: Settings, lib: Library, query: CardQuery, now: datetime, args: argparse.Namespace
 ) -> int:
-    from quiz.commands.common import print_json
+    from quiz.commands.common import print_json, say
     from quiz.core.browse import CardIndex
     from quiz.store.browse import search_cards, state_counts
 
@@ -178,7 +178,7 @@ def _list(
     if not result.total:
         print("no card matches" + ("" if query == type(query)() else " the search"))
         return 1
-    print(_table(result.rows, now))
+    say(_table(result.rows, now))
     shown = f"{args.offset + 1}–{args.offset + len(result.rows)} of {result.total}"
     more = "; --limit/--offset for more" if args.offset + len(result.rows) < result.total else ""
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
@@ -225,7 +225,7 @@ def _table(rows: list[BrowseRow], now: datetime) -> str:
 
 
 def _history(store: Store, settings: Settings, uid: str, as_json: bool) -> int:
-    from quiz.commands.common import print_json
+    from quiz.commands.common import print_json, say
     from quiz.store.browse import card_history
 
     with store.session() as s:
@@ -234,11 +234,11 @@ def _history(store: Store, settings: Settings, uid: str, as_json: bool) -> int:
         print_json({"card": uid, "reviews": [e.to_dict() for e in entries]})
         return 0
     if not entries:
-        print(f"{uid}: no reviews yet")
+        say(f"{uid}: no reviews yet")
         return 0
-    print(f"{uid}: {len(entries)} review(s), newest first")
+    say(f"{uid}: {len(entries)} review(s), newest first")
     for e in entries:
-        print(_history_line(e))
+        say(_history_line(e))
     return 0
 
 

@@ -86,7 +86,7 @@ def build_report(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz.commands.common import err, print_json
+    from quiz.commands.common import err, print_json, say
     from quiz.store.db import StoreError
 
     if not 1 <= args.forecast_days <= 3650 or not 0 <= args.hardest <= 1000:
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.to_dict())
         return 0
-    print(render(report))
+    say(render(report))
     return 0
 
 

@@ -116,7 +116,7 @@ def hint_for(card: Card) -> str:
     """What this card expects, in one line."""
     if card.kind == Kind.CHOICE and card.choices:
         hint = f"type a letter a–{chr(ord('a') + len(card.choices) - 1)}"
-    elif card.kind == Kind.CODE and card.result:
+    elif card.kind in (Kind.CODE, Kind.TRANSLATE) and card.result:
         return f"type one line of Python (it should set up `{_visible(card.result, quote=False)}`)"
     else:
         hint = HINTS.get(card.kind, "type your answer")
@@ -145,10 +145,11 @@ def parse_answer(card: Card, text: str | bytes) -> Any:
     `text` is what was typed: a str (from the command line, possibly holding
     surrogate escapes for bytes that are not UTF-8) or raw bytes.
     """
-    raw = _screen(text, MAX_CODE_BYTES if card.kind == Kind.CODE else MAX_ANSWER_BYTES, card).strip()
+    writes_code = card.kind in (Kind.CODE, Kind.TRANSLATE)
+    raw = _screen(text, MAX_CODE_BYTES if writes_code else MAX_ANSWER_BYTES, card).strip()
     if not raw:
         raise MalformedAnswer("the answer is empty: " + hint_for(card))
-    if card.kind == Kind.CODE:
+    if writes_code:  # a translation is typed like a code answer: statements that set up `result`
         return parse_code(raw, card)
     may_raise = card.may_raise and card.kind in MAY_RAISE_KINDS
     if may_raise and card.kind != Kind.CHOICE:

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     RAISES = "raises"
     CHOICE = "choice"
     CODE = "code"
+    TRANSLATE = "translate"
 
 
 BACKENDS: tuple[str, ...] = tuple(b.value for b in Backend)
@@ -85,10 +86,14 @@ class Card:
     timeout: float = DEFAULT_TIMEOUT_S
     requires: dict[str, Any] = field(default_factory=dict)
     constant: bool = False
+    constant_vars: tuple[str, ...] = ()  # variables that may leave the truth unchanged (`constant = [...]`)
     variables: tuple[tuple[str, dict[str, Any]], ...] = ()
     assume: tuple[str, ...] = ()
     may_raise: bool = False  # the prompt invites the answer "error": the code failing is a truth, not a fault
     location: Location = Location("")
+    # `translate` cards: the working code in another framework, run in that framework's worker.
+    source_backend: Backend | None = None
+    source_code: str | None = None
 
     @property
     def uid(self) -> str:
@@ -98,6 +103,18 @@ class Card:
     @property
     def needs_gpu(self) -> bool:
         return bool(self.requires.get("gpu"))
+
+    @property
+    def runs_learner_code(self) -> bool:
+        """The learner answers with code that is run (and graded over several variants)."""
+        return self.kind in (Kind.CODE, Kind.TRANSLATE)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """Every backend the card runs on: its own, and a translate card's source backend."""
+        if self.source_backend is not None and self.source_backend != self.backend:
+            return (self.backend.value, self.source_backend.value)
+        return (self.backend.value,)
 
 
 @dataclass(frozen=True, slots=True)

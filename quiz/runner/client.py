@@ -46,8 +46,12 @@ from quiz.runner.isolation import (
     SANDBOX_HOME,
     SANDBOX_WORK,
     Sandbox,
+    added_deck_refusal,
+    exposed_private_dirs,
     host_homes,
+    plan_for,
     sandbox_for,
+    shield_app,
     worker_env,
 )
 from quiz.runner.limits import HARD_GRACE_S, Limits
@@ -168,11 +172,15 @@ class WorkerProcess:
                 self.kill()  # it ended (idle, crashed): collect it, its scratch and its cgroup first
             self._reset()
             sandbox = self.sandbox = sandbox_for(self.isolation, self.python)
+            if sandbox.refused:
+                raise WorkerCrashed(f"card code will not run here: {sandbox.refused}; fix: {sandbox.fix}")
             sandboxed = sandbox.mode == "bwrap"
             uid = self.uid = sandbox.new_uid()
+            plan = None
             if sandboxed:
                 home, tmp, workdir, cwd = SANDBOX_HOME, "/tmp", SANDBOX_WORK, "/"
             else:
+                shield_app()
                 self.scratch = tempfile.mkdtemp(prefix=f"quiz-{self.backend}-")
                 home, tmp, workdir = (os.path.join(self.scratch, d) for d in ("home", "tmp", "work"))
                 for d in (home, tmp, workdir):
@@ -180,7 +188,17 @@ class WorkerProcess:
                 if uid is not None:
                     for d in (self.scratch, home, tmp, workdir):
                         os.chown(d, uid, uid)
-                cwd = workdir
+                cwd = "/"  # the worker enters its workdir itself, once it is walled in
+                plan = plan_for(
+                    sandbox, scratch=self.scratch, python=self.python, uid=uid, gpu=not self.cpu_only
+                )
+                exposed = exposed_private_dirs(plan, _private_dirs())
+                if exposed:
+                    self._cleanup()
+                    raise WorkerCrashed(
+                        f"card code will not run here: it could read {', '.join(exposed)} "
+                        f"(inside what it must read); move QUIZ_HOME elsewhere, or {sandbox.fix}"
+                    )
             env = worker_env(home=home, tmp=tmp, python=self.python, threads=self.threads)
             if self.cpu_only:
                 # The GPU hidden: the worker is a CPU worker, with the memory limit CUDA would not allow.
@@ -195,6 +213,7 @@ class WorkerProcess:
                     "parent_pid": os.getpid(),
                     "host_homes": host_homes(self.python),
                     "package_root": PACKAGE_ROOT,
+                    "confine": plan.to_dict() if plan is not None else None,
                 }
             )
             argv = [self.python, "-m", "quiz.runner.worker", self.backend]
@@ -221,7 +240,6 @@ class WorkerProcess:
                     env=env,
                     start_new_session=True,
                     close_fds=True,
-                    **sandbox.popen_user(uid),
                 )
             except OSError as exc:
                 self.kill()
@@ -425,7 +443,8 @@ class Runner:
     `isolation`: "auto" (bubblewrap when it runs here, else rlimits), "bwrap"
     or "rlimits". `limits`: what a worker may use. `idle_s`: a worker unused
     this long exits (0: never). `threads`: intra-op threads per worker (None:
-    the framework's default).
+    the framework's default). `allow_unisolated`: run cards of decks that do
+    not ship with quiz even without full isolation (None: QUIZ_ALLOW_UNISOLATED).
     """
 
     def __init__(
@@ -439,11 +458,15 @@ class Runner:
         limits: Limits | None = None,
         idle_s: float = DEFAULT_IDLE_S,
         threads: int | None = None,
+        allow_unisolated: bool | None = None,
     ) -> None:
         self.device = device
         self.python = python
         self.log_dir = log_dir
         self.start_timeout = start_timeout
+        if allow_unisolated is None:
+            allow_unisolated = os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes")
+        self.allow_unisolated = allow_unisolated
         self.isolation = isolation
         self.limits = (limits or Limits()).resolved()
         self.idle_s = idle_s
@@ -453,9 +476,10 @@ class Runner:
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs: Any) -> Runner:
-        """A runner with the learner's settings: `device` and `worker_idle_s` (config.toml)."""
+        """A runner with the learner's settings: `device`, `worker_idle_s`, `allow_unisolated` (config.toml)."""
         kwargs.setdefault("device", settings.device)
         kwargs.setdefault("idle_s", float(settings.worker_idle_s))
+        kwargs.setdefault("allow_unisolated", settings.allow_unisolated)
         return cls(**kwargs)
 
     def worker(self, backend: str) -> WorkerProcess:
@@ -485,6 +509,10 @@ class Runner:
                 with contextlib.suppress(WorkerCrashed):  # the card that needs it will say why
                     self.worker(backend).start()
 
+    def sandbox(self) -> Sandbox:
+        """How this runner's workers are walled in (found once per process)."""
+        return sandbox_for(self.isolation, self.python)
+
     def state(self, backend: str) -> str:
         w = self._workers.get(backend)
         return w.state if w else "stopped"
@@ -504,6 +532,11 @@ class Runner:
         reason = unmet_requirement(card, installed_versions())
         if reason:
             return f"this card {reason}"
+        reason = added_deck_refusal(
+            card.location.path, self.sandbox(), allow_unisolated=self.allow_unisolated
+        )
+        if reason:
+            return reason
         if card.needs_gpu:
             if (device or self.device) == "cpu":
                 return "this card needs a GPU, and the device is set to cpu (--device)"
@@ -644,6 +677,13 @@ class Runner:
         self.close()
 
 
+def _private_dirs() -> list[str]:
+    """The learner's data, settings and caches: card code must never read them."""
+    from quiz import paths
+
+    return [str(paths.data_dir()), str(paths.config_dir()), str(paths.cache_dir())]
+
+
 def _restart(w: WorkerProcess) -> None:
     """Replace a worker after a verdict; if it cannot start now, the next card says why."""
     with contextlib.suppress(WorkerCrashed):
@@ -659,11 +699,19 @@ def describe_isolation(
     missing: list[str] = []
     seen = next((o for o in observed.values() if o.get("ok")), None)
     bwrap = sandbox.mode == "bwrap"
-    if not bwrap:
-        missing += [
-            f"network isolation ({sandbox.reason})",
-            "filesystem isolation: card code can read and write what the worker's user can",
-        ]
+    if sandbox.refused:
+        missing.append(f"card code does not run at all: {sandbox.refused}")
+    elif not bwrap:
+        if sandbox.landlock >= 4:
+            missing.append(
+                f"network isolation: only TCP is blocked; UDP and unix sockets are not ({sandbox.reason})"
+            )
+        else:
+            missing.append(f"network isolation ({sandbox.reason})")
+        if not sandbox.landlock:
+            missing.append(
+                "filesystem isolation: only file permissions keep card code from files (no Landlock)"
+            )
     if seen is not None:
         applied = seen.get("limits", {})
         if bwrap and seen.get("network_interfaces") not in (["lo"], []):
@@ -699,6 +747,10 @@ def describe_isolation(
     ]
     return {
         "mode": sandbox.mode,
+        "full": sandbox.full,
+        "refused": sandbox.refused or None,
+        "fix": None if sandbox.full else sandbox.fix,
+        "landlock": sandbox.landlock,
         "layers": layers,
         "not_in_force": missing,
         "bwrap": {

@@ -58,8 +58,10 @@ class RunnerPool:
         limits: Limits | None = None,
         idle_s: float = DEFAULT_IDLE_S,
         threads: int | None = None,
+        allow_unisolated: bool | None = None,
     ) -> None:
         self.size = size or default_pool_size()
+        self.allow_unisolated = allow_unisolated
         self.device = device
         self.python = python
         self.log_dir = log_dir
@@ -85,6 +87,7 @@ class RunnerPool:
                         limits=self.limits,
                         idle_s=self.idle_s,
                         threads=self.threads,
+                        allow_unisolated=self.allow_unisolated,
                     )
                     self._all.append(r)
                     q.put(r)

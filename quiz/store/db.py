@@ -18,11 +18,21 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url", "sqlite_file", "normalize_url"]
+__all__ = [
+    "DiskFull",
+    "Store",
+    "open_store",
+    "HEAD_REVISION",
+    "StoreError",
+    "is_disk_full",
+    "sqlite_url",
+    "sqlite_file",
+    "normalize_url",
+]
 
 # The newest migration; checked against the scripts by a test, so start-up can
 # skip importing Alembic when the database is already current.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Held while migrating a PostgreSQL database: one learner's app upgrades, the others wait.
 MIGRATION_LOCK = 0x717569_7A  # "quiz"
@@ -30,6 +40,31 @@ MIGRATION_LOCK = 0x717569_7A  # "quiz"
 
 class StoreError(RuntimeError):
     """The database cannot be used (corrupt, newer than this app, unreachable)."""
+
+
+class DiskFull(StoreError):
+    """A write found no space left: nothing of it was saved (the transaction rolled back)."""
+
+
+SQLITE_FULL = 13
+PG_DISK_FULL = "53100"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Did this write fail for want of space? (SQLite's SQLITE_FULL, PostgreSQL's disk_full, ENOSPC.)"""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
+        return True
+    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == PG_DISK_FULL:
+        return True
+    text = str(orig).lower()
+    return "database or disk is full" in text or "no space left on device" in text
 
 
 @dataclass
@@ -87,15 +122,46 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(
+        engine = create_engine(
             url,
-            pool_pre_ping=True,  # a server restart costs one reconnect, not an error
             pool_size=2,
             max_overflow=4,
             pool_recycle=1800,
             connect_args={"connect_timeout": 10, "application_name": "quiz"},
         )
+        _ping_when_idle(engine)
+        return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+# A pooled connection unused for longer than this is pinged before use, so a server restart
+# costs one reconnect, not an error. One used moments ago is not: a ping per checkout was a
+# third of the round trips of saving a review under a class's load, and a connection that
+# dies within this window is caught by the error itself (commit_review retries it).
+PING_AFTER_IDLE_S = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    import time
+
+    from sqlalchemy.exc import DisconnectionError
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["quiz_idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("quiz_idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return  # just connected, or used moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"the pooled connection is gone: {exc}") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
+
+    event.listen(engine.pool, "checkin", checkin)
+    event.listen(engine.pool, "checkout", checkout)
 
 
 def current_revision(engine: Engine) -> str | None:

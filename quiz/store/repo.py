@@ -9,7 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from quiz.core.queue import new_card_order, reviews_left
@@ -180,19 +193,62 @@ def next_card_uid(
     """The card to study next: due first, then new (within today's limit), then learning ahead.
 
     `reviews_per_day` caps the review cards answered a day (learning cards are never capped).
-    Rows are read page by page until `usable` accepts one, so a narrow session (a tag, a backend)
-    still finds its cards behind any number of others.
+    The first page comes in one query (`_queue_head`): on a shared server under a class's load, the
+    study loop's round trips and statement building were most of a client's CPU. Only when `usable`
+    turned cards down and a page was full (a narrow session: a tag, a backend) are the rows read on
+    page by page, so such a session still finds its cards behind any number of others.
     """
-    horizon = now + learn_ahead
-    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
-    if deck_ids is not None:
-        scope.append(CardState.deck_id.in_(list(deck_ids)))
-    due_scope = [*scope, CardState.due.is_not(None), CardState.due <= horizon]
     left = (
         None
         if reviews_per_day is None
         else reviews_left(reviews_per_day, reviews_done_since(session, profile, day_start))
     )
+    if left != 0:
+        params: dict[str, Any] = {
+            "profile": profile,
+            "now": now,
+            "horizon": now + learn_ahead,
+            "day_start": day_start,
+            "batch": batch,
+        }
+        if deck_ids is not None:
+            params["deck_ids"] = list(deck_ids)
+        head_due: list[tuple[datetime, str]] = []
+        head_new: list[str] = []
+        introduced = 0
+        for part, when, uid, count in session.connection().execute(
+            _queue_head(deck_ids is not None), params
+        ):
+            if part == 0 and when is not None:
+                head_due.append((when, uid))
+            elif part == 1:
+                head_new.append(uid)
+            elif part == 2:
+                introduced = int(count or 0)
+        turned_down = 0
+
+        def counted(uid: str) -> bool:
+            nonlocal turned_down
+            ok = usable(uid)
+            turned_down += not ok
+            return ok
+
+        picked = pick_next(
+            head_due,
+            head_new,
+            now=now,
+            new_left_today=max(0, new_limit - introduced),
+            usable=counted,
+            learn_ahead=learn_ahead,
+        )
+        # With nothing turned down, the first page decides exactly as all the rows would.
+        if turned_down == 0 or (len(head_due) < batch and len(head_new) < batch):
+            return picked
+    horizon = now + learn_ahead
+    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
+    if deck_ids is not None:
+        scope.append(CardState.deck_id.in_(list(deck_ids)))
+    due_scope = [*scope, CardState.due.is_not(None), CardState.due <= horizon]
     if left == 0:
         due_scope.append(CardState.state != int(MemState.REVIEW))
     due_rows = _pages(
@@ -219,6 +275,50 @@ def next_card_uid(
         usable=usable,
         learn_ahead=learn_ahead,
     )
+
+
+_QUEUE_HEAD: dict[bool, Any] = {}
+
+
+def _queue_head(with_decks: bool) -> Any:
+    """Built once: (part, due, card_uid, count) rows — part 0 the earliest due cards up to the
+    horizon, 1 the next new cards, 2 how many cards were first answered since day_start."""
+    if with_decks in _QUEUE_HEAD:
+        return _QUEUE_HEAD[with_decks]
+    t = CardState.__table__.c
+    when = CardState.__table__.c.due.type
+    scope = [
+        t.profile == bindparam("profile"),
+        t.suspended.is_(False),
+        or_(t.buried_until.is_(None), t.buried_until <= bindparam("now", type_=when)),
+    ]
+    if with_decks:
+        scope.append(t.deck_id.in_(bindparam("deck_ids", expanding=True)))
+    due = (
+        select(t.due, t.card_uid)
+        .where(*scope, t.due.is_not(None), t.due <= bindparam("horizon", type_=when))
+        .order_by(t.due)
+        .limit(bindparam("batch"))
+        .subquery()
+    )
+    new = (
+        select(t.card_uid, t.position)
+        .where(*scope, t.state == 0)
+        .order_by(t.position)
+        .limit(bindparam("batch"))
+        .subquery()
+    )
+    no_count = cast(null(), Integer)
+    head = union_all(
+        select(literal(0).label("part"), due.c.due, due.c.card_uid, no_count.label("n"), literal(0).label("k")),
+        select(literal(1), cast(null(), when), new.c.card_uid, no_count, new.c.position),
+        select(
+            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0)
+        ).where(t.profile == bindparam("profile"), t.introduced_at >= bindparam("day_start", type_=when)),
+    ).subquery()
+    stmt = select(head.c.part, head.c.due, head.c.card_uid, head.c.n).order_by(head.c.part, head.c.due, head.c.k)
+    _QUEUE_HEAD[with_decks] = stmt
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,14 +51,6 @@ def test_not_gradable_has_no_verdict_and_says_why() -> None:
     assert v.to_dict()["correct"] is None
 
 
-def test_code_card_compares_the_learners_value() -> None:
-    c = card(Kind.CODE)
-    assert judge(c, "x.t()", "x.t()", run([[1, 3], [2, 4]], given_value=[[1, 3], [2, 4]])).correct is True
-    assert judge(c, "x", "x", run([[1, 3], [2, 4]], given_value=[[1, 2], [3, 4]])).correct is False
-    wrong = judge(c, "x.nope()", "x.nope()", run([1], given_error="AttributeError: nope"))
-    assert wrong.correct is False and wrong.extra["given_error"].startswith("AttributeError")
-
-
 def test_suggested_rating() -> None:
     assert suggest_rating(False, 1000) == 1
     assert suggest_rating(True, 3000) == 3

@@ -137,7 +137,21 @@ class Adapter:
             return bool(plain)
         raise TypeError(f"a bool card's answer must be one truth value, not {_short_repr(value)}")
 
+    def to_tensor(self, value: Any) -> dict[str, Any]:
+        """A tensor, array or number as `{shape, dtype, values}`: what a translation is compared on
+        (the same in every framework: a list of ints, a canonical dtype name, nested lists)."""
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            shape, dtype = self.to_shape(value), self.to_dtype(value)
+        else:
+            import numpy as np
+
+            array = np.asarray(value)  # a Python number or list: numpy's reading of it
+            shape, dtype = list(array.shape), self.to_dtype(array.dtype)
+        return {"shape": shape, "dtype": dtype, "values": self.to_plain(value)}
+
     def normalise(self, kind: str, value: Any) -> Any:
+        if kind == "translate":
+            return self.to_tensor(value)
         if kind in ("shape", "dtype") and _is_pair(kind, value):
             # A tuple of shapes or dtypes, `(a.shape, b.shape)`: a list of them, one level deep.
             one = self.to_shape if kind == "shape" else self.to_dtype
