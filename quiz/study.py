@@ -128,24 +128,32 @@ class Study:
         self.scheduler = make_scheduler(self.settings.scheduling())
         self.cards = self.library.by_uid()
         self.undo_steps: list[UndoStep] = []
+        # The variant drawn for each card shown and not yet answered: leaving the card (Esc, Home)
+        # and coming back shows the same values, so going away is no free re-roll.
+        self.drawn: dict[str, Variant] = {}
         self._families: dict[tuple[str, str], list[Card]] | None = None
 
     def with_settings(self, settings: Settings) -> Study:
         """The same session under new settings (a new scheduler; the undo history stays)."""
         other = replace(self, settings=settings)
-        other.undo_steps = self.undo_steps
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
         return other
 
     def with_decks(self, deck_ids: list[str] | None) -> Study:
         other = replace(self, deck_ids=deck_ids or None)
-        other.undo_steps = self.undo_steps
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
         return other
 
     def with_scope(self, scope: StudyScope) -> Study:
         """The same session limited to `scope` (custom study: a tag such as `interview`, a backend...)."""
         other = replace(self, scope=scope)
-        other.undo_steps = self.undo_steps
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
         return other
+
+    @property
+    def learn_ahead(self) -> timedelta:
+        """How early the queue shows a learning card (the counts count those as learning now)."""
+        return timedelta(minutes=self.settings.scheduling().learn_ahead_min)
 
     @property
     def profile(self) -> str:
@@ -198,12 +206,19 @@ class Study:
                 usable=self._usable_uid,
                 deck_ids=self.deck_ids,
                 reviews_per_day=self.settings.reviews_per_day,
+                learn_ahead=self.learn_ahead,
             )
         return self.cards.get(uid) if uid else None
 
     def prepare(self, card: Card, seed: int | None = None) -> Variant:
-        """Draw this review's variant (a fresh seed unless one is given)."""
-        return draw_variant(card, self.rng.randrange(MAX_SEED) if seed is None else seed)
+        """This review's variant: with `seed`, that one; else the one already drawn for the card if it
+        was shown and not answered yet, else a fresh draw (kept until the card is answered)."""
+        if seed is not None:
+            return draw_variant(card, seed)
+        variant = self.drawn.get(card.uid)
+        if variant is None:
+            variant = self.drawn[card.uid] = draw_variant(card, self.rng.randrange(MAX_SEED))
+        return variant
 
     def run(self, card: Card, variant: Variant) -> RunResult:
         """What the card's code really does for this variant (a translate card: its source's result)."""
@@ -275,6 +290,7 @@ class Study:
             if is_disk_full(exc):
                 raise DiskFull(DISK_FULL) from None
             raise
+        self.drawn.pop(answered.card.uid, None)  # answered: next time, new values
         buried: dict[str, datetime | None] = {}
         if self.settings.bury_siblings:
             buried = self._bury_siblings(answered.card, now)
@@ -395,7 +411,9 @@ class Study:
                 if cap is None
                 else reviews_left(cap, repo.reviews_done_since(s, self.profile, day_start))
             )
-        total = _sum_counts(S.deck_counts(facts, now=now, usable=self._usable_uid).values())
+        total = _sum_counts(
+            S.deck_counts(facts, now=now, usable=self._usable_uid, learn_ahead=self.learn_ahead).values()
+        )
         return repo.QueueCounts(
             due=total.due if left is None else min(total.due, left),
             new=min(total.new, max(0, self.settings.new_per_day - new_today)),
@@ -418,6 +436,29 @@ class Study:
         ]
         return min(upcoming, default=None)
 
+    def elsewhere(self) -> tuple[int, datetime | None]:
+        """Outside this session's decks or custom-study scope: how many cards wait now (due, learning
+        within the learn-ahead, new within today's limit) and when the next one falls due. (0, None) for
+        a session over everything."""
+        from quiz.store import repo
+        from quiz.store.stats import card_facts
+
+        if self.deck_ids is None and self.scope == StudyScope():
+            return 0, None
+        everywhere = replace(self, deck_ids=None, scope=StudyScope())
+        now = self.clock()
+        with self.store.session() as s:
+            facts = [
+                f
+                for f in card_facts(s, self.profile)
+                if not self._usable_uid(f.card_uid) and everywhere._usable_uid(f.card_uid)
+            ]
+            new_today = repo.new_introduced_since(s, self.profile, self._day_start(now))
+        total = _sum_counts(S.deck_counts(facts, now=now, learn_ahead=self.learn_ahead).values())
+        waiting = total.due + total.learning + min(total.new, max(0, self.settings.new_per_day - new_today))
+        upcoming = [f.due for f in facts if f.due is not None and f.due > now and f.available(now)]
+        return waiting, min(upcoming, default=None)
+
     def home_data(self) -> HomeData:
         from quiz.store import repo
         from quiz.store.stats import card_facts, review_facts
@@ -431,15 +472,28 @@ class Study:
             new_today = repo.new_introduced_since(s, self.profile, day_start)
         # Every deck of the library, whatever the session's deck filter: Home is where decks are picked.
         everywhere = replace(self, deck_ids=None)
-        counts = S.deck_counts(facts, now=now, usable=lambda u: everywhere._usable_uid(u))
-        decks = [(d, counts.get(d.id, S.DeckCounts())) for d in self.library.decks]
+        counts = S.deck_counts(
+            facts, now=now, usable=lambda u: everywhere._usable_uid(u), learn_ahead=self.learn_ahead
+        )
+        new_left = max(0, self.settings.new_per_day - new_today)
+        # A deck's "new" is what it can still bring today: never more than the day's new cards left.
+        decks = [
+            (d, replace(c, new=min(c.new, new_left)))
+            for d in self.library.decks
+            for c in [counts.get(d.id, S.DeckCounts())]
+        ]
         today = [r for r in reviews if r.reviewed_at >= day_start]
         graded = [r for r in today if r.correct is not None]
-        upcoming = [f.due for f in facts if f.due is not None and f.due > now and not f.suspended]
+        # What Home's rows count: usable cards not suspended or buried (a backend switched off is not "due").
+        upcoming = [
+            f.due
+            for f in facts
+            if f.due is not None and f.due > now and f.available(now) and everywhere._usable_uid(f.card_uid)
+        ]
         return HomeData(
             decks=decks,
             total=_sum_counts(c for _, c in decks),
-            new_left_today=max(0, self.settings.new_per_day - new_today),
+            new_left_today=new_left,
             reviewed_today=len(today),
             correct_today=sum(1 for r in graded if r.correct),
             graded_today=len(graded),

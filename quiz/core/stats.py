@@ -119,9 +119,15 @@ class DeckCounts:
 
 
 def deck_counts(
-    cards: Iterable[CardFact], *, now: datetime, usable: Callable[[str], bool] = lambda _: True
+    cards: Iterable[CardFact],
+    *,
+    now: datetime,
+    usable: Callable[[str], bool] = lambda _: True,
+    learn_ahead: timedelta = timedelta(0),
 ) -> dict[str, DeckCounts]:
-    """Per deck: review cards due now, learning cards due now, new cards (before the daily limit)."""
+    """Per deck: review cards due now, learning cards due within `learn_ahead` (the queue shows them
+    early: counting them keeps "learning 0" from being said while they come), new cards (before the
+    daily limit)."""
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
     for c in cards:
         t = tallies[c.deck_id]
@@ -137,8 +143,10 @@ def deck_counts(
             continue
         if c.state == NEW:
             t["new"] += 1
-        elif c.due is not None and c.due <= now:
-            t["due" if c.state == REVIEW else "learning"] += 1
+        elif c.due is not None and c.state == REVIEW and c.due <= now:
+            t["due"] += 1
+        elif c.due is not None and c.state != REVIEW and c.due <= now + learn_ahead:
+            t["learning"] += 1
     return {deck: DeckCounts(**t) for deck, t in tallies.items()}
 
 

@@ -80,6 +80,8 @@ Keys **1**–**4** switch tabs; Esc goes back.
     def load(self) -> None:
         app = self.quiz
         if not app.study_ready.wait(timeout=300) or app.study is None:
+            if app.load_error is not None:
+                self.post_message(Failed("loading", app.load_error))
             return
         try:
             data = app.study.stats_data()

@@ -27,7 +27,13 @@ def when(due: datetime, now: datetime) -> str:
     return f"on {local:%d %b}"
 
 
-def summary_text(summary: SessionSummary, next_due: datetime | None, now: datetime) -> Text:
+def summary_text(
+    summary: SessionSummary,
+    next_due: datetime | None,
+    now: datetime,
+    elsewhere: tuple[int, datetime | None] = (0, None),
+) -> Text:
+    """`elsewhere`: cards waiting now outside this session's decks, and the next due there (Study.elsewhere)."""
     out = Text()
     if summary.reviewed == 0:
         out.append("Nothing to study right now.", style="bold green")
@@ -50,7 +56,13 @@ def summary_text(summary: SessionSummary, next_due: datetime | None, now: dateti
         if summary.leeches:
             out.append("\nleeches (forgotten again and again): ", style="bold red")
             out.append(", ".join(summary.leeches))
+    waiting, other_due = elsewhere
+    here = " in these decks" if waiting or other_due is not None else ""
     if next_due is not None:
-        out.append(f"\nNext card due {when(next_due, now)}.", style="dim")
+        out.append(f"\nNext card due {when(next_due, now)}{here}.", style="dim")
+    if waiting:
+        out.append(f"\n{waiting} card{'s' if waiting != 1 else ''} waiting in other decks now (Home).", style="bold")
+    elif other_due is not None and (next_due is None or other_due < next_due):
+        out.append(f"\nIn other decks: next due {when(other_due, now)}.", style="dim")
     out.append("\nEnter or Esc: Home (decks, exam, statistics, settings) · Ctrl+Q quits", style="dim")
     return out
