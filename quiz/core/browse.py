@@ -24,6 +24,7 @@ __all__ = [
     "CardStatus",
     "QueryError",
     "filter_by_state",
+    "parse_search",
 ]
 
 # What `--state` takes. `due`: scheduled and due now (and not suspended or buried); `review`: learned,
@@ -267,3 +268,32 @@ def filter_by_state(
     of what the store's query returns, used where the statuses are already at hand."""
     wanted = set(states)
     return [c for c in cards if wanted <= set(statuses.get(c.uid, CardStatus()).labels(now))]
+
+
+# The browser's search box: `key:value` words filter (several values: `deck:a,b`), the rest is text.
+SEARCH_KEYS = {
+    "deck": "decks",
+    "section": "sections",
+    "backend": "backends",
+    "kind": "kinds",
+    "tag": "tags",
+    "state": "states",
+    "is": "states",
+}
+
+
+def parse_search(text: str) -> CardQuery:
+    """`detach deck:autograd tag:interview is:suspended` as a CardQuery (QueryError: an unknown state).
+
+    A word with an unknown key (`foo:bar`) is searched as text: card code is full of colons.
+    """
+    words: list[str] = []
+    parts: dict[str, list[str]] = {}
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        field_name = SEARCH_KEYS.get(key.casefold()) if sep else None
+        if field_name is None:
+            words.append(word)
+            continue
+        parts.setdefault(field_name, []).extend(v for v in value.split(",") if v)
+    return CardQuery(text=" ".join(words), **{k: tuple(v) for k, v in parts.items()})

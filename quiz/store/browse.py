@@ -283,6 +283,24 @@ class HistoryEntry:
     state_after: int | None
     state_before: int | None
 
+    def lines(self) -> list[str]:
+        """The review as text (raw deck and answer text: the caller makes it visible for its screen)."""
+        import json
+
+        from quiz.core.previews import RATING_NAMES
+
+        mark = {True: "right", False: "wrong", None: "ungraded"}[self.correct]
+        values = json.dumps(self.variables, ensure_ascii=False, sort_keys=True)
+        out = [
+            f"{self.reviewed_at.astimezone():%Y-%m-%d %H:%M}  {RATING_NAMES.get(self.rating, self.rating)} "
+            f"({self.rating})  {mark}  {self.backend} {self.version}  {self.response_ms / 1000:.1f}s",
+            f"    variant: seed {self.seed}  values {values}",
+            f"    answered {self.answer}" + (f"  truth {self.expected}" if self.expected is not None else ""),
+        ]
+        if self.error:
+            out.append(f"    error: {self.error}")
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         from quiz.core.previews import RATING_NAMES
 
