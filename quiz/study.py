@@ -111,6 +111,7 @@ class StatsData:
     streak: int
     cards_seen: int
     leeches: int
+    heatmap: list[tuple[Any, int]] = field(default_factory=list)  # (study day, reviews), a year to today
 
 
 @dataclass
@@ -516,6 +517,7 @@ class Study:
         hardest = S.hardest_cards(facts, reviews, limit=10)
         return StatsData(
             per_day=S.reviews_per_day(reviews, today=today, days=days, day_hour=hour),
+            heatmap=S.review_heatmap(reviews, today=today, day_hour=hour),
             forecast=S.due_forecast(facts, now=now, days=forecast_days, day_hour=hour),
             by_section=S.sections_of(reviews, section),
             by_backend=S.retention_by(reviews, lambda r: r.backend),

@@ -106,31 +106,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-SHADES = " ░▒▓█"
-
-
 def heatmap_text(report: StatsReport) -> list[str]:
-    """The year as 7 rows (Monday to Sunday) of weeks, darker for more reviews."""
-    days = report.heatmap
-    if not days:
-        return []
-    top = max((n for _, n in days), default=0)
-    pad = days[0][0].weekday()
-    cells = [None] * pad + [n for _, n in days]
-    weeks = [cells[i : i + 7] for i in range(0, len(cells), 7)]
-    rows = []
-    for wd, name in enumerate(("Mon", "", "Wed", "", "Fri", "", "Sun")):
-        line = ""
-        for week in weeks:
-            n = week[wd] if wd < len(week) else None
-            if n is None:
-                line += " "
-            elif n == 0 or top == 0:
-                line += "·"
-            else:
-                line += SHADES[min(4, 1 + (n * 4 - 1) // top)]
-        rows.append(f"{name:4s}{line}")
-    return rows
+    """The year as 7 rows (Monday to Sunday) of weeks, darker for more reviews (quiz.core.stats)."""
+    from quiz.core.stats import heatmap_lines
+
+    return heatmap_lines(report.heatmap)
 
 
 def render(report: StatsReport) -> str:

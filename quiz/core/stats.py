@@ -422,6 +422,41 @@ def review_heatmap(
     return [(first + timedelta(days=i), counts[first + timedelta(days=i)]) for i in range(days)]
 
 
+HEATMAP_SHADES = " ░▒▓█"
+
+
+def heatmap_lines(days: Sequence[tuple[date, int]]) -> list[str]:
+    """The year as text, like Anki's: a row of month names, then 7 rows (Monday to Sunday) of one
+    column per week, darker for more reviews (`·` a day without any), and a legend."""
+    if not days:
+        return []
+    top = max((n for _, n in days), default=0)
+    pad = days[0][0].weekday()
+    cells: list[int | None] = [None] * pad + [n for _, n in days]
+    weeks = [cells[i : i + 7] for i in range(0, len(cells), 7)]
+    months = [" "] * len(weeks)
+    for i, (day, _) in enumerate(days):
+        if day.day == 1 or i == 0:
+            w = (i + pad) // 7
+            label = day.strftime("%b")
+            if all(c == " " for c in months[w : w + len(label) + 1]):
+                months[w : w + len(label)] = list(label)
+    rows = ["    " + "".join(months).rstrip()]
+    for wd, name in enumerate(("Mon", "", "Wed", "", "Fri", "", "Sun")):
+        line = ""
+        for week in weeks:
+            n = week[wd] if wd < len(week) else None
+            if n is None:
+                line += " "
+            elif n == 0 or top == 0:
+                line += "·"
+            else:
+                line += HEATMAP_SHADES[min(4, 1 + (n * 4 - 1) // top)]
+        rows.append(f"{name:4s}{line}")
+    rows.append(f"    less ·{HEATMAP_SHADES[1:]} more (at most {top} a day) · today {days[-1][0]:%d %b}")
+    return rows
+
+
 @dataclass(frozen=True, slots=True)
 class StatsReport:
     """Everything `quiz stats` shows, as data; `cards` maps a uid to (deck, section, backend, prompt,

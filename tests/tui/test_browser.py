@@ -159,3 +159,47 @@ async def test_browser_fits_80x24_and_uses_160_columns(
         keys = str(browser.query_one("KeyBar").render())
         assert "Search" in keys and "Suspend" in keys
     assert app.errors == []
+
+
+async def test_custom_study_optimize_refuses_politely_and_the_year_tab(
+    kinds_library: Path, tmp_path: Path, runner: object
+) -> None:
+    from quiz.tui.screens.custom_study import CustomStudyScreen
+    from quiz.tui.screens.optimize import OptimizeScreen
+    from quiz.tui.screens.settings import SettingsScreen
+    from quiz.tui.screens.stats import StatsScreen
+
+    settings = settings_for(tmp_path, backends=("torch",))
+    app = QuizApp(settings, runner=runner, clock=Clock(), use_prepared_start=False)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.study is not None and app.study_screen.phase == "question")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.data is not None)
+        # Custom study: a slice that has no card is refused, a real one studies only it.
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomStudyScreen))
+        await pilot.press(*"tag:nothing", "enter")
+        assert "No card you study matches" in str(app.screen.query_one("#custom-error").render())
+        await pilot.press(*["backspace"] * len("tag:nothing"), *"section:memory", "enter")
+        await wait_for(pilot, lambda: app.screen is app.study_screen and app.study_screen.phase == "question")
+        assert app.study_screen.card is not None and app.study_screen.card.section == "memory"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        # Optimize from Settings: too little history, said so; nothing applied.
+        await pilot.press("comma")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.click("#settings-optimize")
+        await wait_for(pilot, lambda: isinstance(app.screen, OptimizeScreen) and app.screen.problem is not None)
+        assert "review" in app.screen.problem  # type: ignore[attr-defined]
+        await pilot.press("a")  # nothing to apply
+        assert isinstance(app.screen, OptimizeScreen)
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        assert app.settings.fsrs_parameters == ()
+        # The year's heatmap in statistics.
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, StatsScreen) and app.screen.data is not None)
+        await pilot.press("5")
+        year = str(app.screen.query_one("#year-heatmap").render())
+        assert "Mon" in year and "today" in year and "0 days studied" in year
+    assert app.errors == []

@@ -103,3 +103,18 @@ def test_report_as_data() -> None:
         "line": 3,
     }
     assert d["streak"] == 2
+
+
+def test_heatmap_lines_draw_the_year_by_week_with_months_and_today() -> None:
+    from quiz.core.stats import heatmap_lines
+
+    heat = review_heatmap(REVIEWS, today=TODAY, tz=UTC)
+    lines = heatmap_lines(heat)
+    weeks = (heat[0][0].weekday() + len(heat) + 6) // 7
+    assert [line[:4] for line in lines[1:8]] == ["Mon ", "    ", "Wed ", "    ", "Fri ", "    ", "Sun "]
+    assert all(len(line) <= 4 + weeks for line in lines[:8]) and 4 + weeks <= 80  # fits 80 columns
+    assert "Mar" in lines[0] and f"today {TODAY:%d %b}" in lines[-1]
+    last_column = "".join(line[4 + weeks - 1] if len(line) >= 4 + weeks else " " for line in lines[1:8])
+    today_row = TODAY.weekday()
+    assert last_column[today_row] != " " and last_column[today_row + 1 :].strip() == ""  # nothing after today
+    assert "█" in "".join(lines[1:8])  # the busiest day darkest
