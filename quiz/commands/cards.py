@@ -243,23 +243,8 @@ def _history(store: Store, settings: Settings, uid: str, as_json: bool) -> int:
 
 
 def _history_line(e: HistoryEntry) -> str:
-    import json
-
-    from quiz.core.answers import visible
-    from quiz.core.previews import RATING_NAMES
-
-    mark = {True: "right", False: "wrong", None: "ungraded"}[e.correct]
-    values = visible(json.dumps(e.variables, ensure_ascii=False, sort_keys=True))
-    lines = [
-        f"  {e.reviewed_at.astimezone():%Y-%m-%d %H:%M}  {RATING_NAMES.get(e.rating, e.rating)} ({e.rating})  "
-        f"{mark}  {e.backend} {visible(e.version)}  {e.response_ms / 1000:.1f}s",
-        f"      variant: seed {e.seed}  values {values}",
-        f"      answered {visible(e.answer)!s}"
-        + (f"  truth {visible(e.expected)}" if e.expected is not None else ""),
-    ]
-    if e.error:
-        lines.append(f"      error: {visible(e.error)}")
-    return "\n".join(lines)
+    """One review, indented under the card (printed through say(): its control characters made visible)."""
+    return "\n".join("  " + line for line in e.lines())
 
 
 def _act(

@@ -436,7 +436,7 @@ def heatmap_lines(days: Sequence[tuple[date, int]]) -> list[str]:
     weeks = [cells[i : i + 7] for i in range(0, len(cells), 7)]
     months = [" "] * len(weeks)
     for i, (day, _) in enumerate(days):
-        if day.day == 1 or i == 0:
+        if day.day == 1:
             w = (i + pad) // 7
             label = day.strftime("%b")
             if all(c == " " for c in months[w : w + len(label) + 1]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 # Rows put in the table at once: a search over a huge library shows its first matches and says how many.
 SHOWN_ROWS = 500
-PROMPT_WIDTH = 60
+CARD_WIDTH = 30
 
 
 class BrowserOpened(Message):
@@ -103,8 +104,8 @@ buried, leech.
 
     BINDINGS = [
         Binding("slash", "search", "Search"),
-        Binding("s", "suspend", "Suspend/unsuspend"),
-        Binding("u", "bury", "Bury/unbury"),
+        Binding("s", "suspend", "Suspend"),  # each undoes itself (see HELP): short for the 80-column bar
+        Binding("u", "bury", "Bury"),
         Binding("r", "reset", "Reset"),
         Binding("e", "edit", "Edit"),
         Binding("escape", "back", "Back"),
@@ -142,12 +143,12 @@ buried, leech.
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in (
-            ("card", "card", 34),
+            ("card", "card", CARD_WIDTH),
             ("state", "state", 9),
-            ("due", "due", 9),
-            ("reviews", "rev", 4),
-            ("right", "right", 6),
-            ("prompt", "prompt", PROMPT_WIDTH),
+            ("due", "due", 8),
+            ("reviews", "rev", 3),
+            ("right", "right", 5),
+            ("prompt", "prompt", self._prompt_width()),
         ):
             table.add_column(label, key=key, width=width)
         self.query_one("#browser-title", Static).update(Text("Card browser", style="bold"))
@@ -246,9 +247,9 @@ buried, leech.
         state = r.status.primary(now)
         style = {"due": "bold red", "learning": "yellow", "new": "blue", "suspended": "dim", "buried": "dim"}
         prompt = shown(" ".join(r.card.prompt.split()))
-        prompt.truncate(PROMPT_WIDTH, overflow="ellipsis")
+        prompt.truncate(self._prompt_width(), overflow="ellipsis")
         uid = shown(r.card.uid)
-        uid.truncate(34, overflow="ellipsis")
+        uid.truncate(CARD_WIDTH, overflow="ellipsis")
         return [
             uid,
             Text(state, style=style.get(state, "")),
@@ -257,6 +258,17 @@ buried, leech.
             Text(f"{r.correct}/{r.graded}" if r.graded else "–", justify="right"),
             prompt,
         ]
+
+    def _prompt_width(self) -> int:
+        """The prompt takes what the other columns leave (10 at 80 columns: the full prompt is below)."""
+        return max(10, self.app.size.width - 70)
+
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        column = table.columns.get("prompt")  # type: ignore[call-overload]
+        if column is not None and column.width != self._prompt_width():
+            column.width = self._prompt_width()
+            self._fill()
 
     def _summary(self) -> None:
         state = self.state
@@ -339,8 +351,8 @@ buried, leech.
         )
         if st.buried(now) and st.buried_until is not None:
             out.append(f" · buried {when(st.buried_until, now)}", style="dim")
-        if c.location.path:
-            out.append(f" · {c.location.path}:{c.location.line or 1}", style="dim")
+        if c.location.path:  # the file's name: the whole path is what `e` opens
+            out.append(f" · {Path(c.location.path).name}:{c.location.line or 1} (e edits)", style="dim")
         out.append("\n")
         if entries is None:
             out.append("reading its reviews…", style="dim")

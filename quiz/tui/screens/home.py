@@ -70,7 +70,7 @@ due now) and **new** (never seen; at most the daily limit a day).
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="pick", width=1)
-        table.add_column("deck", key="deck", width=38)
+        table.add_column("deck", key="deck", width=self._deck_width())
         for key, label in (("due", "due"), ("learning", "learn"), ("new", "new"), ("total", "cards")):
             table.add_column(Text(label, justify="right"), key=key, width=5)
         self._title()
@@ -79,6 +79,17 @@ due now) and **new** (never seen; at most the daily limit a day).
         self.quiz.watch_warmup(list(BACKENDS))
         self.load()
         table.focus()
+
+    def _deck_width(self) -> int:
+        """The deck column takes what the counts leave: titles whole on a wide terminal, 38 at 80 columns."""
+        return max(38, min(120, self.app.size.width - 42))
+
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        column = table.columns.get("deck")  # type: ignore[call-overload]
+        if column is not None and column.width != self._deck_width():
+            column.width = self._deck_width()
+            self._fill_table()
 
     def on_screen_resume(self) -> None:
         if self.is_mounted and self.data is not None:
@@ -199,7 +210,7 @@ due now) and **new** (never seen; at most the daily limit a day).
             if deck.title:
                 title.append(f"  {deck.title}", style="dim")
             title = shown(title)
-            title.truncate(38, overflow="ellipsis")
+            title.truncate(self._deck_width(), overflow="ellipsis")
             table.add_row(
                 self._mark(deck.id),
                 title,

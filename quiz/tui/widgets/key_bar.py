@@ -19,6 +19,7 @@ KEY_NAMES = {
     "space": "space",
     "comma": ",",
     "question_mark": "?",
+    "slash": "/",
 }
 
 
