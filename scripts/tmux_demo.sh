@@ -71,7 +71,7 @@ keys -l "t"
 wait_for "answers per day" 30
 shot "statistics"
 keys -l "5"
-wait_for "days studied" 10
+wait_for " studied" 10
 shot "statistics: the year"
 keys Escape
 wait_for "Pick deck" 10
@@ -85,7 +85,7 @@ shot "card browser: what you answered, with its reviews"
 keys Escape
 wait_for "Pick deck" 10
 keys -l "c"
-wait_for "Custom study" 10
+wait_for "Enter starts" 10
 shot "custom study"
 keys Escape
 sleep 0.3

@@ -123,7 +123,7 @@ Keys **1**–**5** switch tabs; Esc goes back. `quiz stats` (with `--json`) prin
 
         lines = heatmap_lines(d.heatmap)
         studied = sum(1 for _, n in d.heatmap if n)
-        head = f"reviews per day over the last year: {studied} days studied"
+        head = f"reviews per day over the last year: {studied} day{'s' if studied != 1 else ''} studied"
         self.query_one("#year-heatmap", Static).update(Text("\n".join([head, "", *lines])))
 
     def _reviews(self, d: StatsData) -> None:
