@@ -175,3 +175,16 @@ def test_text_search_finds_every_card_once_and_never_across_two_cards() -> None:
     assert index.matching(CardQuery(text="expand")) == []  # "…tail-ex" + "d/c2…pand" are two cards
     assert index.matching(CardQuery(text="ex\0d/c2")) == []
     assert uids(index.matching(CardQuery(text="C3"))) == ["d/c3"]  # the id, any case
+
+
+def test_the_browser_search_box_reads_filters_and_leaves_code_as_text() -> None:
+    from quiz.core.browse import QueryError, parse_search
+
+    q = parse_search("detach Deck:autograd,matmul tag:interview is:suspended backend:torch x[:, 0]")
+    assert q.text == "detach x[:, 0]"  # colons in code stay text
+    assert q.decks == ("autograd", "matmul") and q.tags == ("interview",)
+    assert q.states == ("suspended",) and q.backends == ("torch",)
+    assert parse_search("state:due state:leech").states == ("due", "leech")
+    assert parse_search("tag:") == parse_search("")  # an empty filter filters nothing
+    with pytest.raises(QueryError, match="unknown state 'frozen'"):
+        parse_search("is:frozen")
