@@ -99,7 +99,7 @@ async def test_a_failed_load_leaves_a_usable_app_that_quits(
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.load_error is not None)
         assert "no deck 'nosuchdeck'" in app.load_error  # type: ignore[operator]
-        await wait_for(pilot, lambda: "Could not load" in str(app.study_screen.query_one("#status").render()))
+        await wait_for(pilot, lambda: "Problem while loading" in str(app.study_screen.query_one("#status").render()))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
         home = app.screen

@@ -732,7 +732,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         """The session never came (quiz.tui.app's loading failed): no card to wait for."""
         if self.is_attached and self.study is None:
             self.box.set_locked(True)
-            self.set_status(Text(f"Could not load: {error} · Ctrl+Q quits", style="bold red"), style="-error")
+            self.set_status(
+                Text(f"Problem while loading: {error} · Ctrl+Q quits", style="bold red"), style="-error"
+            )
 
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
