@@ -458,13 +458,6 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.post_message(Failed("grading", f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(Graded(answered))
-        # After the verdict is on its way: what each rating key would schedule, from the real scheduler.
-        study = self.study or app.study
-        if study is not None:
-            try:
-                self.post_message(PreviewsReady(card.uid, study.interval_previews(card)))
-            except Exception as exc:  # a nicety: the keys work without it
-                self.app.log.error(f"interval previews: {exc}")
 
     @on(Graded)
     async def show_verdict(self, message: Graded) -> None:
@@ -512,8 +505,21 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.verdict_view, animate=False, top=True
         )
         if self.answered is not None:
+            self.preview(self.answered.card)
             self.compare_token += 1
             self.compare(self.compare_token, self.answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="previews")
+    def preview(self, card: Card) -> None:
+        """Once the verdict is painted (so it costs the verdict nothing): what each rating key would
+        schedule, from the real scheduler."""
+        study = self.study or self.quiz.study
+        if study is None:
+            return
+        try:
+            self.post_message(PreviewsReady(card.uid, study.interval_previews(card)))
+        except Exception as exc:  # a nicety: the keys work without it
+            self.app.log.error(f"interval previews: {exc}")
 
     # --- the family on the other backends ---------------------------------------------------
 
