@@ -27,6 +27,9 @@ COMMAND_MODULES = (
     "export",
     "backup",
     "exam",
+    "cards",
+    "stats",
+    "optimize",
     "serve",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
@@ -53,6 +56,9 @@ examples:
   quiz show expand-shape.torch --lang zh the same in Chinese (English where a card has none)
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
+  quiz cards --state suspended           browse your cards (search, history, suspend/unsuspend, reset)
+  quiz stats --json                      heatmap, forecast, retention per period, hardest cards
+  quiz optimize                          fit FSRS to your own review history
   quiz serve --db postgresql+psycopg://teacher@db.school/quiz
                                          a class in the browser (learners: quiz class add-learner)
 
@@ -130,6 +136,27 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    """The command words `parser` knows (its subcommands, aliases included)."""
+    return [
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    ]
+
+
+def unknown_command(word: str, names: Sequence[str]) -> str:
+    """One line for a mistyped command: the nearest commands, or where to find them all."""
+    import difflib
+
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    shown = ascii(word)[1:-1] if not word.isprintable() else word
+    if close:
+        return f"unknown command {shown!r}; did you mean {' or '.join(repr(c) for c in close)}?"
+    return f"unknown command {shown!r}; `quiz --help` lists the commands"
+
+
 # Options of the top-level parser that take a value (skipped when looking for the command word).
 _VALUE_OPTIONS = {"--db", "--profile", "--device", "--lang"}
 
@@ -153,6 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # it needs only its own parser, not every command module's.
     word = _command_word(argv)
     parser = build_parser(only=("study",) if word in (None, "study") else None)
+    if word is not None and not word.startswith("-"):
+        names = command_names(parser)
+        if word not in names:
+            print(f"quiz: {unknown_command(word, names)}", file=sys.stderr)
+            return 2
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["study", *argv])

@@ -28,6 +28,13 @@ class Settings:
     # without text in it falls back to English.
     lang: str = "en"
     deck_dirs: tuple[str, ...] = field(default_factory=tuple)
+    # The queue (quiz.core.queue): a cap on review cards a day (None: no cap), the order new cards
+    # come in, and whether answering a card hides its siblings on the other backends until tomorrow.
+    reviews_per_day: int | None = None
+    new_card_order: str = "by-topic"
+    bury_siblings: bool = False
+    # FSRS weights fitted to this learner's history by `quiz optimize` (empty: fsrs's defaults).
+    fsrs_parameters: tuple[float, ...] = ()
     # Run cards of decks that do not ship with quiz even where card code is only partly isolated
     # (no bubblewrap): config.toml, QUIZ_ALLOW_UNISOLATED=1 or --allow-unisolated. runner/isolation.py
     allow_unisolated: bool = False
@@ -38,7 +45,11 @@ class Settings:
     pinned: tuple[str, ...] = ()
 
     def scheduling(self) -> SchedulingSettings:
-        return SchedulingSettings(desired_retention=self.desired_retention, new_per_day=self.new_per_day)
+        return SchedulingSettings(
+            desired_retention=self.desired_retention,
+            new_per_day=self.new_per_day,
+            parameters=self.fsrs_parameters,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,7 +64,22 @@ class SettingsError(ValueError):
 
 
 # What the learner changes in the app's Settings screen; saved per profile (see save_learner_settings).
-LEARNER_KEYS = ("backends", "device", "new_per_day", "desired_retention", "theme", "lang")
+LEARNER_KEYS = (
+    "backends",
+    "device",
+    "new_per_day",
+    "desired_retention",
+    "theme",
+    "reviews_per_day",
+    "new_card_order",
+    "bury_siblings",
+    "fsrs_parameters",
+    "lang",
+)
+
+
+# Checked in config.toml too (the older keys keep their lenient reading there).
+CHECKED_KEYS = ("reviews_per_day", "new_card_order", "bury_siblings", "fsrs_parameters")
 
 
 def learner_settings_file(profile: str) -> Path:
@@ -95,7 +121,51 @@ def check_learner_settings(values: dict[str, Any]) -> dict[str, Any]:
             out[key] = value.strip()
         elif key == "lang":
             out[key] = _language(value)
+        elif key == "reviews_per_day":
+            if value is None or value == "":
+                out[key] = None
+            elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
+                raise SettingsError(
+                    f"reviews per day must be a whole number from 0 to 100000 (or empty: no cap), not {value!r}"
+                )
+            else:
+                out[key] = value
+        elif key == "new_card_order":
+            out[key] = _new_card_order(value)
+        elif key == "bury_siblings":
+            if not isinstance(value, bool):
+                raise SettingsError(f"bury_siblings must be true or false, not {value!r}")
+            out[key] = value
+        elif key == "fsrs_parameters":
+            out[key] = _fsrs_parameters(value)
     return out
+
+
+def _new_card_order(value: Any) -> str:
+    from quiz.core.queue import NEW_CARD_ORDERS
+
+    name = value.strip().lower().replace(" ", "-").replace("_", "-") if isinstance(value, str) else value
+    if name not in NEW_CARD_ORDERS:
+        raise SettingsError(f"new card order must be one of {', '.join(NEW_CARD_ORDERS)}, not {value!r}")
+    return str(name)
+
+
+def _fsrs_parameters(value: Any) -> tuple[float, ...]:
+    """Empty (fsrs's defaults) or a full set of FSRS weights, each a finite number within fsrs's bounds."""
+    import math
+
+    from quiz.core.scheduling import check_parameters
+
+    if not isinstance(value, (list, tuple)) or any(
+        isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in value
+    ):
+        raise SettingsError(f"fsrs_parameters must be a list of numbers, not {value!r}")
+    if not value:
+        return ()
+    problem = check_parameters(tuple(float(v) for v in value))
+    if problem:
+        raise SettingsError(f"fsrs_parameters: {problem}")
+    return tuple(float(v) for v in value)
 
 
 def _language(value: Any) -> str:
@@ -125,7 +195,7 @@ def save_learner_settings(profile: str, values: dict[str, Any]) -> Path:
     path = learner_settings_file(profile)
     lines = ["# Written by quiz's Settings screen (quiz, then `,`). Per profile; config.toml holds the rest."]
     for key in LEARNER_KEYS:
-        if key in checked:
+        if key in checked and checked[key] is not None:  # TOML has no null: an absent key is the default
             value = checked[key]
             # JSON strings, numbers and lists of strings are valid TOML values.
             lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
@@ -154,6 +224,10 @@ def load_settings(
             raise SettingsError(f"{path}: {exc}") from None
         known = {f.name for f in fields(Settings)} - {"pinned"}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        try:  # the queue and scheduling keys are checked wherever they are set
+            values.update(check_learner_settings({k: v for k, v in values.items() if k in CHECKED_KEYS}))
+        except SettingsError as exc:
+            raise SettingsError(f"{path}: {exc}") from None
         settings = replace(settings, **values)  # type: ignore[arg-type]
     learner = read_learner_settings(profile or os.environ.get("QUIZ_PROFILE") or settings.profile)
     settings = replace(settings, **learner)  # type: ignore[arg-type]

@@ -197,6 +197,7 @@ def start_key(
         "library": library_fingerprint,
         "new_per_day": settings.new_per_day,
         "day_hour": settings.scheduling().day_starts_at_hour,
+        "new_card_order": getattr(settings, "new_card_order", "by-topic"),
     }
 
 
@@ -216,6 +217,8 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
     from quiz.core.queue import study_day_start
     from quiz.library import fingerprint as library_fingerprint
 
+    if getattr(settings, "reviews_per_day", None) is not None:
+        return None  # whether today's review cap is reached is the database's to say
     prepared = read_prepared(prepared_path(paths.cache_dir(), settings.profile))
     if prepared is None:
         return None

@@ -17,7 +17,7 @@ from quiz.core.cards import BACKENDS, Card, Deck
 from quiz.core.decks import Library
 from quiz.core.expr import ExprError
 from quiz.core.grading import RunResult, Verdict
-from quiz.core.queue import study_day_start
+from quiz.core.queue import StudyScope, reviews_left, siblings_to_bury, study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import pinned, shared_values
 from quiz.core.variables import (
@@ -35,6 +35,7 @@ from quiz.session.grading import Answered, MalformedAnswer, ParsedAnswer, grade_
 
 if TYPE_CHECKING:
     from quiz.config import Settings
+    from quiz.core.previews import IntervalPreview
     from quiz.prepared import Prepared
     from quiz.runner.client import Runner
     from quiz.store.db import Store
@@ -112,6 +113,7 @@ class StatsData:
     streak: int
     cards_seen: int
     leeches: int
+    heatmap: list[tuple[Any, int]] = field(default_factory=list)  # (study day, reviews), a year to today
 
 
 @dataclass
@@ -123,23 +125,38 @@ class Study:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     deck_ids: list[str] | None = None
+    scope: StudyScope = field(default_factory=StudyScope)  # custom study: tags, backends, sections, decks
 
     def __post_init__(self) -> None:
         self.scheduler = make_scheduler(self.settings.scheduling())
         self.cards = self.library.by_uid()
         self.undo_steps: list[UndoStep] = []
+        # The variant drawn for each card shown and not yet answered: leaving the card (Esc, Home)
+        # and coming back shows the same values, so going away is no free re-roll.
+        self.drawn: dict[str, Variant] = {}
         self._families: dict[tuple[str, str], list[Card]] | None = None
 
     def with_settings(self, settings: Settings) -> Study:
         """The same session under new settings (a new scheduler; the undo history stays)."""
         other = replace(self, settings=settings)
-        other.undo_steps = self.undo_steps
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
         return other
 
     def with_decks(self, deck_ids: list[str] | None) -> Study:
         other = replace(self, deck_ids=deck_ids or None)
-        other.undo_steps = self.undo_steps
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
         return other
+
+    def with_scope(self, scope: StudyScope) -> Study:
+        """The same session limited to `scope` (custom study: a tag such as `interview`, a backend...)."""
+        other = replace(self, scope=scope)
+        other.undo_steps, other.drawn = self.undo_steps, self.drawn
+        return other
+
+    @property
+    def learn_ahead(self) -> timedelta:
+        """How early the queue shows a learning card (the counts count those as learning now)."""
+        return timedelta(minutes=self.settings.scheduling().learn_ahead_min)
 
     @property
     def profile(self) -> str:
@@ -147,12 +164,12 @@ class Study:
 
     def sync(self) -> int:
         """Give every card in the library a place in the schedule."""
-        from quiz.core.queue import new_card_order
         from quiz.store import repo
 
-        ordered = new_card_order(self.library.cards())
         with self.store.session() as s:
-            return repo.sync_cards(s, self.profile, [(c.uid, c.deck_id) for c in ordered])
+            return repo.sync_library(
+                s, self.profile, self.library.cards(), now=self.clock(), order=self.settings.new_card_order
+            )
 
     # --- which cards ------------------------------------------------------------
 
@@ -166,8 +183,13 @@ class Study:
         return self.deck_ids is None or card.deck_id in self.deck_ids
 
     def usable(self, card: Card) -> bool:
-        """In the chosen decks, on chosen backends that are installed (a translate card needs two)."""
-        return self.card_selected(card) and all(self.backend_enabled(b) for b in card.backends)
+        """In the chosen decks and the custom-study scope, on chosen backends that are installed (a translate
+        card needs two)."""
+        return (
+            self.card_selected(card)
+            and self.scope.includes(card)
+            and all(self.backend_enabled(b) for b in card.backends)
+        )
 
     def _usable_uid(self, uid: str) -> bool:
         card = self.cards.get(uid)
@@ -186,12 +208,20 @@ class Study:
                 day_start=study_day_start(now, self.settings.scheduling()),
                 usable=self._usable_uid,
                 deck_ids=self.deck_ids,
+                reviews_per_day=self.settings.reviews_per_day,
+                learn_ahead=self.learn_ahead,
             )
         return self.cards.get(uid) if uid else None
 
     def prepare(self, card: Card, seed: int | None = None) -> Variant:
-        """Draw this review's variant (a fresh seed unless one is given)."""
-        return draw_variant(card, self.rng.randrange(MAX_SEED) if seed is None else seed)
+        """This review's variant: with `seed`, that one; else the one already drawn for the card if it
+        was shown and not answered yet, else a fresh draw (kept until the card is answered)."""
+        if seed is not None:
+            return draw_variant(card, seed)
+        variant = self.drawn.get(card.uid)
+        if variant is None:
+            variant = self.drawn[card.uid] = draw_variant(card, self.rng.randrange(MAX_SEED))
+        return variant
 
     def run(self, card: Card, variant: Variant) -> RunResult:
         """What the card's code really does for this variant (a translate card: its source's result)."""
@@ -246,6 +276,12 @@ class Study:
         with self.store.session() as s:
             return repo.memory_of(s, self.profile, card.uid)
 
+    def interval_previews(self, card: Card) -> tuple[IntervalPreview, ...]:
+        """What each rating 1–4 would schedule for `card` now (quiz.core.previews), for the rating keys."""
+        from quiz.core.previews import preview_intervals
+
+        return preview_intervals(self.memory(card), self.clock(), self.scheduler)
+
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
         """Schedule the card and commit the review; returns the review id and the new memory.
 
@@ -265,7 +301,11 @@ class Study:
             if is_disk_full(exc):
                 raise DiskFull(DISK_FULL) from None
             raise
-        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
+        self.drawn.pop(answered.card.uid, None)  # answered: next time, new values
+        buried: dict[str, datetime | None] = {}
+        if self.settings.bury_siblings:
+            buried = self._bury_siblings(answered.card, now)
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id, previous=buried))
         return review_id, after
 
     def _commit(self, answered: Answered, rating: int, now: datetime, v: Verdict) -> tuple[int, Memory]:
@@ -296,6 +336,14 @@ class Study:
             lambda before: review(before, rating, now, self.scheduler),
         )
         return review_id, after
+
+    def _bury_siblings(self, card: Card, now: datetime) -> dict[str, datetime | None]:
+        """Hide the card's family on the other backends until the next study day (setting bury_siblings)."""
+        from quiz.store import repo
+
+        until = study_day_start(now, self.settings.scheduling()) + timedelta(days=1)
+        with self.store.session() as s:
+            return repo.bury_siblings(s, self.profile, siblings_to_bury(card, self.library.cards()), until)
 
     def bury(self, card: Card) -> datetime:
         """Hide the card until the next study day starts. Returns when it comes back."""
@@ -331,6 +379,8 @@ class Study:
             if step.kind == "review":
                 assert step.review_id is not None
                 undone = undo_review(s, self.profile, step.review_id)
+                for uid, before in (step.previous or {}).items():  # the siblings it buried come back
+                    set_buried(s, self.profile, uid, before)
                 self.undo_steps.pop()
                 variant = None
                 if card is not None:
@@ -366,9 +416,17 @@ class Study:
             facts = card_facts(s, self.profile)
             new_today = repo.new_introduced_since(s, self.profile, day_start)
             reviewed_today = repo.reviewed_since(s, self.profile, day_start)
-        total = _sum_counts(S.deck_counts(facts, now=now, usable=self._usable_uid).values())
+            cap = self.settings.reviews_per_day
+            left = (
+                None
+                if cap is None
+                else reviews_left(cap, repo.reviews_done_since(s, self.profile, day_start))
+            )
+        total = _sum_counts(
+            S.deck_counts(facts, now=now, usable=self._usable_uid, learn_ahead=self.learn_ahead).values()
+        )
         return repo.QueueCounts(
-            due=total.due,
+            due=total.due if left is None else min(total.due, left),
             new=min(total.new, max(0, self.settings.new_per_day - new_today)),
             learning=total.learning,
             reviewed_today=reviewed_today,
@@ -389,6 +447,29 @@ class Study:
         ]
         return min(upcoming, default=None)
 
+    def elsewhere(self) -> tuple[int, datetime | None]:
+        """Outside this session's decks or custom-study scope: how many cards wait now (due, learning
+        within the learn-ahead, new within today's limit) and when the next one falls due. (0, None) for
+        a session over everything."""
+        from quiz.store import repo
+        from quiz.store.stats import card_facts
+
+        if self.deck_ids is None and self.scope == StudyScope():
+            return 0, None
+        everywhere = replace(self, deck_ids=None, scope=StudyScope())
+        now = self.clock()
+        with self.store.session() as s:
+            facts = [
+                f
+                for f in card_facts(s, self.profile)
+                if not self._usable_uid(f.card_uid) and everywhere._usable_uid(f.card_uid)
+            ]
+            new_today = repo.new_introduced_since(s, self.profile, self._day_start(now))
+        total = _sum_counts(S.deck_counts(facts, now=now, learn_ahead=self.learn_ahead).values())
+        waiting = total.due + total.learning + min(total.new, max(0, self.settings.new_per_day - new_today))
+        upcoming = [f.due for f in facts if f.due is not None and f.due > now and f.available(now)]
+        return waiting, min(upcoming, default=None)
+
     def home_data(self) -> HomeData:
         from quiz.store import repo
         from quiz.store.stats import card_facts, review_facts
@@ -402,15 +483,28 @@ class Study:
             new_today = repo.new_introduced_since(s, self.profile, day_start)
         # Every deck of the library, whatever the session's deck filter: Home is where decks are picked.
         everywhere = replace(self, deck_ids=None)
-        counts = S.deck_counts(facts, now=now, usable=lambda u: everywhere._usable_uid(u))
-        decks = [(d, counts.get(d.id, S.DeckCounts())) for d in self.library.decks]
+        counts = S.deck_counts(
+            facts, now=now, usable=lambda u: everywhere._usable_uid(u), learn_ahead=self.learn_ahead
+        )
+        new_left = max(0, self.settings.new_per_day - new_today)
+        # A deck's "new" is what it can still bring today: never more than the day's new cards left.
+        decks = [
+            (d, replace(c, new=min(c.new, new_left)))
+            for d in self.library.decks
+            for c in [counts.get(d.id, S.DeckCounts())]
+        ]
         today = [r for r in reviews if r.reviewed_at >= day_start]
         graded = [r for r in today if r.correct is not None]
-        upcoming = [f.due for f in facts if f.due is not None and f.due > now and not f.suspended]
+        # What Home's rows count: usable cards not suspended or buried (a backend switched off is not "due").
+        upcoming = [
+            f.due
+            for f in facts
+            if f.due is not None and f.due > now and f.available(now) and everywhere._usable_uid(f.card_uid)
+        ]
         return HomeData(
             decks=decks,
             total=_sum_counts(c for _, c in decks),
-            new_left_today=max(0, self.settings.new_per_day - new_today),
+            new_left_today=new_left,
             reviewed_today=len(today),
             correct_today=sum(1 for r in graded if r.correct),
             graded_today=len(graded),
@@ -433,6 +527,7 @@ class Study:
         hardest = S.hardest_cards(facts, reviews, limit=10)
         return StatsData(
             per_day=S.reviews_per_day(reviews, today=today, days=days, day_hour=hour),
+            heatmap=S.review_heatmap(reviews, today=today, day_hour=hour),
             forecast=S.due_forecast(facts, now=now, days=forecast_days, day_hour=hour),
             by_section=S.sections_of(reviews, section),
             by_backend=S.retention_by(reviews, lambda r: r.backend),

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 # Order matters only for reading the output.
-GROUPS = ["tui", "store", "variants", "answers"]
+GROUPS = ["tui", "store", "browser", "variants", "answers"]
 OPTIONAL_GROUPS = ["runner", "grading", "decks", "keypress", "pg"]
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start the real app in tmux on a fresh database (all built-in decks), answer a few cards by
-# keystrokes as a learner would, and print each captured screen; then Home, statistics, quit,
-# and check the answers are in the database.
+# keystrokes as a learner would, and print each captured screen; then Home, statistics (and the
+# year's heatmap), the card browser, custom study, quit, and check the answers are in the database.
 #
 #   scripts/tmux_demo.sh            # 3 cards, 100x32
 #   CARDS=5 COLS=80 ROWS=24 scripts/tmux_demo.sh
@@ -70,6 +70,23 @@ shot "home"
 keys -l "t"
 wait_for "answers per day" 30
 shot "statistics"
+keys -l "5"
+wait_for " studied" 10
+shot "statistics: the year"
+keys Escape
+wait_for "Pick deck" 10
+keys -l "b"
+wait_for "cards found" 30
+keys -l "is:learning"
+sleep 0.5
+keys Enter
+wait_for "newest first" 10
+shot "card browser: what you answered, with its reviews"
+keys Escape
+wait_for "Pick deck" 10
+keys -l "c"
+wait_for "Enter starts" 10
+shot "custom study"
 keys Escape
 sleep 0.3
 keys C-q

@@ -40,10 +40,17 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "backends": {},
     }
     isolation_notice(settings)
+    # Starting the workers takes seconds: the lines come as each check is done, not all at the end.
+    progress = not args.json
+    if progress:
+        print(f"quiz {report['quiz']} on Python {report['python']} ({report['platform']})", flush=True)
     runner = Runner.for_settings(settings, log_dir=paths.log_dir())
     infos = {b: backend_info(b) for b in ("torch", "tensorflow", "mxnet")}
     started = time.perf_counter()
-    runner.prestart([b for b, i in infos.items() if i.installed])
+    installed = [b for b, i in infos.items() if i.installed]
+    runner.prestart(installed)
+    if progress and installed:
+        print(f"  starting a worker for {', '.join(installed)} (a few seconds)…", flush=True)
     for name, info in infos.items():
         entry: dict[str, Any] = {"installed": info.installed, "version": info.version}
         if info.installed:
@@ -59,6 +66,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         else:
             entry["hint"] = info.hint
         report["backends"][name] = entry
+        if progress:
+            print(_backend_line(name, entry), flush=True)
     # What the workers see from inside (uid, namespaces, network, limits), before they go.
     ready_backends = [b for b, e in report["backends"].items() if e.get("worker") == "ok"]
     report["isolation"] = runner.isolation_report(ready_backends)
@@ -89,15 +98,6 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report)
     else:
-        print(f"quiz {report['quiz']} on Python {report['python']} ({report['platform']})")
-        for name, entry in report["backends"].items():
-            if entry["installed"]:
-                devices = ", ".join(entry.get("devices", [])) or "-"
-                print(
-                    f"  {name:<11} {entry['version'] or '?':<10} devices: {devices:<10} worker: {entry['worker']}"
-                )
-            else:
-                print(f"  {name:<11} not installed — {entry['hint']}")
         state = (
             "ok" if db.get("ok") else db.get("error", f"revision {db.get('revision')} (head {HEAD_REVISION})")
         )
@@ -118,3 +118,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         )
     ok = db.get("ok") and all(e.get("worker", "ok") == "ok" for e in report["backends"].values())
     return 0 if ok else 1
+
+
+def _backend_line(name: str, entry: dict[str, Any]) -> str:
+    if not entry["installed"]:
+        return f"  {name:<11} not installed — {entry['hint']}"
+    devices = ", ".join(entry.get("devices", [])) or "-"
+    return f"  {name:<11} {entry['version'] or '?':<10} devices: {devices:<10} worker: {entry['worker']}"

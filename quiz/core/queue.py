@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -11,7 +13,17 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["pick_next", "pick_prepared", "study_day_start", "UNDECIDED"]
+__all__ = [
+    "NEW_CARD_ORDERS",
+    "StudyScope",
+    "UNDECIDED",
+    "new_card_order",
+    "pick_next",
+    "pick_prepared",
+    "reviews_left",
+    "siblings_to_bury",
+    "study_day_start",
+]
 
 
 class _Undecided:
@@ -122,14 +134,26 @@ CURRICULUM = (
 BACKEND_ORDER = ("torch", "tensorflow", "mxnet")
 
 
-def new_card_order(cards: Sequence[Any]) -> list[Any]:
+# How new cards are introduced (the `new_card_order` setting):
+# by-topic: deck by deck in the article's order (the default); interleaved: one card from each deck
+# in turn, each deck keeping its own order; random: shuffled with the rng given.
+NEW_CARD_ORDERS = ("by-topic", "interleaved", "random")
+
+
+def new_card_order(
+    cards: Sequence[Any], order: str = "by-topic", rng: random.Random | None = None
+) -> list[Any]:
     """The order new cards are introduced in.
 
-    Decks follow the article's topics (CURRICULUM; other decks after them, as
+    by-topic: decks follow the article's topics (CURRICULUM; other decks after them, as
     loaded); within a deck, its torch cards in file order, then its TensorFlow
     cards, then its MXNet cards — so a family's other backends, already shown
     side by side after each answer, come back a while later rather than right after.
+    interleaved: the decks take turns (in that deck order), each giving its next card.
+    random: a shuffle drawn from `rng` (required: the caller seeds it, so the order is reproducible).
     """
+    if order not in NEW_CARD_ORDERS:
+        raise ValueError(f"new card order must be one of {', '.join(NEW_CARD_ORDERS)}, not {order!r}")
     decks: dict[str, int] = {}
     for card in cards:
         if card.deck_id not in decks:
@@ -142,4 +166,65 @@ def new_card_order(cards: Sequence[Any]) -> list[Any]:
         rank = BACKEND_ORDER.index(backend) if backend in BACKEND_ORDER else len(BACKEND_ORDER)
         return decks[card.deck_id], rank, position[id(card)]
 
-    return sorted(cards, key=key)
+    by_topic = sorted(cards, key=key)
+    if order == "by-topic":
+        return by_topic
+    if order == "random":
+        if rng is None:
+            raise ValueError("a random new-card order needs a seeded rng")
+        shuffled = list(by_topic)
+        rng.shuffle(shuffled)
+        return shuffled
+    per_deck: dict[str, list[Any]] = {}
+    for card in by_topic:
+        per_deck.setdefault(card.deck_id, []).append(card)
+    turns = list(per_deck.values())
+    out: list[Any] = []
+    for i in range(max((len(t) for t in turns), default=0)):
+        out.extend(t[i] for t in turns if i < len(t))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StudyScope:
+    """Which cards a session studies (custom study): empty fields mean "any".
+
+    A card is in scope when it is in one of `decks`, on one of `backends`, in one of
+    `sections`, and carries at least one of `tags`.
+    """
+
+    decks: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    backends: tuple[str, ...] = ()
+    sections: tuple[str, ...] = ()
+
+    @property
+    def everything(self) -> bool:
+        return not (self.decks or self.tags or self.backends or self.sections)
+
+    def includes(self, card: Any) -> bool:
+        backend = str(getattr(card.backend, "value", card.backend))
+        return (
+            (not self.decks or card.deck_id in self.decks)
+            and (not self.backends or backend in self.backends)
+            and (not self.sections or card.section in self.sections)
+            and (not self.tags or any(t in self.tags for t in card.tags))
+        )
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in ("decks", "tags", "backends", "sections")}
+
+
+def reviews_left(cap: int | None, reviewed_today: int) -> int | None:
+    """Review cards still allowed today under the daily cap (None: no cap). Learning cards are never capped:
+    a card in its learning steps left until tomorrow would lose its steps."""
+    return None if cap is None else max(0, cap - reviewed_today)
+
+
+def siblings_to_bury(card: Any, cards: Iterable[Any]) -> list[str]:
+    """The uids of `card`'s family on the other backends (same deck and family), to hide until tomorrow
+    after it was answered: the comparison already showed them, so asking them now would test memory of
+    the screen, not of the frameworks."""
+    return [
+        c.uid for c in cards if c.deck_id == card.deck_id and c.family == card.family and c.uid != card.uid
+    ]

@@ -15,6 +15,7 @@ __all__ = [
     "CardState",
     "Memory",
     "SchedulingSettings",
+    "check_parameters",
     "make_scheduler",
     "review",
 ]
@@ -38,6 +39,7 @@ class SchedulingSettings:
     new_per_day: int = 20
     learn_ahead_min: float = 20.0
     day_starts_at_hour: int = 4
+    parameters: tuple[float, ...] = ()  # FSRS weights (`quiz optimize`); empty: fsrs's defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +86,25 @@ class Memory:
         )
 
 
+def check_parameters(parameters: tuple[float, ...]) -> str | None:
+    """Why fsrs would refuse these weights (wrong count, one out of its bounds), or None when it takes them."""
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    if len(parameters) != len(LOWER_BOUNDS_PARAMETERS):
+        return f"expected {len(LOWER_BOUNDS_PARAMETERS)} weights, got {len(parameters)}"
+    for i, (value, low, high) in enumerate(zip(parameters, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS)):
+        if not low <= value <= high:
+            return f"weight {i} = {value} is outside fsrs's bounds [{low}, {high}]"
+    return None
+
+
 def make_scheduler(settings: SchedulingSettings = SchedulingSettings()) -> Scheduler:
     from fsrs import Scheduler
+    from fsrs.scheduler import DEFAULT_PARAMETERS
 
     # Fuzzing would read the global RNG inside the scheduler; intervals stay exact.
     return Scheduler(
+        parameters=settings.parameters or DEFAULT_PARAMETERS,
         desired_retention=settings.desired_retention,
         learning_steps=tuple(timedelta(minutes=m) for m in settings.learning_steps_min),
         relearning_steps=tuple(timedelta(minutes=m) for m in settings.relearning_steps_min),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid as uuidlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,13 +25,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from quiz.core.queue import pick_next
+from quiz.core.queue import new_card_order, pick_next, reviews_left
 from quiz.core.scheduling import CardState as MemState
 from quiz.core.scheduling import Memory
-from quiz.store.models import CardState, Review
+from quiz.store.models import CardState, Review, Setting
+from quiz.store.settings_repo import save_settings
 
 __all__ = [
     "sync_cards",
+    "sync_library",
+    "bury_siblings",
+    "reviews_done_since",
     "memory_of",
     "next_card_uid",
     "record_review",
@@ -142,6 +147,36 @@ def reviewed_since(session: Session, profile: str, since: datetime) -> int:
     )
 
 
+def reviews_done_since(session: Session, profile: str, since: datetime) -> int:
+    """How many review cards (not new, not in their learning steps) were answered since `since`:
+    what the daily review cap counts."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Review)
+            .where(
+                Review.profile == profile,
+                Review.reviewed_at >= since,
+                Review.state_before["state"].as_integer() == int(MemState.REVIEW),
+            )
+        )
+        or 0
+    )
+
+
+def _pages(session: Session, stmt: Any, first: int) -> Iterator[Any]:
+    """The rows of `stmt`, fetched a page at a time (growing pages) as the caller reads on: the queue
+    reads only as far as it must, however few of the rows the session can use."""
+    offset, size = 0, first
+    while True:
+        rows = session.execute(stmt.offset(offset).limit(size)).all()
+        yield from rows
+        if len(rows) < size:
+            return
+        offset += size
+        size = min(size * 4, 5000)
+
+
 def next_card_uid(
     session: Session,
     profile: str,
@@ -153,35 +188,88 @@ def next_card_uid(
     learn_ahead: timedelta = timedelta(minutes=20),
     batch: int = 50,
     deck_ids: Iterable[str] | None = None,
+    reviews_per_day: int | None = None,
 ) -> str | None:
     """The card to study next: due first, then new (within today's limit), then learning ahead.
 
-    One query (`_queue_head`): on a shared server under a class's load, the
-    study loop's round trips and statement building were most of a client's CPU.
+    `reviews_per_day` caps the review cards answered a day (learning cards are never capped).
+    The first page comes in one query (`_queue_head`): on a shared server under a class's load, the
+    study loop's round trips and statement building were most of a client's CPU. Only when `usable`
+    turned cards down and a page was full (a narrow session: a tag, a backend) are the rows read on
+    page by page, so such a session still finds its cards behind any number of others.
     """
-    params: dict[str, Any] = {
-        "profile": profile,
-        "now": now,
-        "horizon": now + learn_ahead,
-        "day_start": day_start,
-        "batch": batch,
-    }
+    left = (
+        None
+        if reviews_per_day is None
+        else reviews_left(reviews_per_day, reviews_done_since(session, profile, day_start))
+    )
+    if left != 0:
+        params: dict[str, Any] = {
+            "profile": profile,
+            "now": now,
+            "horizon": now + learn_ahead,
+            "day_start": day_start,
+            "batch": batch,
+        }
+        if deck_ids is not None:
+            params["deck_ids"] = list(deck_ids)
+        head_due: list[tuple[datetime, str]] = []
+        head_new: list[str] = []
+        introduced = 0
+        for part, when, uid, count in session.connection().execute(
+            _queue_head(deck_ids is not None), params
+        ):
+            if part == 0 and when is not None:
+                head_due.append((when, uid))
+            elif part == 1:
+                head_new.append(uid)
+            elif part == 2:
+                introduced = int(count or 0)
+        turned_down = 0
+
+        def counted(uid: str) -> bool:
+            nonlocal turned_down
+            ok = usable(uid)
+            turned_down += not ok
+            return ok
+
+        picked = pick_next(
+            head_due,
+            head_new,
+            now=now,
+            new_left_today=max(0, new_limit - introduced),
+            usable=counted,
+            learn_ahead=learn_ahead,
+        )
+        # With nothing turned down, the first page decides exactly as all the rows would.
+        if turned_down == 0 or (len(head_due) < batch and len(head_new) < batch):
+            return picked
+    horizon = now + learn_ahead
+    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
     if deck_ids is not None:
-        params["deck_ids"] = list(deck_ids)
-    due_rows: list[tuple[datetime, str]] = []
-    new_rows: list[str] = []
-    introduced = 0
-    for part, due, uid, count in session.connection().execute(_queue_head(deck_ids is not None), params):
-        if part == 0 and due is not None:
-            due_rows.append((due, uid))
-        elif part == 1:
-            new_rows.append(uid)
-        elif part == 2:
-            introduced = int(count or 0)
-    new_left = max(0, new_limit - introduced)
+        scope.append(CardState.deck_id.in_(list(deck_ids)))
+    due_scope = [*scope, CardState.due.is_not(None), CardState.due <= horizon]
+    if left == 0:
+        due_scope.append(CardState.state != int(MemState.REVIEW))
+    due_rows = _pages(
+        session,
+        select(CardState.due, CardState.card_uid).where(*due_scope).order_by(CardState.due, CardState.id),
+        batch,
+    )
+    new_left = max(0, new_limit - new_introduced_since(session, profile, day_start))
+    new_rows = (
+        row[0]
+        for row in _pages(
+            session,
+            select(CardState.card_uid)
+            .where(*scope, CardState.state == 0)
+            .order_by(CardState.position, CardState.id),
+            batch,
+        )
+    )
     return pick_next(
-        due_rows,
-        new_rows,
+        ((due, uid) for due, uid in due_rows if due is not None),
+        new_rows if new_left > 0 else (),
         now=now,
         new_left_today=new_left,
         usable=usable,
@@ -395,3 +483,74 @@ def upcoming(
     )
     due = [(d, u) for d, u in due_rows if d is not None]
     return Upcoming(due[:limit], len(due) <= limit, new_rows[:limit], len(new_rows) <= limit)
+
+
+def _profile_seed(profile: str) -> random.Random:
+    # The same shuffle for the same learner on every start and every device.
+    return random.Random(f"new-card-order:{profile}")
+
+
+APPLIED_ORDER_KEY = "_new_card_order_applied"  # a setting row the learner never edits
+
+
+def sync_library(
+    session: Session, profile: str, cards: Sequence[Any], *, now: datetime, order: str = "by-topic"
+) -> int:
+    """Give every library card a state row, new cards in `order` (quiz.core.queue.new_card_order).
+
+    With the by-topic order (the default) new cards are added after the existing ones, as always.
+    When the order setting changed since the last sync, or cards were added under another order,
+    the new cards still waiting are renumbered in the chosen order. Returns the cards added. Commits.
+    """
+    ordered = new_card_order(cards, order, _profile_seed(profile))
+    added = sync_cards(session, profile, [(c.uid, c.deck_id) for c in ordered])
+    applied = session.scalar(
+        select(Setting.value).where(Setting.profile == profile, Setting.key == APPLIED_ORDER_KEY)
+    )
+    unchanged = applied == order or (applied is None and order == "by-topic")
+    if unchanged and (not added or order == "by-topic"):
+        return added
+    waiting = set(
+        session.scalars(select(CardState.card_uid).where(CardState.profile == profile, CardState.state == 0))
+    )
+    rows = [{"uid": c.uid, "pos": i + 1} for i, c in enumerate(c for c in ordered if c.uid in waiting)]
+    if rows:
+        session.connection().execute(
+            update(CardState)
+            .where(CardState.profile == profile, CardState.card_uid == bindparam("uid"))
+            .values(position=bindparam("pos")),
+            rows,
+        )
+    save_settings(session, profile, {APPLIED_ORDER_KEY: order}, now)
+    return added
+
+
+def bury_siblings(
+    session: Session, profile: str, card_uids: Iterable[str], until: datetime
+) -> dict[str, datetime | None]:
+    """Hide these siblings of a card just answered until `until` (the next study day).
+
+    New and review cards only: a card in its learning steps keeps them. A card buried longer
+    already stays so. Returns each buried card's previous `buried_until` (for undo). Commits.
+    """
+    uids = list(card_uids)
+    if not uids:
+        return {}
+    rows = session.execute(
+        select(CardState.card_uid, CardState.buried_until).where(
+            CardState.profile == profile,
+            CardState.card_uid.in_(uids),
+            CardState.state.in_((int(MemState.NEW), int(MemState.REVIEW))),
+            CardState.suspended.is_(False),
+            or_(CardState.buried_until.is_(None), CardState.buried_until < until),
+        )
+    ).all()
+    previous = {uid: before for uid, before in rows}
+    if previous:
+        session.execute(
+            update(CardState)
+            .where(CardState.profile == profile, CardState.card_uid.in_(list(previous)))
+            .values(buried_until=until)
+        )
+    session.commit()
+    return previous

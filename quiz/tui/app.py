@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.decks import Library
     from quiz.core.exam import ExamConfig
+    from quiz.core.queue import StudyScope
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
     from quiz.store.db import Store
@@ -109,6 +110,8 @@ class QuizApp(App[int]):
         self.report_path = report_path
         self.first_run = False
         self.errors: list[str] = []  # unexpected errors shown as messages (see run_action)
+        # Why loading failed (None: it did not). study_ready is set then too, so nothing waits on it.
+        self.load_error: str | None = None
         # "partial isolation: install bubblewrap…" for the screens' top bars; None when full (see _load).
         self.isolation_header: str | None = None
         self.study_screen = StudyScreen()
@@ -315,6 +318,17 @@ class QuizApp(App[int]):
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
+        if message.what == "loading" and self.study is None:
+            # Nothing will come: every screen waiting for the session stops waiting and says so.
+            self.load_error = message.error
+            self.runner_ready.set()
+            self.study_ready.set()
+            for screen in self.screen_stack:
+                gave_up = getattr(screen, "load_failed", None)
+                if gave_up is not None:
+                    gave_up(message.error)
+            self.notify(f"Problem while {message.what}: {message.error}", severity="error", timeout=30)
+            return
         self.notify(f"Problem while {message.what}: {message.error}", severity="error", timeout=30)
         if self.study_screen.is_attached:
             self.study_screen.set_status(f"Problem while {message.what}: {message.error}")
@@ -338,6 +352,28 @@ class QuizApp(App[int]):
             return
         self.study_screen = StudyScreen(self.study.with_decks(deck_ids))
         self.push_screen(self.study_screen)
+
+    def open_custom_study(self) -> None:
+        """Custom study (`c` from Home): a session over a tag, backend, deck or section."""
+        from quiz.tui.screens.custom_study import CustomStudyScreen
+
+        if self.study is None:
+            self.notify("Still loading the schedule; a moment…", timeout=3)
+            return
+        study = self.study
+
+        def chosen(scope: StudyScope | None) -> None:
+            if scope is not None:
+                self.study_screen = StudyScreen(study.with_decks(None).with_scope(scope))
+                self.push_screen(self.study_screen)
+
+        self.push_screen(CustomStudyScreen(study), chosen)
+
+    def open_browser(self, query: str = "") -> None:
+        """The card browser (`b` from Home), its search box holding `query`."""
+        from quiz.tui.screens.browser import BrowserScreen
+
+        self.push_screen(BrowserScreen(query))
 
     def open_stats(self) -> None:
         from quiz.tui.screens.stats import StatsScreen
@@ -439,6 +475,10 @@ class QuizApp(App[int]):
         self._close_messages_no_wait()
 
     def on_unmount(self) -> None:
+        # Threads still waiting for the session (a screen's loader, the grader) must not keep the
+        # process alive after the app is gone: they see no session and return.
+        self.runner_ready.set()
+        self.study_ready.set()
         self.grader.shutdown(wait=False, cancel_futures=True)
         if self.runner is not None and self.owns_runner:
             self.runner.close()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from quiz.core.cards import Card
     from quiz.core.exam import ExamReport, QuestionResult
     from quiz.core.grading import RunResult
+    from quiz.core.previews import IntervalPreview
     from quiz.core.variables import Variant
     from quiz.exam_session import ExamRun
     from quiz.study import Answered, HomeData, StatsData, Study, Undone
@@ -46,6 +47,15 @@ class Graded(Message):
     def __init__(self, answered: Answered) -> None:
         super().__init__()
         self.answered = answered
+
+
+class PreviewsReady(Message):
+    """What each rating would schedule for the card on the verdict (quiz.core.previews), for the keys."""
+
+    def __init__(self, card_uid: str, previews: tuple[IntervalPreview, ...]) -> None:
+        super().__init__()
+        self.card_uid = card_uid
+        self.previews = previews
 
 
 class Rated(Message):

@@ -51,7 +51,8 @@ def build_collection(url: str, now: datetime, rng: random.Random) -> list[str]:
 
         s.connection().execute(
             update(CardState)
-            .where(CardState.card_uid == bindparam("uid"))
+            # The profile too, so each row is found through the (profile, card_uid) index, not a scan.
+            .where(CardState.profile == "default", CardState.card_uid == bindparam("uid"))
             .values(
                 state=bindparam("state"),
                 stability=bindparam("stability"),

@@ -1,5 +1,6 @@
-"""Snapshots of home, study (before and after the verdict, with the other backends), statistics and
-the exam report, at 80×24 unless said otherwise.
+"""Snapshots of home, study (before and after the verdict, with the other backends), statistics (and
+its year heatmap), the card browser (80×24 and 160 columns) and the exam report, at 80×24 unless said
+otherwise.
 
 Deterministic: a fixed clock and time zone, seeded variants, no cursor blink, and run times
 pinned to 1 ms (the card code still runs, on the real torch and mxnet workers; only the
@@ -129,7 +130,7 @@ def test_study_verdict(kinds_library: Path, tmp_path: Path, runner: Any, snap_co
         screen = app.study_screen
         await until(pilot, lambda: screen.phase == "question")
         await pilot.press(*WRONG["kinds/shape.torch"], "enter")
-        await until(pilot, lambda: screen.phase == "verdict")
+        await until(pilot, lambda: screen.phase == "verdict" and screen.previews is not None)
         quiet(app)
 
     assert snap_compare(app, run_before=wrong_answer)
@@ -158,6 +159,7 @@ def test_study_verdict_with_the_other_backends(
         await pilot.press(*f"{a}x{b}", "enter")
         await until(pilot, lambda: bool(screen.query("#sibling-mxnet")))
         await until(pilot, lambda: "→" in str(screen.query_one("#sibling-mxnet .sibling-out").render()), 90)
+        await until(pilot, lambda: screen.previews is not None)
         quiet(app)
 
     assert snap_compare(app, run_before=right_answer, terminal_size=size)
@@ -174,6 +176,42 @@ def test_statistics(kinds_library: Path, tmp_path: Path, runner: Any, snap_compa
         await until(pilot, lambda: getattr(app.screen, "data", None) is not None)
 
     assert snap_compare(app, run_before=open_stats)
+
+
+def test_statistics_year(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:
+    clock = Clock()
+    history(tmp_path, runner, clock)
+    app = make_app(tmp_path, runner, clock)
+
+    async def open_year(pilot: Any) -> None:
+        await until(pilot, lambda: app.study is not None)
+        app.open_stats()
+        await until(pilot, lambda: getattr(app.screen, "data", None) is not None)
+        await pilot.press("5")
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, run_before=open_year)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 40)])
+def test_browser(
+    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, size: tuple[int, int]
+) -> None:
+    clock = Clock()
+    history(tmp_path, runner, clock)
+    app = make_app(tmp_path, runner, clock)
+
+    async def browse(pilot: Any) -> None:
+        from quiz.tui.screens.browser import BrowserScreen
+
+        await until(pilot, lambda: app.study is not None)
+        app.open_browser("is:review")
+        await until(pilot, lambda: isinstance(app.screen, BrowserScreen) and len(app.screen.rows) == 2)
+        await pilot.press("enter")
+        await until(pilot, lambda: "newest first" in str(app.screen.query_one("#browser-detail").render()))
+        quiet(app)
+
+    assert snap_compare(app, run_before=browse, terminal_size=size)
 
 
 def test_exam_report(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:

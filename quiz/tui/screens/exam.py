@@ -50,8 +50,10 @@ backend, your time on each question, and every missed card with its truth and ex
 """
 
     BINDINGS = [
-        Binding("ctrl+n", "skip", "Skip"),
-        Binding("ctrl+e", "end", "End exam"),
+        # Priority: the answer input binds Ctrl+E (end of line) itself, and a typed-answer question
+        # has the focus there: without priority the exam could not be ended from it.
+        Binding("ctrl+n", "skip", "Skip", priority=True),
+        Binding("ctrl+e", "end", "End exam", priority=True),
         Binding("escape", "escape", "Back", show=False),
     ]
 

@@ -32,6 +32,9 @@ due now) and **new** (never seen; at most the daily limit a day).
 - **Enter** studies the decks you picked with **Space**, or the highlighted one (the first row:
   all decks).
 - **e** starts an exam (timed, fresh variants, your schedule is left alone).
+- **c** custom study: only a tag (`tag:interview`), a backend, a deck or a section.
+- **b** opens the card browser: search, each card's reviews, suspend/unsuspend, bury/unbury,
+  reset, open in your editor.
 - **t** opens statistics; **,** opens settings (backends, device, new cards a day, retention, theme).
 """
 
@@ -39,6 +42,8 @@ due now) and **new** (never seen; at most the daily limit a day).
         Binding("enter", "study", "Study", priority=True),
         Binding("space", "pick", "Pick deck"),
         Binding("e", "exam", "Exam"),
+        Binding("c", "custom", "Custom study"),
+        Binding("b", "browse", "Browse cards"),
         Binding("t", "stats", "Statistics"),
         Binding("comma", "settings", "Settings"),
         Binding("escape", "back", "Back", show=False),
@@ -65,7 +70,7 @@ due now) and **new** (never seen; at most the daily limit a day).
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="pick", width=1)
-        table.add_column("deck", key="deck", width=38)
+        table.add_column("deck", key="deck", width=self._deck_width())
         for key, label in (("due", "due"), ("learning", "learn"), ("new", "new"), ("total", "cards")):
             table.add_column(Text(label, justify="right"), key=key, width=5)
         self._title()
@@ -74,6 +79,17 @@ due now) and **new** (never seen; at most the daily limit a day).
         self.quiz.watch_warmup(list(BACKENDS))
         self.load()
         table.focus()
+
+    def _deck_width(self) -> int:
+        """The deck column takes what the counts leave: titles whole on a wide terminal, 38 at 80 columns."""
+        return max(38, min(120, self.app.size.width - 42))
+
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        column = table.columns.get("deck")  # type: ignore[call-overload]
+        if column is not None and column.width != self._deck_width():
+            column.width = self._deck_width()
+            self._fill_table()
 
     def on_screen_resume(self) -> None:
         if self.is_mounted and self.data is not None:
@@ -118,6 +134,8 @@ due now) and **new** (never seen; at most the daily limit a day).
     def load(self) -> None:
         app = self.quiz
         if not app.study_ready.wait(timeout=300) or app.study is None:
+            if app.load_error is not None:
+                self.app.call_from_thread(self.load_failed, app.load_error)
             return
         try:
             data = app.study.home_data()
@@ -144,6 +162,9 @@ due now) and **new** (never seen; at most the daily limit a day).
         waiting = data.total.due + data.total.learning
         if waiting == 0 and data.next_due is not None:
             today.append(f" · next due {when(data.next_due, now)}", style="dim")
+        suspended = data.total.suspended
+        if suspended:
+            today.append(f" · {suspended} suspended (b: browse)", style="bold")
         leeches = data.total.leeches
         if leeches:
             today.append(f" · {leeches} leech{'es' if leeches > 1 else ''}", style="bold red")
@@ -190,7 +211,7 @@ due now) and **new** (never seen; at most the daily limit a day).
             if deck_title:
                 title.append(f"  {deck_title}", style="dim")
             title = shown(title)
-            title.truncate(38, overflow="ellipsis")
+            title.truncate(self._deck_width(), overflow="ellipsis")
             table.add_row(
                 self._mark(deck.id),
                 title,
@@ -239,6 +260,12 @@ due now) and **new** (never seen; at most the daily limit a day).
     def action_exam(self) -> None:
         self.quiz.open_exam_setup()
 
+    def action_custom(self) -> None:
+        self.quiz.open_custom_study()
+
+    def action_browse(self) -> None:
+        self.quiz.open_browser()
+
     def action_stats(self) -> None:
         self.quiz.open_stats()
 
@@ -248,6 +275,15 @@ due now) and **new** (never seen; at most the daily limit a day).
     def action_back(self) -> None:
         """Esc on Home: nothing beneath it to go back to (Ctrl+Q quits)."""
         self.notify("Ctrl+Q quits.", timeout=2)
+
+    def load_failed(self, error: str) -> None:
+        """Loading the decks or the schedule failed: say so where "loading…" stood (Ctrl+Q still quits)."""
+        if not self.is_attached:
+            return
+        line = Text("Could not load the decks and schedule: ", style="bold red")
+        line.append(error)
+        line.append("\nCtrl+Q quits; details in the log (quiz doctor checks the set-up).", style="dim")
+        self.query_one("#home-today", Static).update(shown(line))
 
     @on(Failed)
     def failed(self, message: Failed) -> None:

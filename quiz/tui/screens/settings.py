@@ -45,6 +45,8 @@ class SettingsScreen(ModalScreen["Settings | None"]):
 - **Theme**: the colours (the `NO_COLOR` environment variable turns colour off altogether).
 - **Language** (语言): the cards' text and quiz's own words, English or 中文 (a card without
   Chinese text is shown in English). `--lang` on the command line sets it for one run.
+- **Optimize FSRS for my history…** fits the scheduler to your own reviews (as `quiz optimize`)
+  and applies the fitted weights if you confirm.
 
 **Ctrl+S** saves, Esc cancels.
 """
@@ -106,6 +108,7 @@ class SettingsScreen(ModalScreen["Settings | None"]):
                     with Horizontal(id="settings-buttons"):
                         yield Button("Save", variant="primary", id="settings-save")
                         yield Button("Cancel", id="settings-cancel")
+                    yield Button("Optimize FSRS for my history…", id="settings-optimize")
             yield Static(id="settings-error")
         yield KeyBar()
 
@@ -162,6 +165,20 @@ class SettingsScreen(ModalScreen["Settings | None"]):
     @on(Button.Pressed, "#settings-cancel")
     def cancel_pressed(self) -> None:
         self.action_cancel()
+
+    @on(Button.Pressed, "#settings-optimize")
+    def optimize_pressed(self) -> None:
+        """Fit FSRS to this learner's reviews (quiz optimize); applied weights are saved at once."""
+        from quiz.tui.screens.optimize import OptimizeScreen
+
+        def applied(new: Settings | None) -> None:
+            if new is not None:
+                self.settings = replace(self.settings, fsrs_parameters=new.fsrs_parameters)
+                apply = getattr(self.app, "apply_settings", None)
+                if apply is not None:
+                    apply(new, self.study)
+
+        self.app.push_screen(OptimizeScreen(self.settings), applied)
 
     @on(Input.Submitted)
     def input_submitted(self) -> None:

@@ -33,8 +33,9 @@ class StatsScreen(Screen[None]):
 - **Retention**: the share of right answers per section and per backend.
 - **Hardest**: cards with the most lapses (forgotten after being learned) or the fewest right
   answers; a *leech* has lapsed 5 times or more.
+- **Year**: a heatmap of your reviews over the last year, one column a week, ending today.
 
-Keys **1**–**4** switch tabs; Esc goes back.
+Keys **1**–**5** switch tabs; Esc goes back. `quiz stats` (with `--json`) prints the same.
 """
 
     BINDINGS = [
@@ -43,6 +44,7 @@ Keys **1**–**4** switch tabs; Esc goes back.
         Binding("2", "tab('forecast')", "Forecast", show=False),
         Binding("3", "tab('retention')", "Retention", show=False),
         Binding("4", "tab('hardest')", "Hardest", show=False),
+        Binding("5", "tab('year')", "Year", show=False),
     ]
 
     def __init__(self) -> None:
@@ -61,6 +63,8 @@ Keys **1**–**4** switch tabs; Esc goes back.
                 yield PlotextPlot(id="plot-backends")
             with TabPane("4 Hardest", id="hardest"):
                 yield DataTable(id="hardest-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("5 Year", id="year"):
+                yield Static(id="year-heatmap")
         yield KeyBar()
 
     @property
@@ -80,6 +84,8 @@ Keys **1**–**4** switch tabs; Esc goes back.
     def load(self) -> None:
         app = self.quiz
         if not app.study_ready.wait(timeout=300) or app.study is None:
+            if app.load_error is not None:
+                self.post_message(Failed("loading", app.load_error))
             return
         try:
             data = app.study.stats_data()
@@ -110,6 +116,15 @@ Keys **1**–**4** switch tabs; Esc goes back.
         self._forecast(d)
         self._retention(d)
         self._hardest(d)
+        self._year(d)
+
+    def _year(self, d: StatsData) -> None:
+        from quiz.core.stats import heatmap_lines
+
+        lines = heatmap_lines(d.heatmap)
+        studied = sum(1 for _, n in d.heatmap if n)
+        head = f"reviews per day over the last year: {studied} day{'s' if studied != 1 else ''} studied"
+        self.query_one("#year-heatmap", Static).update(Text("\n".join([head, "", *lines])))
 
     def _reviews(self, d: StatsData) -> None:
         plot = self.query_one("#plot-reviews", PlotextPlot)

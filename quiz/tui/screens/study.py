@@ -24,6 +24,7 @@ from quiz.tui.messages import (
     CountsReady,
     Failed,
     Graded,
+    PreviewsReady,
     Rated,
     SetAside,
     SiblingRan,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from textual.widget import AwaitMount
 
     from quiz.core.cards import Card
+    from quiz.core.previews import IntervalPreview
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
     from quiz.prepared import FirstCard
@@ -65,7 +67,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 - Answers: a shape as `(2, 3)`, `2x3` or `[]`; a dtype as `float32` or `torch.int64`; `y`/`n`
   for yes/no cards; a letter for options; code cards run your line when it is complete.
 - Keep typing while a card saves: the next card gets what you typed.
-- **Ctrl+Z** takes back the last answer (again for the one before), a bury or a suspend.
+- **Ctrl+Z** on the verdict takes back this answer (nothing is saved until you rate); again, the
+  answer before, a bury or a suspend.
 - **Ctrl+B** buries the card until tomorrow; **Ctrl+S** suspends it until you undo.
 - A card forgotten again and again is flagged as a *leech*: read its explanation, or suspend it.
 """
@@ -99,6 +102,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.shown_at: datetime | None = None
         self.answered: Answered | None = None
         self.suggested: int | None = None
+        self.previews: tuple[IntervalPreview, ...] | None = None  # of the card on the verdict
         self.reviewed = 0
         self.records: list[SessionRecord] = []
         self.prepared_uid: str | None = None
@@ -310,6 +314,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.lapses = message.lapses
         self.answered = None
         self.suggested = None
+        self.previews = None
         view = self.query_one("#card", CardView)
         if self.card is None or self.variant is None:
             view.display = False
@@ -348,13 +353,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         summary = session_summary(self.records)
         study = self.study
         next_due = None
+        elsewhere: tuple[int, datetime | None] = (0, None)
         if study is not None:
             try:
                 next_due = study.next_due()
+                elsewhere = study.elsewhere()
             except Exception as exc:
                 self.app.log.error(f"next due: {exc}")
         for box in self.query("#summary").results(Static):
-            box.update(summary_text(summary, next_due, self.quiz.clock(), lang_of(self)))
+            box.update(summary_text(summary, next_due, self.quiz.clock(), lang_of(self), elsewhere))
         self._show("#welcome", False)
         self.set_status("")
         self.update_topbar()
@@ -472,9 +479,32 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.suggested = self.verdict_view.show(message.answered, lapses=self.lapses)
         self.phase = "verdict"
         self._show("#welcome", False)
-        ratings = {f"r{n}": self.say(f"rating.{n}") for n in (1, 2, 3, 4)}
-        self.set_status(Text(self.say("study.keys.verdict", **ratings), style="dim"))
+        self.set_status(self._rating_keys(None))
         self.call_after_refresh(self._verdict_painted)
+
+    def _rating_keys(self, previews: tuple[IntervalPreview, ...] | None) -> Text:
+        """`1 Again <1m · 2 Hard 6m · 3 Good 4d · 4 Easy 9d · Enter: 3 Good`: each key with when the
+        card would come back (once the previews are in), the suggestion marked."""
+        from quiz.core.previews import RATING_NAMES, format_interval
+
+        out = Text()
+        names = {rating: self.say(f"rating.{rating}") for rating in RATING_NAMES}
+        for rating, name in names.items():
+            if rating > 1:
+                out.append(" · ", style="dim")
+            style = "bold" if rating == self.suggested else ""
+            out.append(f"{rating} {name}", style=style)
+            if previews is not None:
+                out.append(f" {format_interval(previews[rating - 1].interval)}", style="cyan")
+        if self.suggested is not None:
+            out.append(f" · Enter: {self.suggested} {names[self.suggested]}", style="dim")
+        return out
+
+    @on(PreviewsReady)
+    def previews_ready(self, message: PreviewsReady) -> None:
+        if self.phase == "verdict" and self.card is not None and self.card.uid == message.card_uid:
+            self.previews = message.previews
+            self.set_status(self._rating_keys(message.previews))
 
     def _verdict_painted(self) -> None:
         import time
@@ -485,8 +515,21 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.verdict_view, animate=False, top=True
         )
         if self.answered is not None:
+            self.preview(self.answered.card)
             self.compare_token += 1
             self.compare(self.compare_token, self.answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="previews")
+    def preview(self, card: Card) -> None:
+        """Once the verdict is painted (so it costs the verdict nothing): what each rating key would
+        schedule, from the real scheduler."""
+        study = self.study or self.quiz.study
+        if study is None:
+            return
+        try:
+            self.post_message(PreviewsReady(card.uid, study.interval_previews(card)))
+        except Exception as exc:  # a nicety: the keys work without it
+            self.app.log.error(f"interval previews: {exc}")
 
     # --- the family on the other backends ---------------------------------------------------
 
@@ -608,6 +651,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def action_undo(self) -> None:
         if self.phase not in ("question", "verdict", "done"):
             return
+        if self.phase == "verdict" and self.answered is not None and self.card is not None:
+            self._take_back_answer()
+            return
         study = self.study
         if study is None:
             self.set_status(Text(self.say("study.undo_loading"), style="yellow"))
@@ -618,6 +664,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "saving"
         self.set_status(Text(self.say("study.undoing"), style="dim"))
         self.undo_worker()
+
+    def _take_back_answer(self) -> None:
+        """Ctrl+Z on the verdict: this answer (not rated, so not saved) comes back to change or confirm,
+        on the same variant. The card answered before stays as it is (a second Ctrl+Z takes it back)."""
+        answered = self.answered
+        assert answered is not None
+        self.compare_token += 1  # its comparison is over
+        self.notify(f"Took back your answer to {answered.card.uid} (nothing was saved).", timeout=4)
+        self.show_card(CardReady(answered.card, answered.variant, lapses=self.lapses, typed=answered.answer))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
     def undo_worker(self) -> None:
@@ -691,6 +746,14 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             s = session_summary(self.records)
             self.notify(self.say("study.left", reviewed=s.reviewed, correct=s.answers.correct), timeout=4)
         self.quiz.go_home()
+
+    def load_failed(self, error: str) -> None:
+        """The session never came (quiz.tui.app's loading failed): no card to wait for."""
+        if self.is_attached and self.study is None:
+            self.box.set_locked(True)
+            self.set_status(
+                Text(f"Problem while loading: {error} · Ctrl+Q quits", style="bold red"), style="-error"
+            )
 
     @on(Failed)
     def show_failure(self, message: Failed) -> None:

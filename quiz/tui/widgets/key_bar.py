@@ -22,6 +22,7 @@ KEY_NAMES = {
     "space": "space",
     "comma": ",",
     "question_mark": "?",
+    "slash": "/",
 }
 
 

@@ -31,8 +31,13 @@ def when(due: datetime, now: datetime, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def summary_text(
-    summary: SessionSummary, next_due: datetime | None, now: datetime, lang: str = DEFAULT_LANGUAGE
+    summary: SessionSummary,
+    next_due: datetime | None,
+    now: datetime,
+    lang: str = DEFAULT_LANGUAGE,
+    elsewhere: tuple[int, datetime | None] = (0, None),
 ) -> Text:
+    """`elsewhere`: cards waiting now outside this session's decks, and the next due there (Study.elsewhere)."""
     out = Text()
     if summary.reviewed == 0:
         out.append(t("summary.nothing", lang), style="bold green")
@@ -55,7 +60,13 @@ def summary_text(
         if summary.leeches:
             out.append(t("summary.leeches", lang), style="bold red")
             out.append(", ".join(summary.leeches))
+    waiting, other_due = elsewhere
     if next_due is not None:
-        out.append(t("summary.next", lang, when=when(next_due, now, lang)), style="dim")
+        key = "summary.next_here" if waiting or other_due is not None else "summary.next"
+        out.append(t(key, lang, when=when(next_due, now, lang)), style="dim")
+    if waiting:
+        out.append(t("summary.waiting", lang, n=waiting), style="bold")
+    elif other_due is not None and (next_due is None or other_due < next_due):
+        out.append(t("summary.other_next", lang, when=when(other_due, now, lang)), style="dim")
     out.append(t("summary.keys", lang), style="dim")
     return out
