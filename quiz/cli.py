@@ -25,11 +25,12 @@ COMMAND_MODULES = (
     "export",
     "backup",
     "exam",
+    "serve",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
 GROUPS = {
     "deck": "author, check and share deck files",
-    "class": "a class on one database: reports per learner and section",
+    "class": "a class on one database: learners' sign-ins for `quiz serve`, reports per learner and section",
 }
 
 DESCRIPTION = """\
@@ -49,6 +50,8 @@ examples:
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
+  quiz serve --db postgresql+psycopg://teacher@db.school/quiz
+                                         a class in the browser (learners: quiz class add-learner)
 
 environment:
   QUIZ_DB       database URL (default: SQLite in your user data dir)

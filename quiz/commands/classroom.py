@@ -1,4 +1,4 @@
-"""`quiz class report`: how a class on one database is doing, per learner and per section."""
+"""`quiz class report`, `add-learner`, `remove-learner`: a class on one database and its browser sign-ins."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from quiz.core.text import visible
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.store.classroom import ClassReport, SectionStats
+    from quiz.store.db import Store
 
 REPORT_DESCRIPTION = """\
 Summarise every learner (profile) in the database, and every section, from
@@ -41,8 +42,55 @@ learners, reviews, retention, ...}]. Rates are fractions (0..1), null when
 there is nothing to rate."""
 
 
+ADD_DESCRIPTION = """\
+Let a learner study in the browser on `quiz serve`: makes their profile if it
+is new and prints a sign-in link that works once (the token is after '#',
+which browsers never send to a server, so it stays out of every log). The
+database keeps only the token's sha256. Running it again for the same
+learner prints a new link and voids their unused one; sessions already
+signed in go on until they expire."""
+
+ADD_EPILOG = """\
+examples:
+  quiz class add-learner ada --url https://quiz.school --db postgresql+psycopg://teacher@db.school/quiz
+  quiz class add-learner grace --display-name "Grace H." --valid-days 2 --json
+
+--url is the address learners open (QUIZ_SERVE_URL; default http://127.0.0.1:8000).
+--json prints {profile, new_profile, token, link, expires_at}."""
+
+REMOVE_DESCRIPTION = """\
+Take a learner's browser access away: their sign-in links and sessions are
+deleted, and a running `quiz serve` closes their app within seconds. Their
+reviews and exams stay in the database for `quiz class report`."""
+
+
 def register(sub: Any, groups: dict[str, Any]) -> None:
     g = groups["class"]
+    p = g.add_parser(
+        "add-learner",
+        help="a learner for `quiz serve`: prints a one-time sign-in link",
+        description=ADD_DESCRIPTION,
+        epilog=ADD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", help="the learner's profile: letters, digits, - and _")
+    p.add_argument("--display-name", metavar="TEXT", help="the name the report shows")
+    p.add_argument("--url", metavar="URL", help="the server's address for the link (or QUIZ_SERVE_URL)")
+    p.add_argument(
+        "--valid-days", type=_days, default=7.0, metavar="DAYS", help="the link works this long (default: 7)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_add_learner)
+    p = g.add_parser(
+        "remove-learner",
+        help="end a learner's browser access (their history stays)",
+        description=REMOVE_DESCRIPTION,
+    )
+    p.add_argument("name", metavar="NAME", help="the learner's profile")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_remove_learner)
     p = g.add_parser(
         "report",
         help="per learner and per section: retention, reviews, exam scores",
@@ -70,15 +118,115 @@ def _date(text: str) -> datetime:
         raise argparse.ArgumentTypeError("a date as YYYY-MM-DD") from None
 
 
-def _sections_from_decks(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """card uid → section and section → title, from the deck files (parsed, never run)."""
-    from quiz.core.decks import load_library
-    from quiz.prepared import deck_search_path
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of days") from None
+    if not 0 < value <= 366:
+        raise argparse.ArgumentTypeError("more than 0 and at most 366 days")
+    return value
 
-    lib = load_library(deck_search_path(settings))
-    sections = {c.uid: c.section for c in lib.cards()}
+
+def _open(settings: Settings, as_json: bool) -> Any:
+    from quiz.store.db import StoreError, open_store
+
+    try:
+        return open_store(settings.db_url)
+    except StoreError as exc:
+        _fail(str(exc), as_json)
+        return None
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": message})
+    else:
+        err(message)
+
+
+def cmd_add_learner(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    from datetime import timedelta
+
+    from quiz.serve.logins import LoginError, add_learner
+
+    url = (args.url or os.environ.get("QUIZ_SERVE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--url must start with http:// or https://, not {url!r}", args.json)
+        return 2
+    store = _open(settings, args.json)
+    if store is None:
+        return 2
+    try:
+        issued = add_learner(
+            store, args.name, display_name=args.display_name, valid=timedelta(days=args.valid_days)
+        )
+    except LoginError as exc:
+        _fail(str(exc), args.json)
+        return 2
+    finally:
+        store.dispose()
+    link = f"{url}/signin#t={issued.token}"
+    if args.json:
+        print_json(
+            {
+                "profile": issued.profile,
+                "new_profile": issued.new_profile,
+                "token": issued.token,
+                "link": link,
+                "expires_at": issued.expires_at.isoformat(),
+            }
+        )
+        return 0
+    what = "a new profile" if issued.new_profile else "an existing profile; any earlier unused link is void"
+    print(f"Learner {issued.profile} ({what}).")
+    print(f"Sign-in link, works once, until {issued.expires_at.strftime('%Y-%m-%d %H:%M')} UTC:")
+    print()
+    print(f"  {link}")
+    print()
+    print(f"Or paste the token on {url}/signin: {issued.token}")
+    print("Give it to the learner alone: whoever opens it first is signed in as them.")
+    return 0
+
+
+def cmd_remove_learner(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from quiz.serve.logins import remove_learner
+    from quiz.store.models import Profile
+
+    store = _open(settings, args.json)
+    if store is None:
+        return 2
+    try:
+        with store.session() as s:
+            known = s.scalar(select(Profile.id).where(Profile.name == args.name)) is not None
+        removed = remove_learner(store, args.name)
+    finally:
+        store.dispose()
+    if not known and not (removed.tokens or removed.sessions):
+        _fail(f"no learner {args.name!r} in this database (`quiz class report` lists them)", args.json)
+        return 1
+    if args.json:
+        print_json({"profile": removed.profile, "tokens": removed.tokens, "sessions": removed.sessions})
+        return 0
+    print(
+        f"{removed.profile} can no longer sign in: {removed.tokens} sign-in link(s) and "
+        f"{removed.sessions} session(s) deleted; a running app of theirs closes within seconds. "
+        "Their reviews stay for `quiz class report`."
+    )
+    return 0
+
+
+def _sections_from_decks(settings: Settings, store: Store) -> tuple[dict[str, str], dict[str, str]]:
+    """card uid → section and section → title, from the deck files (parsed, never run)."""
+    from quiz.library import load
+
+    decks = [e.deck for e in load(settings, store=store).entries if e.deck is not None]
+    sections = {c.uid: c.section for d in decks for c in d.cards}
     titles: dict[str, str] = {}
-    for deck in lib.decks:
+    for deck in decks:
         for slug, title in deck.sections.items():
             titles.setdefault(slug, title)
     return sections, titles
@@ -96,8 +244,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         else:
             err(str(exc))
         return 2
-    sections, titles = _sections_from_decks(settings)
     try:
+        sections, titles = _sections_from_decks(settings, store)
         with store.session() as s:
             report = class_report(
                 s,

@@ -266,4 +266,5 @@ def test_a_worker_that_cannot_start_leaves_the_answer_ungraded_not_wrong(
     with Runner(device="cpu", python=str(broken), isolation="rlimits") as runner:
         v = graded(runner, card, variant, "x.mT")
     assert v["correct"] is None and "misbehaved" not in v, v
-    assert "start" in v["error"]
+    # Either the worker fails to start, or (no working sandbox for that Python) card code is refused.
+    assert "start" in v["error"] or "will not run here" in v["error"], v["error"]

@@ -33,7 +33,7 @@ from quiz.store.db import (
     sqlite_file,
     upgrade,
 )
-from quiz.store.models import CardState, Profile, Review, TrustedDeck
+from quiz.store.models import CardState, Profile, Review, SignInToken, TrustedDeck, WebSession
 from quiz.store.types import UTCDateTime
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -183,6 +183,8 @@ def test_upgrading_a_0001_database_with_data_loses_nothing(db_url: str) -> None:
         with store.session() as s:
             s.add(Profile(name="ada", display_name="Ada L.", created_at=T0))
             s.add(TrustedDeck(profile="ada", deck_id="x", path="/p/x.toml", sha256="0" * 64, trusted_at=T0))
+            s.add(SignInToken(profile="ada", token_sha256="1" * 64, created_at=T0, expires_at=T0))  # 0004
+            s.add(WebSession(profile="ada", session_sha256="2" * 64, created_at=T0, expires_at=T0, last_seen_at=T0))
             s.commit()
             assert s.scalar(select(sa.func.count()).select_from(Profile)) == 1
     finally:
@@ -399,11 +401,62 @@ def data_0002(conn: sa.Connection) -> None:
     )
 
 
+def data_0004(conn: sa.Connection) -> None:
+    """0004: sign-in tokens (one used, one not) and a browser session, as `quiz serve` keeps them."""
+    conn.execute(
+        sa.insert(
+            sa.table(
+                "sign_in_token",
+                *(sa.column(n) for n in ("id", "profile", "token_sha256")),
+                *(sa.column(n, UTCDateTime()) for n in ("created_at", "expires_at", "used_at")),
+            )
+        ),
+        [
+            {
+                "id": 1,
+                "profile": "ada",
+                "token_sha256": "3c" * 32,
+                "created_at": T0,
+                "expires_at": T0 + timedelta(days=7),
+                "used_at": T0 + timedelta(hours=1),
+            },
+            {
+                "id": 2,
+                "profile": "李雷",
+                "token_sha256": "9e" * 32,
+                "created_at": T0 + timedelta(days=1),
+                "expires_at": T0 + timedelta(days=8),
+                "used_at": None,
+            },
+        ],
+    )
+    conn.execute(
+        sa.insert(
+            sa.table(
+                "web_session",
+                *(sa.column(n) for n in ("id", "profile", "session_sha256")),
+                *(sa.column(n, UTCDateTime()) for n in ("created_at", "expires_at", "last_seen_at")),
+            )
+        ),
+        [
+            {
+                "id": 1,
+                "profile": "ada",
+                "session_sha256": "5a" * 32,
+                "created_at": T0 + timedelta(hours=1),
+                "expires_at": T0 + timedelta(hours=13),
+                "last_seen_at": T0 + timedelta(hours=2),
+            }
+        ],
+    )
+
+
 # One entry per revision: what fills the places it added with data (None: it added none).
 FIXTURES: dict[str, Callable[[sa.Connection], None] | None] = {
     "0001": data_0001,
     "0002": data_0002,
     "0003": None,  # an index
+    "0004": data_0004,
 }
 
 
