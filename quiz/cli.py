@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from quiz import __version__
+from quiz.config import DEVICES
 
 # Modules under quiz.commands, each with `register(sub, groups)`.
 COMMAND_MODULES = (
@@ -66,8 +67,22 @@ allow_unisolated = true in config.toml). `quiz doctor` lists what is in force.
 """
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    """Options every command takes."""
+def add_common(
+    p: argparse.ArgumentParser, *, device: bool = False, device_default: str | None = None
+) -> None:
+    """Options every command takes; `device`: also --device, for the commands that run card code.
+
+    The one definition of these options: `device_default` is for a command whose default is not
+    the learner's setting (`quiz serve` runs on the CPU unless told).
+    """
+    if device or device_default is not None:
+        p.add_argument(
+            "--device",
+            choices=DEVICES,
+            default=argparse.SUPPRESS if device_default is None else device_default,
+            help="where card code runs: auto (a GPU where one is present), cpu or gpu"
+            + (f" (default: {device_default})" if device_default else " (default: the device setting, auto)"),
+        )
     p.add_argument(
         "--db",
         metavar="URL",
@@ -93,13 +108,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quiz {__version__}")
-    add_common(parser)
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "gpu"),
-        default=argparse.SUPPRESS,
-        help="where card code runs (default: auto)",
-    )
+    add_common(parser, device=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
     for name, help_text in GROUPS.items() if only is None else ():

@@ -44,6 +44,7 @@ LISTED: dict[str, str] = {
     "timeout": "timeout (s)",
     "tolerance": "tolerance",
     "constant": "constant",
+    "constant_vars": "constant (these vars may leave the truth unchanged)",
     "family": "family (compared with its siblings)",
     "tags": "tags",
 }

@@ -106,9 +106,6 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         help="check only this backend's cards (repeatable; default: every installed backend)",
     )
     p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs"
-    )
-    p.add_argument(
         "--jobs", type=_positive, metavar="N", help="worker processes per backend (default: one per core)"
     )
     p.add_argument(
@@ -117,7 +114,7 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         help="do not record truths (no stale-card report, nothing written to the data dir)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object; no progress bar")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_check)
 
     p = g.add_parser(

@@ -68,10 +68,7 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--show", metavar="ID|last", help="print a saved exam's report, or write it with --report (no app)"
     )
     p.add_argument("--json", action="store_true", help="with --list or --show: JSON")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs"
-    )
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=run)
 
 

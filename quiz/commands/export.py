@@ -108,11 +108,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--jobs", type=int, metavar="N", help="--anki: worker processes per backend (default: cores)"
     )
     p.add_argument("--all-profiles", action="store_true", help="--csv: every learner, not only --profile")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where code runs"
-    )
     p.add_argument("--json", action="store_true", help="print a JSON summary; no progress bar")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser(

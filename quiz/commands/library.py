@@ -87,16 +87,10 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend"
     )
     p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "gpu"),
-        default=argparse.SUPPRESS,
-        help="where to run (default auto)",
-    )
-    p.add_argument(
         "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_grade)
 
 

@@ -130,7 +130,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
                 self.start(self.study)
 
     def _mount_extras(self) -> AwaitMount | None:
-        if self._extras is not None or not self.is_attached or self.app._exit:
+        if self._extras is not None or not self.is_attached or getattr(self.app, "exiting", False):
             return self._extras
 
         from quiz.tui.widgets.verdict_view import VerdictView
