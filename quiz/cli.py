@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from quiz import __version__
 from quiz.config import DEVICES
+from quiz.core.i18n import LANGUAGES
 
 # Modules under quiz.commands, each with `register(sub, groups)`.
 COMMAND_MODULES = (
@@ -49,6 +50,7 @@ examples:
   quiz study view-permute-expand         study one deck
   quiz decks                             the decks, with card counts per section and backend
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
+  quiz show expand-shape.torch --lang zh the same in Chinese (English where a card has none)
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
   quiz serve --db postgresql+psycopg://teacher@db.school/quiz
@@ -91,6 +93,13 @@ def add_common(
     )
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
     p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help="language of the cards and of quiz's own words: en or zh (default: your setting, else en); "
+        "a card without Chinese text is shown in English",
+    )
+    p.add_argument(
         "--allow-unisolated",
         action="store_true",
         default=argparse.SUPPRESS,
@@ -122,7 +131,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 # Options of the top-level parser that take a value (skipped when looking for the command word).
-_VALUE_OPTIONS = {"--db", "--profile", "--device"}
+_VALUE_OPTIONS = {"--db", "--profile", "--device", "--lang"}
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -161,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_url=getattr(args, "db", None),
             device=getattr(args, "device", None),
             profile=getattr(args, "profile", None),
+            lang=getattr(args, "lang", None),
             allow_unisolated=getattr(args, "allow_unisolated", None),
         )
     except SettingsError as exc:

@@ -64,6 +64,9 @@ DECK_LISTED: dict[str, str] = {
     "tags": "tags",
     "written_against": "written against",
     "sections": "section titles",
+    "title_zh": "title (Chinese)",
+    "description_zh": "description (Chinese)",
+    "sections_zh": "section titles (Chinese)",
 }
 DECK_NOT_LISTED: dict[str, str] = {
     "id": "the review's heading",

@@ -170,7 +170,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({"id": row.id, **report.to_dict()})
         return 0
-    text = report_markdown(report, title=f"quiz exam {row.id}")
+    text = report_markdown(report, title=f"quiz exam {row.id}", lang=settings.lang)
     if args.report:
         try:
             args.report.write_text(text, encoding="utf-8")

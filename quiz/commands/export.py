@@ -295,18 +295,18 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
                 "versions": summary.versions,
             }
         )
-    else:
-        print(
+    else:  # paths, card ids and what card code raised: control characters made visible
+        say(
             f"wrote {out}: {summary.notes} notes from {summary.cards} cards in {summary.decks} deck(s)"
             f" ({', '.join(f'{b} {v}' for b, v in sorted(summary.versions.items()))})"
         )
         if summary.skipped:
-            print(
+            say(
                 f"left out {len(summary.skipped)} card(s) that cannot run here "
                 f"(e.g. {summary.skipped[0]['card']}: {summary.skipped[0]['reason']})"
             )
         if summary.failed:
-            print(
+            say(
                 f"{len(summary.failed)} variant(s) failed to run and were left out "
                 f"(e.g. {summary.failed[0]['card']} seed {summary.failed[0]['seed']}: {summary.failed[0]['error']})"
             )

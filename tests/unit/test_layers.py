@@ -68,7 +68,7 @@ ALLOWED: dict[str, set[str]] = {
         "tui",
         "cli",
     },
-    "cli": {"__version__", "config", "paths", "commands"},
+    "cli": {"__version__", "core", "config", "paths", "commands"},
     "__main__": {"cli"},
     "__init__": set(),
 }
