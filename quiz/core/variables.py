@@ -71,6 +71,8 @@ NDIM_MAX = 32  # hypothesis' limit on array dimensions
 # An `array` variable is rendered into the code the learner reads: keep it a small literal.
 MAX_ARRAY_ELEMENTS = 256
 MAX_ARRAY_RANK = 6
+# Variants hypothesis may offer while shrinking one failure, beyond the `examples` it generates.
+MAX_SHRINK_CALLS = 300
 DEFAULT_ELEMENTS = (-9, 9)
 
 # The gufunc signature grammar hypothesis accepts (numpy's, one output), checked
@@ -635,9 +637,13 @@ def smallest_failing(
     known: tuple[Any, ...] | None,
     random: Random,
     key: bytes,
+    max_calls: int = MAX_SHRINK_CALLS,
 ) -> dict[str, Any] | None:
     """The smallest values of the card's variables for which `fails(values)` holds, as hypothesis
     shrinks them; None when no failing values were found.
+
+    Beyond the `examples`, at most `max_calls` variants are offered to `fails` (each counts, also
+    one `fails` turns down unrun): the search then stops with the smallest failure found so far.
 
     `known` is the choice sequence of a failing variant (from `draw_with_choices`): it is replayed
     first, then shrunk. `examples` more variants are generated first (0: only shrink `known`).
@@ -660,15 +666,25 @@ def smallest_failing(
         report_multiple_bugs=False,
     )
     found: list[dict[str, Any]] = []
+    calls = 0
 
     class Found(Exception):
         pass
+
+    class Enough(BaseException):
+        """Not an Exception: hypothesis does not take it for a failure to shrink, it ends the search."""
 
     # hypothesis' `find`, but seeded without `@seed` (which also switches the database off, and
     # with it the replay of `known`): the same failure shrinks to the same variant every time.
     @config
     @given(strategy_for(card))
     def search(values: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > examples + max_calls:
+            # hypothesis' shrinker would go on trying candidates (minutes on a card drawing a large
+            # array) even after `fails` has spent its budget: the smallest failure so far stands.
+            raise Enough
         if fails(values):
             found[:] = [dict(values)]
             raise Found
@@ -679,6 +695,8 @@ def smallest_failing(
         search()
     except Found:
         return found[0]
+    except Enough:
+        return found[0] if found else None
     except Unsatisfiable:  # `assume` left hypothesis too few variants
         return None
     return None

@@ -462,3 +462,20 @@ def test_a_hostile_result_cannot_crash_or_flood_the_difference() -> None:
     assert tensor_difference(tensor([1], "float32", [[[2.0]]]), tensor([1], "float32", [[[1.0]]])) == (
         "same shape and dtype, but the values differ: at [0, 0, 0] 2.0 where the source has 1.0 (1 of 1 values differs)"
     )
+
+
+def test_shrinking_a_failure_stops_after_its_budget_even_on_a_large_array() -> None:
+    # A wrong code answer on a card drawing a large array once took 90 s to grade: hypothesis went
+    # on shrinking long after every run was spent. Now the search stops, and the failure stands.
+    c = array_card('vars.x = { array = [16, 16], elements = [-100.0, 100.0], places = 2 }')
+    seed = 3
+    values, choices = draw_with_choices(c, seed)
+    offered: list[int] = []
+
+    def fails(v: dict[str, Any]) -> bool:
+        offered.append(1)
+        return v == values  # only the known failure: nothing smaller ever fails, shrinking never ends
+
+    found = smallest_failing(c, fails, examples=0, known=choices, random=Random("r"), key=b"k", max_calls=40)
+    assert found == values
+    assert len(offered) == 40
