@@ -117,7 +117,8 @@ async def test_the_study_screen_in_chinese(zh_library: Path, tmp_path: Path, run
         assert "1 重来" in rate and "2 困难" in rate and "3 良好" in rate and "4 简单" in rate
         assert "Enter = 良好" in rate
         assert f"扩展到 {b}" in text_of(app, "#verdict-explain")
-        assert "Enter 采用建议的评分" in text_of(app, "#status")
+        status = text_of(app, "#status")  # the rating keys, with when each would bring the card back
+        assert "1 重来" in status and "4 简单" in status and "Enter: 3 良好" in status
 
         # The 80-column layout holds the double-width text: nothing cut at the edge, nothing lost.
         lines = screen_lines(app)
