@@ -1,0 +1,109 @@
+"""Every built-in card runs: the deck check over this checkout's decks/, on every installed backend.
+
+Whatever decks/ holds when the suite runs is checked (cards added since are
+covered without a change here), with a few seeded variants and no hypothesis
+search, so a change to a deck, an adapter or a framework pin that breaks a card
+or changes its truth into nonsense fails the suite, naming file, line, card and
+flags. It is `quiz deck check decks/ --variants 5 --search 0 --device cpu`
+(`run_check`, what the command calls), on the session's warm workers so the
+suite pays no framework import for it; it prints what it cost.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quiz.checking.check import MIN_VARIANTS_FOR_CONSTANT, CardResult, CheckOptions, Flag, run_check
+from quiz.core.cards import BACKENDS, Card
+from quiz.core.decks import load_library
+from quiz.core.grading import RunResult
+from quiz.core.variables import Variant
+from quiz.runner.backends import backend_info
+
+DECKS = Path(__file__).resolve().parents[2] / "decks"  # the repository's, wherever pytest was started
+# The fewest seeds with which the check judges `constant` and `never-raises` too.
+VARIANTS = MIN_VARIANTS_FOR_CONSTANT
+
+
+class SharedWorkers:
+    """The session's warm Runner as the check's pool: one worker per backend, the backends side by side."""
+
+    size = 1
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+
+    def run(
+        self, card: Card, variant: Variant, given: str | None = None, device: str | None = None
+    ) -> RunResult:
+        result: RunResult = self.runner.run(card, variant, given=given, device=device)
+        return result
+
+    def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
+        self.runner.prestart(backends)
+
+
+def _flag_line(flag: Flag) -> str:
+    where = [f"seed {flag.seed}"] if flag.seed is not None else []
+    if flag.values:
+        where.append(", ".join(f"{k}={v!r}" for k, v in flag.values.items()))
+    return f"    {flag.code}{' [' + '; '.join(where) + ']' if where else ''}: {flag.message}"
+
+
+def describe_failures(results: list[CardResult]) -> str:
+    """The flagged cards, one block each: file:line, card, backend and kind, then every flag."""
+    out = []
+    for r in results:
+        c = r.card
+        out.append(f"{c.location.path}:{c.location.line}: {c.uid} ({c.backend.value}, {c.kind.value})")
+        out.extend(_flag_line(f) for f in r.flags)
+    return "\n".join(out)
+
+
+@pytest.mark.slow
+def test_every_builtin_card_passes_the_deck_check(runner: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    installed = [b for b in BACKENDS if backend_info(b).installed]
+    if not installed:
+        pytest.skip("no backend is installed")
+    library = load_library([DECKS])
+    assert not library.problems, "\n".join(map(str, library.problems))
+    assert library.cards(), f"no cards in {DECKS}"
+
+    started = time.perf_counter()
+    for backend in installed:  # what the suite's other tests would have paid for anyway, unless none did
+        runner.info(backend)
+    warm_s = time.perf_counter() - started
+    options = CheckOptions(variants=VARIANTS, search=0, device="cpu", record=False)
+    report = run_check([str(DECKS)], options, pool=SharedWorkers(runner))
+    check_s = time.perf_counter() - started - warm_s
+    with capsys.disabled():
+        print(
+            f"\nbuilt-in cards: {len(report.passed)} passed, {len(report.failed)} failed, "
+            f"{len(report.skipped)} skipped, {sum(r.runs for r in report.results)} runs in {check_s:.1f} s "
+            f"(+{warm_s:.1f} s starting workers) {report.backend_timings()}"
+        )
+
+    assert not report.failed, (
+        f"{len(report.failed)} built-in card(s) flagged by "
+        f"`quiz deck check decks/ --variants {VARIANTS} --search 0`:\n" + describe_failures(report.failed)
+    )
+    assert report.problems == [], report.problems
+    assert report.ok
+
+    # Every card of the library was seen, and every installed backend's cards ran: a card is only
+    # skipped for what this machine lacks (a GPU, another version, a translation's source), never silently.
+    assert sorted(r.card.uid for r in report.results) == sorted(c.uid for c in library.cards())
+    ran = {b: sum(1 for r in report.passed if r.card.backend.value == b) for b in installed}
+    assert all(ran.values()), f"cards run per installed backend: {ran}"
+    assert all(r.runs >= 1 for r in report.passed)
+    odd = [
+        f"{r.card.uid}: {r.reason}"
+        for r in report.skipped
+        if r.card.backend.value in installed
+        and not (r.reason or "").startswith(("needs ", "its source"))  # a GPU, a version, a framework
+    ]
+    assert odd == [], "built-in cards skipped on an installed backend:\n" + "\n".join(odd)
