@@ -8,14 +8,17 @@ fixtures, after the test; a wrong truth fails that test's teardown with its
 node id, so the report names the test that left the worker dirty, and the dirty
 worker is replaced so later tests start clean.
 
-Only workers that are ready are checked: one not started (or stopped) holds
-nothing a test could have left.
+Only workers that are ready, and were asked something since the canary last
+found them clean, are checked: one not started (or stopped), or left alone,
+holds nothing a test could have left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import textwrap
+import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -111,17 +114,37 @@ def runners_of(value: Any) -> list[Any]:
     return []
 
 
-def dirty_workers(runner: Any, *, replace: bool = True) -> list[str]:
+# Each worker found clean, with the request it had answered last then: a worker asked nothing since
+# holds nothing new, and is not checked again (most tests use one backend of three).
+_CLEAN: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def _mark(worker: Any) -> tuple[int, int] | None:
+    """Which process, and how many requests it had been sent (None where the runner does not say)."""
+    sent = getattr(worker, "_next_id", None)  # no public count of requests
+    proc = getattr(worker, "proc", None)
+    return (proc.pid, sent) if isinstance(sent, int) and proc is not None else None
+
+
+def dirty_workers(runner: Any, *, replace: bool = True, only_used: bool = True) -> list[str]:
     """Run the canary on each ready worker of `runner`; what is wrong, one line per worker.
 
+    With `only_used`, a worker asked nothing since the canary last found it clean is skipped.
     A worker that fails is replaced (when `replace`), so the next test gets a clean one.
     """
     problems = []
     for backend, canary in canaries().items():
         if runner.state(backend) != "ready":
             continue
+        worker = runner.worker(backend)
+        mark = _mark(worker)
+        if only_used and mark is not None and _CLEAN.get(worker) == mark:
+            continue
         result = runner.run(canary.card, canary.variant)
         if result.ok and result.truth == canary.truth:
+            after = _mark(worker)
+            if after is not None:
+                _CLEAN[worker] = after
             continue
         got = f"gave {result.truth!r}" if result.ok else f"failed ({result.error_kind}: {result.error})"
         problems.append(f"{backend} worker {got} for the canary card, whose truth is {canary.truth!r}")
@@ -145,6 +168,10 @@ def canary_report(test_id: str, fixtures: Iterable[tuple[str, Any]]) -> str | No
     )
 
 
+# What the canary cost this session: it runs after most runner tests, so the suite's time should show it.
+SPENT = {"seconds": 0.0, "tests": 0}
+
+
 @pytest.fixture(autouse=True)
 def canary(request: pytest.FixtureRequest) -> Iterator[None]:
     """After the test (and its own fixtures' teardown), check the warm workers it shared."""
@@ -152,6 +179,20 @@ def canary(request: pytest.FixtureRequest) -> Iterator[None]:
     # Function-scoped runners are closed by now (this fixture is set up first, so torn down last):
     # only the shared ones still have ready workers to check.
     item = request.node
-    report = canary_report(item.nodeid, getattr(item, "funcargs", {}).items())
+    fixtures = [(name, value) for name, value in getattr(item, "funcargs", {}).items() if runners_of(value)]
+    if not fixtures:
+        return
+    started = time.perf_counter()
+    report = canary_report(item.nodeid, fixtures)
+    SPENT["seconds"] += time.perf_counter() - started
+    SPENT["tests"] += 1
     if report:
         pytest.fail(report, pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end of the run: what the canary cost."""
+    if SPENT["tests"]:
+        terminalreporter.write_line(
+            f"canary: shared workers checked after {SPENT['tests']} tests in {SPENT['seconds']:.1f} s"
+        )

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from quiz.runner.backends import backend_info
-from tests.canary import canary
 from tests.classroom.pg import db_url, pg_server, pg_url
 
 # PostgreSQL for any test that asks: `pg_server` (session), `pg_url` and `db_url` (tests/classroom/pg.py).
+__all__ = ["db_url", "pg_server", "pg_url"]
 # `canary` (autouse): after each test, the shared warm workers it used still give a known truth.
-__all__ = ["canary", "db_url", "pg_server", "pg_url"]
+pytest_plugins = ["tests.canary"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "tensorflow", "mxnet")
