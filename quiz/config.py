@@ -28,6 +28,9 @@ class Settings:
     # Run cards of decks that do not ship with quiz even where card code is only partly isolated
     # (no bubblewrap): config.toml, QUIZ_ALLOW_UNISOLATED=1 or --allow-unisolated. runner/isolation.py
     allow_unisolated: bool = False
+    # The biggest deck file the library reads (quiz.core.decks.DeckLimits): raise them for a huge deck.
+    deck_max_bytes: int = 2_000_000
+    deck_max_cards: int = 2_000
     # Keys set by the environment or the command line for this run: the Settings screen leaves them be.
     pinned: tuple[str, ...] = ()
 
@@ -162,4 +165,8 @@ def load_settings(
         raise SettingsError(f"allow_unisolated must be true or false, not {settings.allow_unisolated!r}")
     if settings.device not in DEVICES:
         raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {settings.device!r}")
+    for key in ("deck_max_bytes", "deck_max_cards"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{path}: {key} must be a whole number above 0, not {value!r}")
     return settings

@@ -12,14 +12,19 @@ policy (`quiz.core.queue.pick_next`). Anything else (PostgreSQL, another
 process wrote, the decks changed, an unreadable file) falls back to the
 normal path. The full study session still loads in the background and
 confirms the card before anything is written.
+
+The file holds a card whose code the app runs, so it is JSON sealed with the
+learner's key (quiz.sealed), never a pickle: reading it executes nothing, and
+a file that quiz did not write is ignored.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
-import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +33,7 @@ from quiz.core.queue import UNDECIDED, pick_prepared
 
 __all__ = ["Prepared", "db_stamp", "read_prepared", "write_prepared", "prepared_path", "choose"]
 
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -73,41 +78,75 @@ def db_stamp(url: str) -> list[list[Any]] | None:
 
 def prepared_path(cache_dir: Path, profile: str) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in profile)
-    return cache_dir / f"next-start-{safe}.pickle"
+    return cache_dir / f"next-start-{safe}.json"
 
 
 def write_prepared(path: Path, prepared: Prepared) -> None:
-    # A pickle, written by quiz into the user's own cache dir: the fastest thing to read back.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    """Write the prepared start (only its candidates that JSON gives back exactly); failures only cost speed."""
+    from quiz.core.card_data import card_data, card_from_data, exact, variant_data, variant_from_data
+    from quiz.sealed import write_sealed
+
+    cards: dict[str, Any] = {}
+    variants: dict[str, Any] = {}
+    for uid, variant in prepared.variants.items():
+        card = prepared.cards.get(uid)
+        if card is None:
+            continue
+        c, v = card_data(card), variant_data(variant)
+        try:
+            same = exact(card, card_from_data(_json(c))) and exact(variant, variant_from_data(_json(v)))
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            cards[uid], variants[uid] = c, v
+    data = {
+        "format": FORMAT,
+        "key": prepared.key,
+        "db_stamp": prepared.db_stamp,
+        "day_start": prepared.day_start,
+        "new_introduced_today": prepared.new_introduced_today,
+        "due": [list(d) for d in prepared.due],
+        "due_complete": prepared.due_complete,
+        "new": list(prepared.new),
+        "new_complete": prepared.new_complete,
+        "variants": variants,
+        "cards": cards,
+        "counts": prepared.counts,
+    }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            shallow = {
-                f.name: getattr(prepared, f.name) for f in fields(prepared)
-            }  # Cards, Variants kept whole
-            pickle.dump(shallow, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # only costs speed at the next start
+        write_sealed(path, data)
+    except (TypeError, ValueError):
+        return
+    with contextlib.suppress(OSError):  # the pickle an older quiz wrote: never read again
+        path.with_suffix(".pickle").unlink()
+
+
+def _json(data: Any) -> Any:
+    return json.loads(json.dumps(data))
 
 
 def read_prepared(path: Path) -> Prepared | None:
+    from quiz.core.card_data import card_from_data, variant_from_data
+    from quiz.sealed import read_sealed
+
+    data = read_sealed(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
     try:
-        with open(path, "rb") as f:
-            data = pickle.load(f)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            return None
-        return Prepared(**data)
-    except (
-        OSError,
-        EOFError,
-        pickle.UnpicklingError,
-        AttributeError,
-        ImportError,
-        TypeError,
-        ValueError,
-        KeyError,
-    ):
+        return Prepared(
+            key=dict(data["key"]),
+            db_stamp=list(data["db_stamp"]),
+            day_start=str(data["day_start"]),
+            new_introduced_today=int(data["new_introduced_today"]),
+            due=[(str(when), str(uid)) for when, uid in data["due"]],
+            due_complete=bool(data["due_complete"]),
+            new=[str(u) for u in data["new"]],
+            new_complete=bool(data["new_complete"]),
+            variants={str(u): variant_from_data(v) for u, v in data["variants"].items()},
+            cards={str(u): card_from_data(c) for u, c in data["cards"].items()},
+            counts={str(k): int(v) for k, v in data["counts"].items()},
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -175,12 +214,12 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
     """The prepared first card, if the prepared start still describes the database and decks."""
     from quiz import paths
     from quiz.core.queue import study_day_start
-    from quiz.library_cache import library_fingerprint
+    from quiz.library import fingerprint as library_fingerprint
 
     prepared = read_prepared(prepared_path(paths.cache_dir(), settings.profile))
     if prepared is None:
         return None
-    fingerprint = library_fingerprint(deck_search_path(settings))
+    fingerprint = library_fingerprint(settings)
     deck_ids = [deck] if deck else None
     cards = prepared.cards
     chosen = choose(
@@ -196,13 +235,6 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
         return None
     uid, variant = chosen
     return FirstCard(fingerprint, cards[uid], variant, dict(prepared.counts))
-
-
-def deck_search_path(settings: Any) -> list[str | Path]:
-    from quiz import paths
-    from quiz.store.trust import library_dirs
-
-    return [paths.builtin_decks_dir(), *settings.deck_dirs, *library_dirs()]
 
 
 def save_next_start(study: Any, fingerprint: str) -> None:

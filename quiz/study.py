@@ -10,14 +10,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.core import stats as S
 from quiz.core.cards import BACKENDS, Card, Deck
-from quiz.core.decks import Library, load_library
+from quiz.core.decks import Library
 from quiz.core.expr import ExprError
-from quiz.core.grading import RunResult
+from quiz.core.grading import RunResult, Verdict
 from quiz.core.queue import study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import shared_values
@@ -48,29 +47,17 @@ __all__ = [
     "Study",
     "Undone",
     "grade_answer",
-    "load_decks",
     "shared_values",
     "utcnow",
 ]
 
 MAX_SEED = 2**31 - 1
+# What the learner reads when a rating cannot be saved for want of space (it was not saved; the verdict stays).
+DISK_FULL = "the disk is full: your last rating was not saved; free space and rate again"
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
-    """The built-in decks, the configured deck folders and `extra` files (parsed once, then cached)."""
-    from quiz import paths
-    from quiz.library_cache import load_library_cached
-    from quiz.store.trust import leave_out_untrusted, library_dirs
-
-    # Files named on the command line come before added decks: the learner's own act wins.
-    dirs: list[str | Path] = [paths.builtin_decks_dir(), *settings.deck_dirs, *(extra or []), *library_dirs()]
-    if extra:
-        return leave_out_untrusted(load_library(dirs), settings)
-    return leave_out_untrusted(load_library_cached(dirs, paths.cache_dir()), settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,15 +237,31 @@ class Study:
             return repo.memory_of(s, self.profile, card.uid)
 
     def rate(self, answered: Answered, rating: int) -> tuple[int, Memory]:
-        """Schedule the card and commit the review; returns the review id and the new memory."""
-        from quiz.store import repo
-        from quiz.store.classroom import commit_review
+        """Schedule the card and commit the review; returns the review id and the new memory.
 
+        Raises quiz.store.db.DiskFull (its message is the one line to show) when there is no space to
+        save it: nothing was saved, and the same answer can be rated again.
+        """
         if rating not in (1, 2, 3, 4):
             raise ValueError("rating is 1 (Again), 2 (Hard), 3 (Good) or 4 (Easy)")
         now = self.clock()
         v = answered.verdict
         # Saved exactly once even on a shared server: locked memory row, retries (quiz.store.classroom).
+        try:
+            review_id, after = self._commit(answered, rating, now, v)
+        except Exception as exc:
+            from quiz.store.db import DiskFull, is_disk_full
+
+            if is_disk_full(exc):
+                raise DiskFull(DISK_FULL) from None
+            raise
+        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
+        return review_id, after
+
+    def _commit(self, answered: Answered, rating: int, now: datetime, v: Verdict) -> tuple[int, Memory]:
+        from quiz.store import repo
+        from quiz.store.classroom import commit_review
+
         review_id, after, _inserted = commit_review(
             self.store,
             self.profile,
@@ -282,7 +285,6 @@ class Study:
             ),
             lambda before: review(before, rating, now, self.scheduler),
         )
-        self.undo_steps.append(UndoStep("review", answered.card.uid, review_id=review_id))
         return review_id, after
 
     def bury(self, card: Card) -> datetime:

@@ -19,7 +19,14 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
 - `variant`: no variant could be drawn or rendered (a spec or `${...}` broke);
 - `unstable`: the same (card, seed) gave another truth than the last check on
   the same versions (the card depends on something besides its seed);
-- `unavailable`: the backend is installed but its worker did not start.
+- `unavailable`: the backend is installed but its worker did not start;
+- `explain-raises`: a `raises` card's explanation names an exception class
+  the variant did not raise, leaves out the one it raised, or says "raises"
+  when nothing was raised (`quiz.checking.explain`);
+- `inert`: changing one drawn variable alone, from several drawn variants,
+  never changed the truth (`quiz.checking.probe`; list such variables in
+  `constant = [...]`);
+- `wording`: the prompt or explanation hedges a plural ("time(s)").
 
 Then hypothesis searches each card's variable space (`search` examples; its
 first is the simplest variant) and shrinks any failing variant, including one
@@ -40,6 +47,8 @@ from dataclasses import dataclass, field, replace
 from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
+from quiz.checking.explain import explain_raise_problem, prompt_problem, wording_problem
+from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
 from quiz.core.grading import (
@@ -81,6 +90,9 @@ SHRINK_RUNS = 60
 MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card's failure
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
 VARIANT_FLAGS = ("raises", "setup-raises", "answer", "translate", "timeout", "crashed", "memory", "variant")
+# The `inert` probe: from this many drawn variants, at most this many single-variable changes each.
+PROBE_BASES = 8
+PROBE_PER_BASE = 3
 STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
 _OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
@@ -731,6 +743,7 @@ def run_check(
                 p.outcomes[seed] = fut.result()
         for p in runnable:
             evaluate(p.result, p, options.variants)
+            check_texts(p.result, p)
             if p.result.version:  # what the worker reports (`2.13.0`, not the wheel's `2.13.0+cpu`)
                 report.versions[p.result.card.backend.value] = p.result.version
         report.timings["runs_s"] = round(time.perf_counter() - started, 2)
@@ -760,6 +773,11 @@ def run_check(
                 seen=[(p.variants[s], o) for s, o in p.outcomes.items() if s in p.variants],
             )
             searches.append((p, search))
+        probes = [
+            (p, executors[p.result.card.backend.value].submit(probe_inert, checker, p))
+            for p in runnable
+            if wants_probe(p.result, options.variants)
+        ]
         for n, (p, search) in enumerate(searches, 1):
             found = search.result()
             if progress:
@@ -777,6 +795,12 @@ def run_check(
                 p.result.minimal = minimal
                 if not any(f.code == minimal.flag for f in p.result.flags):
                     p.result.flags.append(Flag(minimal.flag, minimal.message, None, minimal.values))
+        for p, probe in probes:
+            flag, runs, ms = probe.result()
+            p.result.runs += runs
+            p.result.elapsed_ms += ms
+            if flag is not None and not any(f.code == "constant" for f in p.result.flags):
+                p.result.flags.append(flag)
         report.timings["search_s"] = round(time.perf_counter() - started - report.timings["runs_s"], 2)
     finally:
         for ex in executors.values():
@@ -848,3 +872,95 @@ def _update_records(
     except OSError as exc:
         report.notes.append(f"could not save the check records to {rec.path}: {exc.strerror or exc}")
     report.stale_total = len(rec.stale())
+
+
+# --- texts true for the variant; variables that change the truth ----------------------------------
+
+
+def check_texts(result: CardResult, pending: _Pending) -> None:
+    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card."""
+    card = result.card
+    if result.status == "skip":
+        return
+    for name, text in (("prompt", card.prompt), ("explanation", card.explain)):
+        problem = wording_problem(name, text)
+        if problem:
+            result.flags.append(Flag("wording", problem))
+            break
+    for seed, shown in sorted(pending.variants.items()):
+        problem = prompt_problem(shown.prompt)
+        if problem:
+            result.flags.append(Flag("wording", problem, seed, shown.values_json()))
+            break
+    if card.kind != Kind.RAISES:
+        return
+    for seed, truth in sorted(result.truths.items()):
+        variant = pending.variants.get(seed)
+        if variant is None:
+            continue
+        raised = str(truth.get("type")) if isinstance(truth, dict) else None
+        problem = explain_raise_problem(variant.explain, raised)
+        if problem:
+            result.flags.append(Flag("explain-raises", problem, seed, variant.values_json()))
+
+
+def wants_probe(result: CardResult, variants: int) -> bool:
+    """Probe cards that passed so far, draw two or more variables, and say their truth changes."""
+    card = result.card
+    if result.status == "skip" or result.flags or card.constant or variants < MIN_VARIANTS_FOR_CONSTANT:
+        return False
+    skip = set(card.constant_vars) | constrained_variables(card)
+    return len([n for n in drawn_variables(card) if n not in skip]) >= 2
+
+
+def probe_inert(checker: Checker, pending: _Pending) -> tuple[Flag | None, int, float]:
+    """Change one drawn variable at a time, from a few seeded variants: does the truth ever move?
+
+    Returns the `inert` flag for the first variable that never moved it (or
+    None), the runs spent and the card's milliseconds. A variant that fails
+    proves nothing here (the search reports failures).
+    """
+    result, card = pending.result, pending.result.card
+    bases = [(s, pending.variants[s]) for s in sorted(result.truths) if s in pending.variants]
+    # Variants with different truths first: a variable may matter only where another one lets it.
+    firsts = {truth_key(card, result.truths[s]): s for s, _ in reversed(bases)}
+    bases.sort(key=lambda b: (b[0] not in firsts.values(), b[0]))
+    runs, ms = 0, 0.0
+    for name in drawn_variables(card):
+        if name in card.constant_vars or name in constrained_variables(card):
+            continue
+        seen = [v.values[name] for _, v in bases if name in v.values]
+        moved, tried, from_seeds = False, [], []
+        for seed, base in bases[:PROBE_BASES]:
+            truth = result.truths[seed]
+            for values in list(alternatives(card, base.values, name, seen))[:PROBE_PER_BASE]:
+                try:
+                    variant = build_variant(card, seed, values)
+                except DrawError:
+                    continue
+                out = checker.outcome(card, variant)
+                runs += out.runs
+                ms += out.elapsed_ms
+                if not out.ok:
+                    continue
+                tried.append(values[name])
+                if seed not in from_seeds:
+                    from_seeds.append(seed)
+                if not same_truth(card, out.truth, truth):
+                    moved = True
+                    break
+            if moved:
+                break
+        if not moved and tried:
+            shown = ", ".join(sorted({_short(v, 40) for v in tried}))
+            seeds = ", ".join(map(str, from_seeds))
+            message = (
+                f"changing `{name}` alone (to {shown}, from seed{'s' if len(from_seeds) > 1 else ''} {seeds}) "
+                f'never changed the truth: let it matter, drop it, or list it in `constant = ["{name}"]`'
+            )
+            return (
+                Flag("inert", message, from_seeds[0], pending.variants[from_seeds[0]].values_json()),
+                runs,
+                ms,
+            )
+    return None, runs, ms

@@ -111,7 +111,7 @@ x = torch.zeros(${{s}})
 y = x.permute(${{p}})
 z = y.view(-1)
 \'\'\'
-explain = "`view` needs a contiguous layout; `permute` keeps the data and changes the strides, so only the identity order (or size-1 axes) stays viewable."
+explain = "`view` needs a contiguous layout; `permute` keeps the data and changes the strides. ${{'Here the order is unchanged, so `view(-1)` works.' if p == tuple(range(len(s))) else 'Here the axes moved, so `view(-1)` raises `RuntimeError`: call `.contiguous()` first, or use `reshape`.'}}"
 vars.s = {{ shape = {{ rank = [2, 3], side = [2, 4] }} }}
 vars.p = {{ permutation = "s" }}
 
@@ -162,6 +162,7 @@ x[0] = 100
 \'\'\'
 answer = "y[0] == 100"
 explain = "`view` shares the storage of `x`, so the write shows through; `clone` copies."
+constant = ["n"]                 # variables that may leave the truth unchanged (else the check flags them)
 vars.n = {{ int = [2, 6] }}
 vars.op = {{ choice = ["view(-1)", "clone()"] }}
 
@@ -173,13 +174,12 @@ kind = "grad_is_none"            # none / not none
 tags = ["difficulty:easy"]
 prompt = "After `backward()`, is `w.grad` None?"
 code = \'\'\'
-x = torch.ones(${{n}}, requires_grad=True)
-w = torch.ones(${{n}}, requires_grad=${{g}})
+x = torch.ones(3, requires_grad=True)
+w = torch.ones(3, requires_grad=${{g}})
 (x * w).sum().backward()
 \'\'\'
 answer = "w.grad"
 explain = "Only tensors with `requires_grad=True` get a `.grad`."
-vars.n = {{ int = [1, 4] }}
 vars.g = {{ bool = true }}
 
 [[card]]
@@ -188,14 +188,13 @@ section = "basics"
 backend = "mxnet"
 kind = "dtype"                   # float32, int64, ...
 tags = ["difficulty:easy"]
-prompt = "What is the dtype of `nd.array(${{v}}, dtype=\\"${{dt}}\\")`?"
+prompt = "What is the dtype of `nd.array([1, 2]${{', dtype=' + dt if dt else ''}})`?"
 code = \'\'\'
-x = nd.array(${{v}}, dtype="${{dt}}")
+x = nd.array([1, 2]${{', dtype=' + dt if dt else ''}})
 \'\'\'
 answer = "x.dtype"
 explain = "`nd.array` uses the `dtype` it is given; without one it makes float32 whatever the source."
-vars.v = {{ choice = [[1, 2], [0.5, 1.5]] }}
-vars.dt = {{ choice = ["float16", "float32", "int32"] }}
+vars.dt = {{ choice = ["", "'float16'", "'int32'"] }}
 
 [[card]]
 id = "swap-last-axes.torch"

@@ -73,10 +73,13 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
                 err(f"no database file to back up at {url}")
                 return 2
             path = B.make_backup(db, "manual", dest=dest)
+        info = B.inspect(path)
     except (B.BackupError, StoreError) as exc:
-        err(str(exc))
+        if args.json:
+            print_json({"error": str(exc)})
+        else:
+            err(str(exc))
         return 1
-    info = B.inspect(path)
     if args.json:
         print_json(
             {
@@ -103,15 +106,28 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     backups = B.list_backups(db)
     if not args.backup:
+        # Every backup is checked before it is listed: a damaged one is never offered as good.
+        problems = {b.path: B.check_backup(b.path) for b in backups}
         if args.json:
             print_json(
-                {"database": str(db) if not server else url, "backups": [b.to_dict() for b in backups]}
+                {
+                    "database": str(db) if not server else url,
+                    "backups": [
+                        {**b.to_dict(), "intact": problems[b.path] is None, "problem": problems[b.path]}
+                        for b in backups
+                    ],
+                }
             )
         elif not backups:
             print(f"no backups yet in {B.backups_dir(db)}")
         else:
             for b in backups:
-                print(f"{b.made_at:%Y-%m-%d %H:%M:%S}  {b.reason:<24} {b.size / 1e6:7.2f} MB  {b.path.name}")
+                state = (
+                    "" if problems[b.path] is None else f"  DAMAGED, cannot be restored ({problems[b.path]})"
+                )
+                print(
+                    f"{b.made_at:%Y-%m-%d %H:%M:%S}  {b.reason:<24} {b.size / 1e6:7.2f} MB  {b.path.name}{state}"
+                )
             print(f"({B.backups_dir(db)}; `quiz restore NAME` puts one back)")
         return 0
     chosen = Path(args.backup).expanduser()

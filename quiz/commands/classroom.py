@@ -13,6 +13,7 @@ from quiz.core.text import visible
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.store.classroom import ClassReport, SectionStats
+    from quiz.store.db import Store
 
 REPORT_DESCRIPTION = """\
 Summarise every learner (profile) in the database, and every section, from
@@ -218,15 +219,14 @@ def cmd_remove_learner(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _sections_from_decks(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+def _sections_from_decks(settings: Settings, store: Store) -> tuple[dict[str, str], dict[str, str]]:
     """card uid → section and section → title, from the deck files (parsed, never run)."""
-    from quiz.core.decks import load_library
-    from quiz.prepared import deck_search_path
+    from quiz.library import load
 
-    lib = load_library(deck_search_path(settings))
-    sections = {c.uid: c.section for c in lib.cards()}
+    decks = [e.deck for e in load(settings, store=store).entries if e.deck is not None]
+    sections = {c.uid: c.section for d in decks for c in d.cards}
     titles: dict[str, str] = {}
-    for deck in lib.decks:
+    for deck in decks:
         for slug, title in deck.sections.items():
             titles.setdefault(slug, title)
     return sections, titles
@@ -244,8 +244,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         else:
             err(str(exc))
         return 2
-    sections, titles = _sections_from_decks(settings)
     try:
+        sections, titles = _sections_from_decks(settings, store)
         with store.session() as s:
             report = class_report(
                 s,

@@ -47,13 +47,13 @@ def isolation_notice(settings: Settings) -> bool:
 
 
 def library(settings: Settings, extra: list[str] | None = None, only: list[str] | None = None) -> Library:
-    """The learner's library (built-in decks + configured folders + `extra`), or exactly `only`."""
+    """What may run: the learner's library (`quiz.library`, with `extra` files named), or exactly `only`."""
     from quiz.core.decks import load_library
-    from quiz.study import load_decks
+    from quiz.library import limits, load
 
     if only:
-        return load_library(only)
-    return load_decks(settings, extra)
+        return load_library(only, limits(settings))
+    return load(settings, extra=extra).library
 
 
 class CardNotFound(LookupError):

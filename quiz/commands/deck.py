@@ -29,7 +29,13 @@ A card fails when its code raises (and its kind is not `raises`), when a
 its kind (a choice that is not among `choices`, a shape that is not a shape),
 when it draws variables but its truth never changes (unless `constant =
 true`), when it times out or crashes, or when a seed gives another truth than
-the last check on the same versions.
+the last check on the same versions. It also fails when the text is not true
+for the variant shown: a `raises` card's explanation that names an exception
+the variant did not raise (or leaves out the one it did, or says "raises" when
+nothing was raised), a drawn variable that never changes the truth on its own
+(`inert`, unless listed in `constant = ["name"]`), and prompts with "(s)"
+plurals, two questions, or a count of zero (`wording`). docs/decks.md explains
+each flag.
 
 Each check records the framework versions it ran on and every (card, seed)'s
 truth in your data dir; when a later check on other versions gets another

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,22 +13,27 @@ from quiz.commands.common import err, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.core.cards import Card, Deck
+    from quiz.core.cards import Deck
     from quiz.store.db import Store
+    from quiz.trust_review import FieldReview, Review
 
 ADD_DESCRIPTION = """\
 Copy deck files from outside into your library (the data dir's decks/
 folder, which `quiz` loads). A deck's code runs on this machine, so quiz
-first shows everything the deck will run — each card's code and answer
-expression — and asks whether you trust it. The content you trust is pinned
-by its sha256 for your profile: a deck whose content changes (adding a new
-version again, or an edit of the copy) is left out of study, exams and
-checks until you trust the new content, and nothing of it runs meanwhile.
+first shows everything that decides what the deck runs and tells you — each
+card's code, vars, answer, result, choices, prompt, explanation and
+requirements — and asks whether you trust it. The content you trust is
+pinned by its sha256 for your profile: a deck whose content changes (adding
+a new version again, or an edit of the copy) is left out of study, exams
+and checks until you trust the new content, and nothing of it runs
+meanwhile.
 
-Adding a deck that is already in the library updates it and shows only the
-cards whose code changed. A deck you do not trust is still copied, and
-waits: `quiz deck trust ID` asks again. Running a deck file you name
-yourself (`quiz deck check PATH`, `quiz grade --deck PATH`) needs no trust."""
+Adding a deck that is already in the library updates it and shows, card by
+card, every field that differs from the version you trusted. A deck you do
+not trust is still copied, and waits: `quiz deck trust ID` asks again.
+Running a deck file you name yourself (`quiz deck check PATH`, `quiz grade
+--deck PATH`) needs no trust. In the library's folder, symbolic links and
+hard-linked files are refused: add the deck file itself."""
 
 ADD_EPILOG = """\
 examples:
@@ -84,10 +90,13 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 # --- showing and asking ---------------------------------------------------------------------
 
+# Fields holding Python: highlighted when shown whole.
+PYTHON_FIELDS = ("code", "source_code", "answer", "result")
 
-def show_code(deck: Deck, listing: list[tuple[Card, str]], unchanged: int, stream: Any = None) -> None:
+
+def show_review(deck: Deck, review: Review, *, changed: bool = False, stream: Any = None) -> None:
+    """Print what the deck runs and tells, card by card (deck text as plain text, never markup)."""
     from rich.console import Console
-    from rich.syntax import Syntax
     from rich.text import Text
 
     from quiz.core.text import visible
@@ -95,21 +104,70 @@ def show_code(deck: Deck, listing: list[tuple[Card, str]], unchanged: int, strea
     # Deck text as Text and Syntax of escaped source: never markup, no live control characters
     # (an escape sequence in a comment must not hide the line after it).
     console = Console(file=stream or sys.stdout, highlight=False)
-    rule = Text(deck.id, style="bold")
-    rule.append(f" — {visible(deck.title)}" + (f" (version {deck.version})" if deck.version else ""))
-    console.rule(rule)
-    if deck.author:
-        console.print(Text(f"author: {visible(deck.author)}"))
-    console.print(f"{len(deck.cards)} cards; each runs in a worker process on this machine:")
-    for card, code in listing:
-        head = Text(f"\n{card.id}", style="bold")
-        head.append(
-            f"  {card.backend.value} · {card.kind.value} · {visible(str(card.location))}", style="dim"
+    version = f" (version {visible(deck.version)})" if deck.version else ""
+    console.rule(Text(f"{visible(deck.id)} — {visible(deck.title)}{version}"))
+    if changed and review.against_trusted:
+        console.print(
+            Text(
+                f"Changed since you trusted it: {review.changed_cards} card(s) new or changed, "
+                f"{review.unchanged} the same in everything they run and show. Each difference is "
+                "shown as - (trusted) and + (now).",
+                style="yellow",
+            )
         )
-        console.print(head)
-        console.print(Syntax(visible(code), "python", theme="ansi_dark", line_numbers=False, word_wrap=True))
-    if unchanged:
-        console.print(f"\n({unchanged} card(s) run the same code as the version you trusted)")
+    elif changed:
+        console.print(
+            Text("Changed since you trusted it; the trusted version is not at hand, so all of it is shown.")
+        )
+    else:
+        console.print(Text(f"{len(deck.cards)} cards; each runs in a worker process on this machine:"))
+    for f in review.deck:
+        _show_field(console, f)
+    for card in review.cards:
+        heading = Text("\n")
+        heading.append(visible(card.card_id), style="bold")
+        if card.heading:
+            heading.append(f"  {visible(card.heading)}", style="dim")
+        heading.append(f"  {visible(str(card.where))}  [{card.status}]", style="dim")
+        console.print(heading)
+        for f in card.fields:
+            _show_field(console, f)
+    if changed and review.against_trusted and not review.cards and not review.deck:
+        console.print(Text("No card differs in anything it runs or shows: only comments or layout changed."))
+    if review.unchanged:
+        console.print(
+            Text(f"\n({review.unchanged} card(s) the same as the version you trusted in every field shown)")
+        )
+
+
+def _show_field(console: Any, f: FieldReview) -> None:
+    from rich.padding import Padding
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    from quiz.core.text import visible
+
+    label = Text("  ")
+    label.append(f.label, style="bold")
+    if f.changed and f.before is not None:
+        label.append("  changed", style="bold yellow")
+        console.print(label)
+        body = Text()
+        for line in f.diff():
+            style = "red" if line.startswith("-") else "green" if line.startswith("+") else "dim"
+            body.append(visible(line) + "\n", style=style)
+        console.print(Padding(body, (0, 0, 0, 4)))
+        return
+    console.print(label)
+    if f.name in PYTHON_FIELDS:
+        console.print(
+            Padding(
+                Syntax(visible(f.text), "python", theme="ansi_dark", line_numbers=False, word_wrap=True),
+                (0, 0, 0, 4),
+            )
+        )
+    else:
+        console.print(Padding(Text(visible(f.text)), (0, 0, 0, 4)))
 
 
 def ask(question: str) -> bool:
@@ -123,6 +181,7 @@ def ask(question: str) -> bool:
 
 
 def _open_store(settings: Settings) -> Store | None:
+    """The database, or None after saying why it cannot be opened."""
     from quiz.store.db import StoreError, open_store
 
     try:
@@ -136,9 +195,10 @@ def _open_store(settings: Settings) -> Store | None:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz.core.decks import deck_files, load_library, parse_deck
-    from quiz.prepared import deck_search_path
-    from quiz.store import trust as T
+    from quiz import library as L
+    from quiz.core.decks import Problem, deck_files, parse_deck_bytes, read_deck_bytes
+    from quiz.store.trust import pin_key, pins
+    from quiz.trust_review import review
 
     files = []
     for raw in args.paths:
@@ -153,28 +213,28 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     store = _open_store(settings)
     if store is None:
         return 1
-    # Ids the library already uses outside the added decks: an added deck may not shadow them.
-    others = {
-        d.id: d.path
-        for d in load_library(
-            [p for p in deck_search_path(settings) if Path(p).resolve() != T.added_decks_dir().resolve()]
-        ).decks
-    }
+    limits = L.limits(settings)
     results: list[dict[str, Any]] = []
     status = 0
     try:
-        pinned = T.pins(store, settings.profile)
+        contents = L.load(settings, store=store)
+        # Ids the library already uses outside the added decks: an added deck may not shadow them.
+        others = {
+            e.deck.id: e.path
+            for e in contents.entries
+            if e.deck is not None and e.source is not L.Source.ADDED
+        }
+        pinned = pins(store, settings.profile)
         for path in files:
             source = path.resolve()
-            try:
-                data = source.read_bytes()
-                deck, problems = parse_deck(data.decode("utf-8"), str(source))
-            except (OSError, UnicodeDecodeError) as exc:
-                deck, problems = None, []
-                err(f"{path}: cannot read: {exc}")
+            data = read_deck_bytes(source, limits)
+            if isinstance(data, Problem):
+                deck, problems = None, [data]
+            else:
+                deck, problems = parse_deck_bytes(data, str(source), limits)
             for problem in problems:
                 say(str(problem), file=sys.stderr)
-            if deck is None:
+            if deck is None or isinstance(data, Problem):
                 results.append({"path": str(path), "added": False, "error": "the deck does not load"})
                 err(f"{path}: not added (fix the problems above; `quiz deck check {path}` helps)")
                 status = 1
@@ -191,31 +251,33 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 err(f"{path}: not added: the library already has a deck {deck.id!r} ({others[deck.id]})")
                 status = 1
                 continue
-            target = T.added_decks_dir() / f"{deck.id}.toml"
-            updating = target.exists()
-            if updating and target.read_bytes() == data:
-                state = T.trust_state(pinned, target)  # adding the same content again
-            elif updating and str(target.resolve()) in pinned:
-                state = T.Trust.CHANGED  # a new version of a deck trusted before
+            target = L.added_dir() / f"{deck.id}.toml"
+            current = read_deck_bytes(target, limits, refuse_links=True)
+            updating = target.exists() or target.is_symlink()
+            key = pin_key(target)
+            sha = hashlib.sha256(data).hexdigest()
+            if current == data and pinned.get(key) == sha:
+                state = L.Trust.TRUSTED  # adding the same content again
+            elif key in pinned:
+                state = L.Trust.CHANGED  # a new version of a deck trusted before
             else:
-                state = T.Trust.NEW
-            # Trusted before: show only the cards whose code differs from what was trusted.
-            previous = T.previously_trusted(target, pinned) if state == T.Trust.CHANGED else None
-            listing = T.code_listing(deck, previous)
-            trusted = state == T.Trust.TRUSTED
+                state = L.Trust.NEW
+            # Trusted before: review what differs from the trusted version, field by field.
+            previous = L.trusted_version(target, pinned, limits) if state == L.Trust.CHANGED else None
+            trusted = state == L.Trust.TRUSTED
             if not trusted and not args.no_trust:
                 if not args.json:
-                    show_code(deck, listing, len(deck.cards) - len(listing))
+                    show_review(deck, review(deck, previous), changed=state == L.Trust.CHANGED)
                 if args.yes:
                     trusted = True
                 elif not args.json:
                     trusted = ask(f"Trust deck {deck.id!r} and let its code run on this machine?")
                     if not trusted and not sys.stdin.isatty():
                         print("(no terminal to ask: pass --yes to trust, or run `quiz deck trust` later)")
-            written = T.write_into_library(data, deck.id)
-            T.record_added(written, deck.id, str(source) if source != written.resolve() else "")
+            written = L.write_into_library(data, deck.id)
+            L.record_added(written, deck.id, str(source) if source != written.resolve() else "")
             if trusted:
-                T.trust(store, settings.profile, written, deck.id, data, str(source))
+                L.trust(store, settings.profile, written, deck.id, data, str(source))
             word = "trusted" if trusted else "waiting for your trust (`quiz deck trust " + deck.id + "`)"
             if not args.json:
                 verb = "updated" if updating else "added"
@@ -242,20 +304,21 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_trust(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz.core.decks import load_library, parse_deck
-    from quiz.store import trust as T
+    from quiz import library as L
 
-    lib = load_library(T.library_dirs())
     store = _open_store(settings)
     if store is None:
         return 1
     try:
-        pinned = T.pins(store, settings.profile)
-        known = {d.id: d for d in lib.decks}
-        wanted = args.deck_ids or [
-            d.id for d in lib.decks if T.trust_state(pinned, d.path) != T.Trust.TRUSTED
-        ]
-        missing = [i for i in wanted if i not in known]
+        contents = L.load(settings, store=store)
+        waiting = {r.deck_id: r for r in contents.pending}
+        added = {e.deck.id: e for e in contents.entries if e.source is L.Source.ADDED and e.deck is not None}
+        refused = [e for e in contents.entries if e.source is L.Source.ADDED and e.trust == L.Trust.REFUSED]
+        for e in refused:
+            for problem in e.problems:
+                print(str(problem), file=sys.stderr)
+        wanted = args.deck_ids or list(waiting)
+        missing = [i for i in wanted if i not in added]
         if missing:
             err(f"no added deck {', '.join(map(repr, missing))}; `quiz deck list` shows the decks")
             return 2
@@ -263,20 +326,19 @@ def cmd_trust(args: argparse.Namespace, settings: Settings) -> int:
             print("every added deck is trusted")
             return 0
         for deck_id in wanted:
-            path = Path(known[deck_id].path)
-            if T.trust_state(pinned, path) == T.Trust.TRUSTED:
-                print(f"{deck_id!r} is trusted already")
+            request = waiting.get(deck_id)
+            if request is None:
+                entry = added[deck_id]
+                if entry.trust == L.Trust.TRUSTED:
+                    print(f"{deck_id!r} is trusted already")
+                else:
+                    err(f"{deck_id!r} cannot be trusted now: " + "; ".join(p.message for p in entry.problems))
                 continue
-            data = path.read_bytes()  # what is shown is exactly what gets pinned
-            deck, _problems = parse_deck(data.decode("utf-8", errors="replace"), str(path))
-            if deck is None:
-                err(f"{path}: the deck does not load any more; `quiz deck check {path}` says why")
-                continue
-            listing = T.code_listing(deck, T.previously_trusted(path, pinned))
-            show_code(deck, listing, len(deck.cards) - len(listing))
+            for problem in request.problems:
+                print(str(problem), file=sys.stderr)
+            show_review(request.deck, request.review, changed=request.changed)
             if args.yes or ask(f"Trust deck {deck_id!r} and let its code run on this machine?"):
-                origin = T.added_decks().get(path.name)
-                T.trust(store, settings.profile, path, deck.id, data, origin.origin if origin else None)
+                L.trust_request(store, settings.profile, request)
                 print(f"trusted {deck_id!r}")
             else:
                 print(f"{deck_id!r} stays out of your studies until you trust it")
@@ -323,34 +385,25 @@ def _records() -> dict[str, Any] | None:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz import paths
-    from quiz.core.decks import load_library
-    from quiz.store import trust as T
+    from quiz import library as L
 
-    builtin = paths.builtin_decks_dir().resolve()
-    lib = load_library([builtin, *settings.deck_dirs, *T.library_dirs()])
-    added = T.added_decks()
-    pinned: dict[str, str] = {}
-    if any(T.is_added(d.path) for d in lib.decks):
-        store = _open_store(settings)
-        if store is None:
-            return 1
-        try:
-            pinned = T.pins(store, settings.profile)
-        finally:
-            store.dispose()
+    contents = L.load(settings)
+    added = L.added_decks()
     records = _records()
     rows: list[dict[str, Any]] = []
-    for deck in lib.decks:
-        path = Path(deck.path)
-        entry = added.get(path.name) if T.is_added(path) else None
-        if T.is_added(path):
-            state = T.trust_state(pinned, path)
+    seen: set[str] = set()
+    for e in contents.entries:
+        deck = e.deck
+        if deck is None or deck.id in seen:  # a deck id already used: the first one is the library's
+            continue
+        seen.add(deck.id)
+        entry = added.get(e.path.name) if e.source is L.Source.ADDED else None
+        if e.source is L.Source.ADDED:
             origin = entry.origin if entry and entry.origin else "added"
-        elif path.resolve().parent == builtin:
-            state, origin = T.Trust.BUILTIN, "built-in"
+        elif e.source is L.Source.BUILTIN:
+            origin = "built-in"
         else:
-            state, origin = T.Trust.OWN, str(path.parent)
+            origin = str(e.path.parent)
         rows.append(
             {
                 "id": deck.id,
@@ -358,12 +411,13 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
                 "version": deck.version or None,
                 "cards": len(deck.cards),
                 "origin": origin,
-                "trust": str(state),
+                "trust": str(e.trust),
                 "check": check_status(deck, records),
                 "path": deck.path,
                 "added_at": entry.added_at if entry else None,
             }
         )
+    lib = contents.library
     if args.json:
         print_json({"decks": rows, "problems": [p.to_dict() for p in lib.problems]})
         return 0
@@ -376,15 +430,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     table = Table(title="decks")
     for col in ("deck", "version", "cards", "origin", "trust", "check"):
         table.add_column(col, justify="right" if col == "cards" else "left")
-    styles = {"trusted": "green", "not trusted": "yellow", "changed": "red"}
+    styles = {"trusted": "green", "not trusted": "yellow", "changed": "red", "unknown": "red"}
     for r in rows:
-        style = styles.get(r["trust"], "")
         table.add_row(
-            r["id"],
-            r["version"] or "–",
+            Text(r["id"]),
+            Text(r["version"] or "–"),
             str(r["cards"]),
             Text(visible(str(r["origin"]))),  # a path or URL someone else chose: never markup
-            f"[{style}]{r['trust']}[/]" if style else r["trust"],
+            Text(r["trust"], style=styles.get(r["trust"], "")),
             r["check"],
         )
     Console().print(table)

@@ -86,6 +86,7 @@ class Card:
     timeout: float = DEFAULT_TIMEOUT_S
     requires: dict[str, Any] = field(default_factory=dict)
     constant: bool = False
+    constant_vars: tuple[str, ...] = ()  # variables that may leave the truth unchanged (`constant = [...]`)
     variables: tuple[tuple[str, dict[str, Any]], ...] = ()
     assume: tuple[str, ...] = ()
     may_raise: bool = False  # the prompt invites the answer "error": the code failing is a truth, not a fault

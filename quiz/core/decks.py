@@ -2,14 +2,23 @@
 
 The loader imports neither hypothesis nor numpy (nor any ML framework): deck
 files are data, and their expressions are checked with `quiz.core.expr`.
+
+Deck files come from strangers, so two things are refused before anything
+else: text with control characters (an escape sequence in a code comment can
+hide a line on the learner's terminal while the hidden line runs), and files
+too big to read in reasonable time and memory (`DeckLimits`).
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import errno
+import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +41,11 @@ from quiz.core.cards import (
 from quiz.core.expr import ExprError, compile_expr, names_in
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "DeckLimits",
     "Library",
     "Problem",
+    "collect",
     "deck_files",
     "load_deck",
     "load_library",
@@ -81,6 +93,33 @@ CARD_FIELDS = set(CARD_REQUIRED) | {
 }
 # Fields whose text may hold `${...}`.
 TEMPLATED = ("prompt", "code", "answer", "result", "explain", "source_code")
+
+# Characters deck text may not hold: C0 controls but tab and newline (a CR only as part of
+# CRLF), DEL, C1 controls (U+009B is a CSI on some terminals), the bidirectional controls
+# that make code read differently from how it runs ("Trojan Source"), and the line and
+# paragraph separators some renderers break lines on and Python does not.
+_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+FORBIDDEN_RAW_RE = re.compile(f"\r(?!\n)|[{_FORBIDDEN}]")
+FORBIDDEN_VALUE_RE = re.compile(f"[\r{_FORBIDDEN}]")  # tomllib turns CRLF into LF in strings
+# TOML escapes that make a forbidden character inside a string (the `\\\\` alternative skips
+# an escaped backslash, so `\\\\u001b` is not taken for one).
+TOML_ESCAPE_RE = re.compile(r"\\(?:\\|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[bfr])")
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BS", 0x0B: "VT", 0x0C: "FF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+@dataclass(frozen=True, slots=True)
+class DeckLimits:
+    """How big one deck file may be; raised with `deck_max_bytes` / `deck_max_cards` in config.toml.
+
+    Parsing costs about a millisecond and a few kilobytes per card: a 50 MB file
+    of 300,000 cards took 28 s and 930 MB before it was refused.
+    """
+
+    max_bytes: int = 2_000_000
+    max_cards: int = 2_000
+
+
+DEFAULT_LIMITS = DeckLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,59 +266,153 @@ def deck_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_library(paths: Iterable[str | Path]) -> Library:
+def load_library(paths: Iterable[str | Path], limits: DeckLimits = DEFAULT_LIMITS) -> Library:
     """Load every deck; a broken file adds problems and never stops the others."""
+    return collect((str(path), *load_deck(path, limits)) for path in deck_files(paths))
+
+
+def collect(loaded: Iterable[tuple[str, Deck | None, list[Problem]]]) -> Library:
+    """A library from (path, deck, problems) in search order: the first deck with an id wins."""
     lib = Library()
     seen: dict[str, str] = {}
-    for path in deck_files(paths):
-        deck, problems = load_deck(path)
+    for path, deck, problems in loaded:
         lib.problems.extend(problems)
         if deck is None:
             continue
         if deck.id in seen:
             lib.problems.append(
-                Problem(str(path), 1, None, f"deck id {deck.id!r} is already used by {seen[deck.id]}")
+                Problem(path, 1, None, f"deck id {deck.id!r} is already used by {seen[deck.id]}")
             )
             continue
-        seen[deck.id] = str(path)
+        seen[deck.id] = path
         lib.decks.append(deck)
     return lib
 
 
-def load_deck(path: str | Path) -> tuple[Deck | None, list[Problem]]:
+def load_deck(path: str | Path, limits: DeckLimits = DEFAULT_LIMITS) -> tuple[Deck | None, list[Problem]]:
     p = Path(path)
+    raw = read_deck_bytes(p, limits)
+    if isinstance(raw, Problem):
+        return None, [raw]
+    return parse_deck_bytes(raw, str(p), limits)
+
+
+def read_deck_bytes(
+    path: Path, limits: DeckLimits = DEFAULT_LIMITS, *, refuse_links: bool = False
+) -> bytes | Problem:
+    """The file's bytes, or the Problem that stops it (missing, unreadable, too big).
+
+    The size is checked on the open file before reading, and no more than the
+    limit is ever read, so a huge file costs nothing. `refuse_links`: a
+    symbolic link, or a file with other hard links, is refused (the added-decks
+    folder, where a link could put a deck nobody trusted behind a trusted name).
+    """
+    if refuse_links:
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return Problem(str(path), None, None, LINK_REFUSED)
+        except OSError:
+            pass  # reported by the open below
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | (getattr(os, "O_NOFOLLOW", 0) if refuse_links else 0)
     try:
-        raw = p.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        return None, [Problem(str(p), None, None, "no such file")]
+        return Problem(str(path), None, None, "no such file")
     except IsADirectoryError:
-        return None, [Problem(str(p), None, None, "is a directory (give a .toml file, or the folder alone)")]
+        return Problem(str(path), None, None, "is a directory (give a .toml file, or the folder alone)")
     except OSError as exc:
-        return None, [Problem(str(p), None, None, f"cannot read: {exc.strerror or exc}")]
+        if refuse_links and exc.errno == errno.ELOOP:  # became a link after the look above
+            return Problem(str(path), None, None, LINK_REFUSED)
+        return Problem(str(path), None, None, f"cannot read: {exc.strerror or exc}")
+    try:
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                return Problem(
+                    str(path), None, None, "is a directory (give a .toml file, or the folder alone)"
+                )
+            if refuse_links and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1):
+                return Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"refused: the file has {st.st_nlink} hard links, so it can change through another "
+                    "name without asking you; add the deck as a file of its own: `quiz deck add FILE`"
+                    if stat.S_ISREG(st.st_mode)
+                    else "refused: not a regular file",
+                )
+            if st.st_size > limits.max_bytes:
+                return too_big(str(path), st.st_size, limits)
+            with os.fdopen(os.dup(fd), "rb") as f:
+                raw = f.read(limits.max_bytes + 1)
+        except OSError as exc:
+            return Problem(str(path), None, None, f"cannot read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+    if len(raw) > limits.max_bytes:  # it grew after the size was read
+        return too_big(str(path), len(raw), limits)
+    return raw
+
+
+LINK_REFUSED = (
+    "refused: a symbolic link in the added-decks folder (it could point at a deck you never trusted); "
+    "add the deck itself: `quiz deck add FILE`"
+)
+
+
+def too_big(path: str, size: int, limits: DeckLimits) -> Problem:
+    return Problem(
+        path,
+        None,
+        None,
+        f"the deck file is {_megabytes(size)}, more than the {_megabytes(limits.max_bytes)} one deck file "
+        "may hold; split it into several decks, or raise `deck_max_bytes` in config.toml",
+    )
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def parse_deck_bytes(
+    raw: bytes, path: str, limits: DeckLimits = DEFAULT_LIMITS
+) -> tuple[Deck | None, list[Problem]]:
+    """Parse a deck from the very bytes read (and hashed, for trust): UTF-8 text, then `parse_deck`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        return None, [Problem(str(p), line, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    return parse_deck(text, str(p))
+        return None, [Problem(path, line, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    return parse_deck(text, path, limits)
 
 
-def parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
+def parse_deck(
+    text: str, path: str, limits: DeckLimits = DEFAULT_LIMITS
+) -> tuple[Deck | None, list[Problem]]:
     """Parse one deck file. Returns the deck (None if unusable) and its problems.
 
     A card with problems is left out; the rest of the deck still loads, so one
     typo never hides a whole deck. Every problem is reported at once. The
-    caller decides whether problems are fatal.
+    caller decides whether problems are fatal. Text with control characters,
+    and a file over `limits`, is refused whole.
     """
     try:
-        return _parse_deck(text, path)
+        return _parse_deck(text, path, limits)
     except RecursionError:  # pragma: no cover - tomllib nests deeper than our walk ever does
         return None, [Problem(path, 1, None, "the file is nested too deeply to read")]
 
 
-def _parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
+def _parse_deck(text: str, path: str, limits: DeckLimits) -> tuple[Deck | None, list[Problem]]:
     text = text.removeprefix("\ufeff")
+    size = len(text) if len(text) > limits.max_bytes else len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_bytes:
+        return None, [too_big(path, size, limits)]
     lines = _Lines(text)
+    forbidden = _forbidden_in_text(text, path, lines)
+    if forbidden:
+        return None, forbidden
+    if len(lines.card_starts) > limits.max_cards:
+        return None, [_too_many_cards(path, len(lines.card_starts), limits)]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -292,6 +425,13 @@ def _parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
         return None, [Problem(path, line, card_id, f"invalid TOML: {msg}{where}")]
     except (ValueError, RecursionError, MemoryError) as exc:
         return None, [Problem(path, 1, None, f"invalid TOML: {exc}")]
+
+    forbidden = _forbidden_in_values(data, path, lines)
+    if forbidden:
+        return None, forbidden
+    raw_cards = data.get("card", [])
+    if isinstance(raw_cards, list) and len(raw_cards) > limits.max_cards:
+        return None, [_too_many_cards(path, len(raw_cards), limits)]
 
     problems: list[Problem] = []
 
@@ -406,6 +546,100 @@ def _parse_deck(text: str, path: str) -> tuple[Deck | None, list[Problem]]:
     return deck, problems
 
 
+def _too_many_cards(path: str, n: int, limits: DeckLimits) -> Problem:
+    return Problem(
+        path,
+        None,
+        None,
+        f"the deck file holds {n:,} cards, more than the {limits.max_cards:,} one deck file may hold; "
+        "split it into several decks, or raise `deck_max_cards` in config.toml",
+    )
+
+
+def describe_char(ch: str) -> str:
+    """`U+001B (ESC)`: a character named without printing it."""
+    code = ord(ch)
+    name = _CONTROL_NAMES.get(code) or unicodedata.name(ch, "")
+    return f"U+{code:04X}" + (f" ({name})" if name else "")
+
+
+def _control_message(ch: str, where: str) -> str:
+    return (
+        f"{where} holds the control character {describe_char(ch)}: deck text may not hold control "
+        "characters (they can hide or rewrite text on the terminal); remove it (in code, write it as a "
+        "Python escape such as \\x1b inside a string literal)"
+    )
+
+
+def _forbidden_in_text(text: str, path: str, lines: _Lines) -> list[Problem]:
+    """Every line of the raw text with a forbidden character (the first on each line)."""
+    problems: list[Problem] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        m = FORBIDDEN_RAW_RE.search(line + "\n")
+        if m:
+            card_id = lines.card_id_near(n)
+            if card_id is not None and FORBIDDEN_VALUE_RE.search(card_id):
+                card_id = _shown_key(card_id)
+            problems.append(Problem(path, n, card_id, _control_message(m.group(0), "this line")))
+            if len(problems) >= 20:
+                break
+    return problems
+
+
+def _forbidden_in_values(data: Mapping[str, Any], path: str, lines: _Lines) -> list[Problem]:
+    """Forbidden characters that TOML escapes (`\\u001b`, `\\b`, `\\f`, `\\r`) put into the parsed text."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, key: str, index: int | None, card_id: str | None) -> None:
+        if isinstance(value, str):
+            m = FORBIDDEN_VALUE_RE.search(value)
+            if m:
+                line = _escape_line(lines, index) or lines.field_line(index, key.split(".")[0]) or 1
+                problems.append(Problem(path, line, card_id, _control_message(m.group(0), f"`{key}`")))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k, f"{key}.{_shown_key(k)}" if key else _shown_key(k), index, card_id)
+                walk(v, f"{key}.{_shown_key(k)}" if key else _shown_key(k), index, card_id)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key, index, card_id)
+
+    for top, value in data.items():
+        walk(top, _shown_key(top), None, None)
+        if top == "card" and isinstance(value, list):
+            for index, card in enumerate(value):
+                card_id = (
+                    card.get("id") if isinstance(card, dict) and isinstance(card.get("id"), str) else None
+                )
+                if card_id is not None and FORBIDDEN_VALUE_RE.search(card_id):
+                    card_id = None
+                walk(card, "", index, card_id)
+        else:
+            walk(value, _shown_key(top) if top != "deck" else "", None, None)
+    return problems
+
+
+def _shown_key(key: str) -> str:
+    return FORBIDDEN_VALUE_RE.sub(lambda m: f"<{describe_char(m.group(0))}>", key)
+
+
+def _escape_line(lines: _Lines, index: int | None) -> int | None:
+    """The first line of a card (or of the deck part) with a TOML escape that makes a forbidden character."""
+    if index is None:
+        start, end = 1, (lines.card_starts[0] - 1 if lines.card_starts else lines.last)
+    else:
+        start, end = lines.card_range(index)
+    for n in range(start, end + 1):
+        for m in TOML_ESCAPE_RE.finditer(lines.lines[n - 1]):
+            esc = m.group(0)
+            if esc == "\\\\":
+                continue
+            code = {"\\b": 8, "\\f": 12, "\\r": 13}.get(esc) or int(esc[2:], 16)
+            if code <= 0x10FFFF and FORBIDDEN_VALUE_RE.match(chr(code)):
+                return n
+    return None
+
+
 def _text_field(table: Mapping[str, Any], key: str, report: Callable[[str, str], None]) -> str:
     value = table.get(key, "")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and key == "version":
@@ -419,6 +653,13 @@ def _text_field(table: Mapping[str, Any], key: str, report: Callable[[str, str],
 def _hint(key: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(key), list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _constant_vars(value: Any) -> tuple[str, ...]:
+    """The variable names of `constant = ["n", ...]` (empty for `true`/`false` or anything else)."""
+    if isinstance(value, list) and value and all(isinstance(n, str) for n in value):
+        return tuple(value)
+    return ()
 
 
 def _parse_card(
@@ -572,9 +813,11 @@ def _parse_card(
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         report("tags", "`tags` must be a list of strings")
         tags = []
-    constant = raw.get("constant", False)
+    # `constant = ["n"]`: these variables may leave the truth unchanged (names checked against `vars` below).
+    constant_vars = _constant_vars(raw.get("constant"))
+    constant = False if constant_vars else raw.get("constant", False)
     if not isinstance(constant, bool):
-        report("constant", "`constant` must be true or false")
+        report("constant", "`constant` must be true, false or a list of variable names")
         constant = False
     may_raise = raw.get("may_raise", False)
     if not isinstance(may_raise, bool):
@@ -606,6 +849,9 @@ def _parse_card(
             variables.append((name, dict(spec)))
         defined.add(name)
 
+    for name in constant_vars:
+        if name not in defined:
+            report("constant", f"`constant` names {name!r}, which is not one of the card's `vars`")
     assume = raw.get("assume", [])
     if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
         report("assume", "`assume` must be a list of condition strings")
@@ -652,6 +898,7 @@ def _parse_card(
             timeout=float(timeout),
             requires=dict(requires),
             constant=constant,
+            constant_vars=constant_vars,
             variables=tuple(variables),
             assume=tuple(assume),
             may_raise=may_raise,

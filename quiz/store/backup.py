@@ -10,7 +10,10 @@ folder beside the database:
     backups/quiz-20261130-190044-manual.db
 
 Daily backups keep the last KEEP_DAILY days, migration backups the last
-KEEP_MIGRATION; manual and before-restore backups are never removed. Standard
+KEEP_MIGRATION; manual and before-restore backups are never removed. A copy
+is checked (`PRAGMA quick_check`) before it gets a backup's name: a damaged
+database gives no backup at all, never one that `quiz restore` would list as
+good. Standard
 library at import: the app's start-up path imports this, and SQLAlchemy is
 not needed to copy a file. PostgreSQL databases are backed up by copying
 their rows into the same kind of SQLite file (`backup_server`), and restored
@@ -32,6 +35,7 @@ __all__ = [
     "Backup",
     "BackupError",
     "backups_dir",
+    "check_backup",
     "daily_backup",
     "inspect",
     "list_backups",
@@ -105,6 +109,15 @@ def make_backup(
                 out.close()
         finally:
             src.close()
+        # The copy read every page of the database: check it before it is named a backup.
+        problem = check_backup(tmp)
+        if problem is not None:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise BackupError(
+                f"the database {db_path} is damaged (malformed: {problem}); no backup was made, the "
+                "backups you have are kept: `quiz restore` lists them"
+            )
         os.replace(tmp, dest)
     except sqlite3.DatabaseError as exc:
         with contextlib.suppress(OSError):
@@ -156,27 +169,23 @@ def daily_backup(db_path: Path, *, now: datetime | None = None) -> Path | None:
             return None
     except FileNotFoundError:
         pass
+    # make_backup checked the copy before naming it: a damaged one never pushes an older, good one out.
     path = make_backup(db_path, "daily", now=now)
-    # The copy read every page; check it before it pushes an older, good backup out.
-    problem = _quick_check(path)
-    if problem is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
-        raise BackupError(f"the database {db_path} is malformed ({problem})")
     _prune(db_path, "daily", KEEP_DAILY)
     return path
 
 
-def _quick_check(path: Path) -> str | None:
+def check_backup(path: Path) -> str | None:
+    """What is wrong with a backup file (SQLite's quick_check), None when it is intact."""
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            rows = [r[0] for r in conn.execute("PRAGMA quick_check(3)")]
+            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(3)")]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         return str(exc)
-    return None if rows == ["ok"] else "; ".join(rows)
+    return None if rows == ["ok"] else "; ".join(" ".join(r.split()) for r in rows)
 
 
 def migration_backup(db_path: Path, from_rev: str, to_rev: str, *, now: datetime | None = None) -> Path:

@@ -18,7 +18,17 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Store", "open_store", "HEAD_REVISION", "StoreError", "sqlite_url", "sqlite_file", "normalize_url"]
+__all__ = [
+    "DiskFull",
+    "Store",
+    "open_store",
+    "HEAD_REVISION",
+    "StoreError",
+    "is_disk_full",
+    "sqlite_url",
+    "sqlite_file",
+    "normalize_url",
+]
 
 # The newest migration; checked against the scripts by a test, so start-up can
 # skip importing Alembic when the database is already current.
@@ -30,6 +40,31 @@ MIGRATION_LOCK = 0x717569_7A  # "quiz"
 
 class StoreError(RuntimeError):
     """The database cannot be used (corrupt, newer than this app, unreachable)."""
+
+
+class DiskFull(StoreError):
+    """A write found no space left: nothing of it was saved (the transaction rolled back)."""
+
+
+SQLITE_FULL = 13
+PG_DISK_FULL = "53100"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Did this write fail for want of space? (SQLite's SQLITE_FULL, PostgreSQL's disk_full, ENOSPC.)"""
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
+        return True
+    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == PG_DISK_FULL:
+        return True
+    text = str(orig).lower()
+    return "database or disk is full" in text or "no space left on device" in text
 
 
 @dataclass

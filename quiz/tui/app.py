@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.decks import Library
     from quiz.core.exam import ExamConfig
+    from quiz.library import TrustRequest
     from quiz.runner.client import Runner
+    from quiz.store.db import Store
     from quiz.study import Study
 
 log = logging.getLogger("quiz.tui")
@@ -97,6 +99,7 @@ class QuizApp(App[int]):
         self.runner_ready = threading.Event()
         self.library: Library | None = None
         self.fingerprint: str | None = None
+        self.trust_requests: list[TrustRequest] = []  # added decks waiting for trust, read with the library
         self.exam_config = exam
         self.report_path = report_path
         self.first_run = False
@@ -159,6 +162,7 @@ class QuizApp(App[int]):
             self.post_message(Failed("loading", f"{type(exc).__name__}: {exc}"))
 
     def _load(self) -> None:
+        from quiz import library as L
         from quiz.runner.client import Runner
         from quiz.runner.isolation import header_notice
 
@@ -170,16 +174,29 @@ class QuizApp(App[int]):
         if first is not None:  # the prepared card is on screen: warm its backend first
             self.runner.prestart(list(first.backends))
             self.watch_warmup(list(first.backends))
-        study = self.study_factory(
-            self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
-        )
+        # The one database connection of this app: the library reads the trust pins through it, the
+        # study keeps it (a reload after trusting a deck reuses it). Imported only now: SQLAlchemy
+        # takes a second to import, and the first card's worker must start first.
+        from quiz.store.db import open_store
+
+        store = self.study.store if self.study is not None else open_store(self.settings.db_url)
+        try:
+            library = self.library
+            if library is None:
+                contents = L.load(self.settings, store=store)
+                library, self.fingerprint = contents.library, contents.fingerprint
+                self.trust_requests = contents.pending
+            study = self.study_factory(
+                self.settings, self.deck, runner=self.runner, library=library, clock=self.clock, store=store
+            )
+        except BaseException:
+            if self.study is None:
+                store.dispose()
+            raise
         first_run = not _has_history(study)
         study = self._adopt_saved_settings(study)
         if self.fingerprint is None:
-            from quiz.library_cache import library_fingerprint
-            from quiz.prepared import deck_search_path
-
-            self.fingerprint = library_fingerprint(deck_search_path(self.settings))
+            self.fingerprint = L.fingerprint(self.settings)
         problems = [str(p) for p in study.library.problems]
         self.post_message(StudyReady(study, problems, first_run))
 
@@ -245,24 +262,12 @@ class QuizApp(App[int]):
             self.study_screen.start(self.study, welcome=welcome)
         if not self.trust_checked:
             self.trust_checked = True
-            self.check_trust()
+            self.ask_trust(self.trust_requests)
 
-    # --- decks added from outside: ask for trust (quiz.store.trust) -----------------
+    # --- decks added from outside: ask for trust (quiz.library) -----------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="trust")
-    def check_trust(self) -> None:
-        from quiz.tui.screens.trust import pending_requests
-
-        try:
-            requests = pending_requests(self.settings)
-        except Exception as exc:
-            log.exception("could not read which decks are trusted")
-            self.post_message(Failed("reading which decks you trust", f"{exc}"))
-            return
-        if requests:
-            self.call_from_thread(self.ask_trust, requests)
-
-    def ask_trust(self, requests: list[Any]) -> None:
+    def ask_trust(self, requests: list[TrustRequest]) -> None:
+        """Show each added deck that waits for trust (read with the library), one after the other."""
         from quiz.tui.screens.trust import TrustScreen
 
         if not requests:
@@ -276,27 +281,29 @@ class QuizApp(App[int]):
                 self.notify(
                     f"Deck {request.deck_id!r} stays out until you trust it (`quiz deck trust {request.deck_id}`).",
                     timeout=8,
+                    markup=False,
                 )
             self.ask_trust(rest)
 
         self.push_screen(TrustScreen(request), answered)
 
     @work(thread=True, exit_on_error=False, group="trust-pin")
-    def pin_trust(self, request: Any) -> None:
-        from quiz.store.trust import trust
+    def pin_trust(self, request: TrustRequest) -> None:
+        from quiz.library import trust_request
 
         study = self.study
         assert study is not None
         try:
-            trust(
-                study.store, self.settings.profile, request.path, request.deck_id, request.data, origin=None
-            )
+            trust_request(study.store, self.settings.profile, request)
         except Exception as exc:
             log.exception("trusting a deck failed")
             self.post_message(Failed("trusting the deck", f"{exc}"))
             return
         self.call_from_thread(
-            self.notify, f"Deck {request.deck_id!r} trusted: its cards join your library.", timeout=6
+            self.notify,
+            f"Deck {request.deck_id!r} trusted: its cards join your library.",
+            timeout=6,
+            markup=False,
         )
         self.library = None  # reload the library with the deck in it
         self.call_from_thread(self.load)
@@ -460,22 +467,34 @@ def build_study(
     runner: Runner | None = None,
     library: Library | None = None,
     clock: Callable[[], datetime] | None = None,
+    store: Store | None = None,
 ) -> Study:
-    """The real thing: the deck library, the configured database (migrated to head), warm workers."""
+    """The real thing: the deck library, the configured database (migrated to head), warm workers.
+
+    `store`: the database already open (the app opens it once); else it is opened here, before the
+    library, whose trust pins are read through it.
+    """
     from quiz import paths
+    from quiz.library import load
     from quiz.runner.client import Runner
     from quiz.store.db import open_store
-    from quiz.study import Study, load_decks
+    from quiz.study import Study
 
-    if library is None:
-        library = load_decks(settings)
-    deck_ids = None
-    if deck:
-        known = {d.id for d in library.decks}
-        if deck not in known:
-            raise LookupError(f"no deck {deck!r}; decks: {', '.join(sorted(known))}")
-        deck_ids = [deck]
-    store = open_store(settings.db_url)
+    own_store = store is None
+    store = store or open_store(settings.db_url)
+    try:
+        if library is None:
+            library = load(settings, store=store).library
+        deck_ids = None
+        if deck:
+            known = {d.id for d in library.decks}
+            if deck not in known:
+                raise LookupError(f"no deck {deck!r}; decks: {', '.join(sorted(known))}")
+            deck_ids = [deck]
+    except BaseException:
+        if own_store:
+            store.dispose()
+        raise
     if runner is None:
         runner = Runner.for_settings(settings, log_dir=paths.log_dir())
     study = Study(settings=settings, library=library, store=store, runner=runner, deck_ids=deck_ids)

@@ -141,8 +141,13 @@ class ExamFinished(Message):
 class Failed(Message):
     """Something went wrong in a worker; shown as a message, never as a traceback."""
 
-    def __init__(self, what: str, error: str, detail: Any = None) -> None:
+    def __init__(self, what: str, error: str, detail: Any = None, *, line: str | None = None) -> None:
         super().__init__()
         self.what = what
         self.error = error
         self.detail = detail
+        self.line = line  # the whole line to show, when the error says it all
+
+    @property
+    def text(self) -> str:
+        return self.line or f"Problem while {self.what}: {self.error}"

@@ -58,11 +58,11 @@ def _prepare_session(home: str) -> None:
     code = (
         "from quiz.config import load_settings\n"
         "from quiz.tui.app import build_study\n"
-        "from quiz.prepared import save_next_start, deck_search_path\n"
-        "from quiz.library_cache import library_fingerprint\n"
+        "from quiz.prepared import save_next_start\n"
+        "from quiz.library import fingerprint\n"
         "s = load_settings()\n"
         "study = build_study(s, None)\n"
-        "save_next_start(study, library_fingerprint(deck_search_path(s)))\n"
+        "save_next_start(study, fingerprint(s))\n"
         "study.runner.close()\n"
     )
     subprocess.run([PY, "-c", code], env={**os.environ, "QUIZ_HOME": home}, check=True, timeout=120)

@@ -109,3 +109,55 @@ def test_an_old_backup_is_upgraded_when_opened(tmp_path: Path, capsys: pytest.Ca
     add_reviews(url, 1)
     assert main(["restore", str(tmp_path / "old.db"), "--db", url, "--yes"]) == 0
     assert count(url) == len(reviews)
+
+
+def damage(db: Path) -> None:
+    """Overwrite three pages in the middle of the file: SQLite's backup API still copies it."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    conn.close()
+    assert pages > 20
+    with open(db, "r+b") as f:
+        f.seek(page * 9)
+        f.write(b"\xff" * page * 3)
+
+
+def test_a_damaged_database_gives_one_line_and_no_backup_listed_as_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "q.db"
+    url = f"sqlite:///{db}"
+    add_reviews(url, 200)
+    assert main(["backup", "--db", url]) == 0
+    good = capsys.readouterr().out.split(" to ")[-1].strip()
+    damage(db)
+
+    assert main(["backup", "--db", url]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"quiz: the database {db} is damaged") and "no backup was made" in line
+    assert "Traceback" not in captured.err
+    assert main(["backup", "--db", url, "--json"]) == 1
+    assert "is damaged" in json.loads(capsys.readouterr().out)["error"]
+
+    # Nothing new in the backups folder, not even a temporary file; the good backup is still there.
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [Path(good).name]
+    assert main(["restore", "--db", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["backups"]
+    assert [(b["name"], b["intact"]) for b in listed] == [(Path(good).name, True)]
+
+    # A damaged file that got a backup's name some other way is listed as damaged, never as good.
+    planted = tmp_path / "backups" / "q-20260101-000000-manual.db"
+    planted.write_bytes(db.read_bytes())
+    assert main(["restore", "--db", url, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["backups"]
+    assert {b["name"]: b["intact"] for b in listed} == {planted.name: False, Path(good).name: True}
+    assert main(["restore", "--db", url]) == 0
+    assert "DAMAGED, cannot be restored" in capsys.readouterr().out
+    assert main(["restore", planted.name, "--db", url, "--yes"]) == 1
+    assert "malformed" in capsys.readouterr().err

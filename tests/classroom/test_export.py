@@ -131,11 +131,31 @@ def test_review_history_as_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 # Quotes, a TOML string delimiter and a backslash in card code must survive the trip.
 QUOTES_CODE = "s = 'a' + \"'''\" + \"b\" + '\\\\'"
+# A `raises` card's explanation must name what it raises (`quiz deck check`'s explain-raises).
+VIEW_EXPLAIN = "After `t()` the layout is not contiguous, so `view` raises `RuntimeError`."
 CARD_ROWS = [
-    ["prompt", "code", "answer", "backend", "kind", "choices", "section"],
-    ["What is `y.shape`?", "x = torch.zeros(2, 3)\ny = x.t()", "y.shape", "torch", "shape", "", "reshape"],
-    ["What dtype is `x`?", "x = torch.arange(3)", "x.dtype", "torch", "dtype", "", ""],
-    ["Does the last line raise?", "x = torch.zeros(2, 3).t()\nx.view(-1)", "", "torch", "raises", "", ""],
+    ["prompt", "code", "answer", "backend", "kind", "choices", "section", "explain"],
+    [
+        "What is `y.shape`?",
+        "x = torch.zeros(2, 3)\ny = x.t()",
+        "y.shape",
+        "torch",
+        "shape",
+        "",
+        "reshape",
+        "",
+    ],
+    ["What dtype is `x`?", "x = torch.arange(3)", "x.dtype", "torch", "dtype", "", "", ""],
+    [
+        "Does the last line raise?",
+        "x = torch.zeros(2, 3).t()\nx.view(-1)",
+        "",
+        "torch",
+        "raises",
+        "",
+        "",
+        VIEW_EXPLAIN,
+    ],
     [
         "Is it a view?",
         "x = torch.zeros(4)\ny = x[:2]",
@@ -144,8 +164,9 @@ CARD_ROWS = [
         "choice",
         "view|copy",
         "",
+        "",
     ],
-    ["Quotes survive?", QUOTES_CODE, "len(s)", "torch", "value", "", ""],
+    ["Quotes survive?", QUOTES_CODE, "len(s)", "torch", "value", "", "", ""],
 ]
 
 

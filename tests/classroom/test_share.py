@@ -16,7 +16,7 @@ import pytest
 
 from quiz.cli import main
 from quiz.config import load_settings
-from quiz.study import load_decks
+from quiz.library import load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def library_ids(profile: str = "default") -> tuple[list[str], list[str]]:
-    lib = load_decks(load_settings(profile=profile))
+    lib = load(load_settings(profile=profile)).library
     return [d.id for d in lib.decks], [str(p) for p in lib.problems]
 
 
@@ -90,7 +90,8 @@ def test_an_added_deck_waits_for_trust_and_never_loads_before(
 
     assert main(["deck", "trust", "week3", "--yes"]) == 0
     shown = capsys.readouterr().out
-    assert "x = torch.ones(${n})" in shown and "answer, evaluated after the code" in shown
+    assert "x = torch.ones(${n})" in shown and "answer (runs after the code)" in shown
+    assert "n = { int = [2, 5] }" in shown  # the vars, too
     ids, problems = library_ids()
     assert "week3" in ids and problems == []
     assert deck_list(capsys)["week3"]["trust"] == "trusted"
@@ -118,7 +119,7 @@ def test_changed_code_is_left_out_until_trusted_again(
     assert deck_list(capsys)["week3"]["trust"] == "changed"
 
 
-def test_a_new_version_shows_only_the_cards_whose_code_changed(
+def test_a_new_version_shows_only_the_cards_that_changed(
     shared: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["deck", "add", str(shared), "--yes"]) == 0
@@ -133,7 +134,7 @@ def test_a_new_version_shows_only_the_cards_whose_code_changed(
     assert main(["deck", "add", str(shared), "--yes"]) == 0
     out = capsys.readouterr().out
     assert "zeros-shape.torch" in out and "torch.zeros(3, 2)" in out
-    assert "ones-sum.torch" not in out and "1 card(s) run the same code" in out
+    assert "ones-sum.torch" not in out and "(1 card(s) the same as the version you trusted" in out
     assert "week3" in library_ids()[0]
     assert deck_list(capsys)["week3"]["version"] == "1.1"
 

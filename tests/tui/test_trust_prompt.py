@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quiz.config import load_settings
-from quiz.store.trust import write_into_library
+from quiz.library import write_into_library
 from quiz.tui.app import QuizApp
 from quiz.tui.screens.trust import TrustScreen
 from tests.tui.conftest import busy, settled, wait_for
@@ -42,8 +42,10 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
         shown = app.screen
         assert isinstance(shown, TrustScreen)
         assert shown.request.deck_id == "shared" and not shown.request.changed
-        assert [cid for cid, _ in shown.request.listing] == ["sum.torch"]
-        assert "torch.arange(${n}).sum()" in shown.request.listing[0][1]
+        review = shown.request.review
+        assert [c.card_id for c in review.cards] == ["sum.torch"]
+        listed = {f.name: f.text for f in review.cards[0].fields}
+        assert "torch.arange(${n}).sum()" in listed["code"] and listed["variables"] == "n = { int = [2, 9] }"
         assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]  # nothing runs before
 
         await pilot.press(choice)
@@ -65,8 +67,8 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
 async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
     small_library: Path, tmp_path: Path
 ) -> None:
+    from quiz.library import trust
     from quiz.store.db import open_store
-    from quiz.store.trust import trust
 
     url = f"sqlite:///{tmp_path / 'q.db'}"
     data = textwrap.dedent(ADDED).lstrip().encode()
@@ -88,6 +90,46 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
     app = QuizApp(load_settings(db_url=url, device="cpu"))
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
-        assert app.screen.request.changed  # type: ignore[attr-defined]
-        assert "+ 1" in app.screen.request.listing[0][1]  # type: ignore[attr-defined]
+        request = app.screen.request  # type: ignore[attr-defined]
+        assert request.changed and request.review.against_trusted
+        (code,) = [f for f in request.review.cards[0].fields if f.name == "code"]
+        assert code.changed and "+y = int(torch.arange(${n}).sum() + 1)" in code.diff()
         assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]
+
+
+async def test_start_up_opens_the_database_once_and_never_offers_a_deck_with_control_characters(
+    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the library, the study and the trust check opened the store up to four times."""
+    import quiz.store.db as db
+    from quiz.library import trust
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    data = textwrap.dedent(ADDED).lstrip().encode()
+    trusted = data.replace(b'id = "shared"', b'id = "old"')
+    store = db.open_store(url)
+    trust(store, "default", write_into_library(trusted, "old"), "old", trusted, origin=None)
+    store.dispose()
+    write_into_library(data, "shared")  # waits for trust
+    hidden = data.replace(b'id = "shared"', b'id = "hidden"').replace(b'sum())"', b'sum())  # \\u001b[2K"')
+    write_into_library(hidden, "hidden")
+
+    opened: list[str] = []
+    real_open = db.open_store
+
+    def counting_open(url: str, **kw: object) -> db.Store:
+        opened.append(url)
+        return real_open(url, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "open_store", counting_open)
+    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
+        assert app.screen.request.deck_id == "shared"  # type: ignore[attr-defined]
+        assert "old/sum.torch" in app.study.cards  # type: ignore[union-attr]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.study is not None and "shared/sum.torch" in app.study.cards)
+        assert not isinstance(app.screen, TrustScreen)  # the deck with an escape sequence is never offered
+        assert "hidden/sum.torch" not in app.study.cards  # type: ignore[union-attr]
+        assert any("U+001B (ESC)" in str(p) for p in app.study.library.problems)  # type: ignore[union-attr]
+    assert opened == [url]

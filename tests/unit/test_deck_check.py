@@ -21,7 +21,14 @@ HEADER = '[deck]\nid = "t"\ntitle = "T"\n'
 
 
 def card(
-    card_id: str, kind: str, code: str, vars_toml: str, *, answer: str | None = "x", extra: str = ""
+    card_id: str,
+    kind: str,
+    code: str,
+    vars_toml: str,
+    *,
+    answer: str | None = "x",
+    extra: str = "",
+    explain: str = "e",
 ) -> str:
     lines = [
         "[[card]]",
@@ -32,7 +39,7 @@ def card(
         'prompt = "p"',
         f"code = '''\n{textwrap.dedent(code).strip()}\n'''",
         *([f'answer = "{answer}"'] if answer is not None else []),
-        'explain = "e"',
+        f"explain = {explain!r}" if "'" not in explain else f'explain = "{explain}"',
         *([extra] if extra else []),
         textwrap.dedent(vars_toml).strip(),
     ]
@@ -125,6 +132,7 @@ BAD = HEADER + "".join(
             "x = torch.zeros(${s})\ny = x.permute(${p})\nz = y.view(-1)",
             'vars.s = { shape = { rank = [2, 3], side = [2, 3] } }\nvars.p = { permutation = "s" }',
             answer=None,
+            explain="${'It runs.' if p == tuple(range(len(s))) else 'It raises `RuntimeError`.'}",
         ),
     ]
 )

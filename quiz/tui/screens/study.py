@@ -550,9 +550,14 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         study = self.study
         assert study is not None
+        from quiz.store.db import DiskFull
+
         try:
             before = study.memory(answered.card)
             _, after = study.rate(answered, rating)
+        except DiskFull as exc:
+            self.post_message(Failed("saving your review", str(exc), line=str(exc)))
+            return
         except Exception as exc:
             self.post_message(Failed("saving your review", f"{type(exc).__name__}: {exc}"))
             return
@@ -678,12 +683,11 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
+        message.stop()  # shown here; the app would show it a second time
         self.app.log.error(f"{message.what}: {message.error}")
-        self.notify(f"Problem while {message.what}: {message.error}", severity="error", timeout=10)
+        self.notify(message.text, severity="error", timeout=10, markup=False)
         if self.phase == "running":
             self.phase = "question"
         elif self.phase == "saving":
             self.phase = "verdict" if self.answered is not None else "question"
-        self.set_status(
-            Text(f"Problem while {message.what}: {message.error}", style="bold red"), style="-error"
-        )
+        self.set_status(Text(message.text, style="bold red"), style="-error")

@@ -1,15 +1,18 @@
-"""Trust (shown at start-up): an added deck is new or changed — here is all the code it would run.
+"""Trust (shown at start-up): an added deck is new or changed — here is everything it would run and tell.
 
 Deck code runs on the learner's machine, so a deck brought in with `quiz deck
-add` runs only once the learner has seen its code and agreed; the content
-they agreed to is pinned by its sha256 (quiz.store.trust). The bytes shown
-here are the bytes pinned: if the file changes while this is open, the pin
-won't match it and the deck stays out.
+add` runs only once the learner has seen it and agreed. The review
+(`quiz.trust_review`) lists every field that decides what runs or what the
+learner is told — code, vars, answer, result, choices, prompt, explain,
+requirements — card by card; for a new version, what differs from the one
+trusted before, field by field. The bytes reviewed are the bytes pinned: if
+the file changes while this is open, the pin won't match it and the deck
+stays out. Deck text is shown as plain text, never as markup.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,17 +24,12 @@ from textual.widgets import Button, Static
 from quiz.core.text import visible
 from quiz.tui.render import highlight_python, shown
 
+if TYPE_CHECKING:
+    from quiz.library import TrustRequest
+    from quiz.trust_review import CardReview, FieldReview
 
-@dataclass(frozen=True)
-class TrustRequest:
-    """One added deck waiting for the learner's trust, with what it runs."""
-
-    deck_id: str
-    title: str
-    path: str
-    changed: bool  # True: trusted before, its content changed since
-    data: bytes  # the file's bytes, as listed below
-    listing: list[tuple[str, str]]  # (card id, the code it runs), only new or changed cards when `changed`
+# Fields holding Python: highlighted when shown whole.
+PYTHON_FIELDS = ("code", "source_code", "answer", "result")
 
 
 class TrustScreen(ModalScreen[bool]):
@@ -48,22 +46,43 @@ class TrustScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         r = self.request
+        review = r.review
         head = Text()
         head.append(f"Deck {r.deck_id!r}", style="bold")
         head.append(f"  {visible(r.title)}\n", style="dim")
-        if r.changed:
+        if r.changed and review.against_trusted:
             head.append("changed since you trusted it. ", style="bold yellow")
-            head.append(f"{len(r.listing)} card(s) now run new code:\n")
+            head.append(
+                f"{review.changed_cards} card(s) new or changed, {review.unchanged} the same "
+                "in everything they run and show:\n"
+            )
+        elif r.changed:
+            head.append("changed since you trusted it ", style="bold yellow")
+            head.append("(the version you trusted is not at hand, so all of it is shown):\n")
         else:
             head.append("was added from outside the built-in decks. ", style="bold yellow")
-            head.append(f"Its {len(r.listing)} card(s) would run this code on your machine:\n")
-        head.append(visible(r.path), style="dim")
+            head.append(f"Its {len(review.cards)} card(s) would run this code on your machine:\n")
+        if r.problems:
+            head.append(
+                f"{len(r.problems)} part(s) of the file did not load and are not listed; they do not run.\n",
+                style="dim",
+            )
+        head.append(visible(str(r.path)), style="dim")
         with Vertical(id="trust"):
             yield Static(shown(head), id="trust-head")
             with VerticalScroll(id="trust-code"):
-                for card_id, code in r.listing:
-                    yield Static(shown(Text(card_id, style="bold cyan")))
-                    yield Static(highlight_python(code), classes="trust-card")
+                if review.deck:
+                    yield Static(Text("deck", style="bold cyan"))
+                    for f in review.deck:
+                        yield from _field(f)
+                for card in review.cards:
+                    yield Static(shown(_card_heading(card)))
+                    for f in card.fields:
+                        yield from _field(f)
+                if r.changed and review.against_trusted and not review.cards and not review.deck:
+                    yield Static(
+                        Text("No card differs in anything it runs or shows: only comments or layout changed.")
+                    )
             with Horizontal(id="trust-buttons"):
                 yield Button("Trust and run it (t)", id="trust-yes", variant="warning")
                 yield Button("Not now (Esc)", id="trust-no")
@@ -78,40 +97,30 @@ class TrustScreen(ModalScreen[bool]):
         self.dismiss(False)
 
 
-def pending_requests(settings: object) -> list[TrustRequest]:
-    """Added decks waiting for this learner's trust (reads the added-decks folder and the pins)."""
-    from pathlib import Path
+def _card_heading(card: CardReview) -> Text:
+    text = Text()
+    text.append(card.card_id, style="bold cyan")
+    if card.heading:
+        text.append(f"  {card.heading}", style="dim")
+    text.append(f"  {card.where}", style="dim")
+    style = {"new": "bold green", "changed": "bold yellow", "removed": "bold red"}[card.status]
+    text.append(f"  [{card.status}]", style=style)
+    return text
 
-    from quiz.core.decks import load_library, parse_deck
-    from quiz.store.trust import Trust, code_listing, library_dirs, pending_trust, pins, previously_trusted
 
-    added = load_library(library_dirs())
-    pending = pending_trust(added, settings)
-    if not pending:
-        return []
-    from quiz.store.db import open_store
-
-    store = open_store(settings.db_url)  # type: ignore[attr-defined]
-    try:
-        pinned = pins(store, settings.profile)  # type: ignore[attr-defined]
-    finally:
-        store.dispose()
-    out = []
-    for listed, state in pending:
-        # List exactly the bytes that will be pinned: read once, parse those.
-        data = Path(listed.path).read_bytes()
-        deck, _problems = parse_deck(data.decode("utf-8", errors="replace"), listed.path)
-        if deck is None:
-            continue  # broken files are reported as deck problems, not offered for trust
-        previous = previously_trusted(deck.path, pinned) if state == Trust.CHANGED else None
-        out.append(
-            TrustRequest(
-                deck_id=deck.id,
-                title=deck.title,
-                path=deck.path,
-                changed=state == Trust.CHANGED,
-                data=data,
-                listing=[(card.id, code) for card, code in code_listing(deck, previous)],
-            )
-        )
-    return out
+def _field(f: FieldReview) -> ComposeResult:
+    label = Text()
+    label.append(f.label, style="bold")
+    if f.changed and f.before is not None:
+        label.append("  changed", style="bold yellow")
+    yield Static(shown(label), classes="trust-label")
+    if f.changed and f.before is not None:
+        diff = Text()
+        for line in f.diff():
+            style = "red" if line.startswith("-") else "green" if line.startswith("+") else "dim"
+            diff.append(line + "\n", style=style)
+        yield Static(shown(diff), classes="trust-card")
+    elif f.name in PYTHON_FIELDS:
+        yield Static(highlight_python(f.text), classes="trust-card")
+    else:
+        yield Static(shown(f.text), classes="trust-card")
