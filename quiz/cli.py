@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from quiz import __version__
+from quiz.config import DEVICES
+from quiz.core.i18n import LANGUAGES
 
 # Modules under quiz.commands, each with `register(sub, groups)`.
 COMMAND_MODULES = (
@@ -48,6 +50,7 @@ examples:
   quiz study view-permute-expand         study one deck
   quiz decks                             the decks, with card counts per section and backend
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
+  quiz show expand-shape.torch --lang zh the same in Chinese (English where a card has none)
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
   quiz serve --db postgresql+psycopg://teacher@db.school/quiz
@@ -66,8 +69,22 @@ allow_unisolated = true in config.toml). `quiz doctor` lists what is in force.
 """
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    """Options every command takes."""
+def add_common(
+    p: argparse.ArgumentParser, *, device: bool = False, device_default: str | None = None
+) -> None:
+    """Options every command takes; `device`: also --device, for the commands that run card code.
+
+    The one definition of these options: `device_default` is for a command whose default is not
+    the learner's setting (`quiz serve` runs on the CPU unless told).
+    """
+    if device or device_default is not None:
+        p.add_argument(
+            "--device",
+            choices=DEVICES,
+            default=argparse.SUPPRESS if device_default is None else device_default,
+            help="where card code runs: auto (a GPU where one is present), cpu or gpu"
+            + (f" (default: {device_default})" if device_default else " (default: the device setting, auto)"),
+        )
     p.add_argument(
         "--db",
         metavar="URL",
@@ -75,6 +92,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
         help="database URL (or QUIZ_DB); default: SQLite in your data dir",
     )
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=argparse.SUPPRESS,
+        help="language of the cards and of quiz's own words: en or zh (default: your setting, else en); "
+        "a card without Chinese text is shown in English",
+    )
     p.add_argument(
         "--allow-unisolated",
         action="store_true",
@@ -93,13 +117,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"quiz {__version__}")
-    add_common(parser)
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "gpu"),
-        default=argparse.SUPPRESS,
-        help="where card code runs (default: auto)",
-    )
+    add_common(parser, device=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
     for name, help_text in GROUPS.items() if only is None else ():
@@ -113,7 +131,7 @@ def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 # Options of the top-level parser that take a value (skipped when looking for the command word).
-_VALUE_OPTIONS = {"--db", "--profile", "--device"}
+_VALUE_OPTIONS = {"--db", "--profile", "--device", "--lang"}
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
@@ -152,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_url=getattr(args, "db", None),
             device=getattr(args, "device", None),
             profile=getattr(args, "profile", None),
+            lang=getattr(args, "lang", None),
             allow_unisolated=getattr(args, "allow_unisolated", None),
         )
     except SettingsError as exc:

@@ -24,6 +24,9 @@ class Settings:
     new_per_day: int = 20
     desired_retention: float = 0.9
     theme: str = "textual-dark"
+    # The language of card text and of the app's own words: en | zh (quiz.core.i18n); a card
+    # without text in it falls back to English.
+    lang: str = "en"
     deck_dirs: tuple[str, ...] = field(default_factory=tuple)
     # Run cards of decks that do not ship with quiz even where card code is only partly isolated
     # (no bubblewrap): config.toml, QUIZ_ALLOW_UNISOLATED=1 or --allow-unisolated. runner/isolation.py
@@ -50,7 +53,7 @@ class SettingsError(ValueError):
 
 
 # What the learner changes in the app's Settings screen; saved per profile (see save_learner_settings).
-LEARNER_KEYS = ("backends", "device", "new_per_day", "desired_retention", "theme")
+LEARNER_KEYS = ("backends", "device", "new_per_day", "desired_retention", "theme", "lang")
 
 
 def learner_settings_file(profile: str) -> Path:
@@ -90,7 +93,18 @@ def check_learner_settings(values: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not value.strip():
                 raise SettingsError(f"theme must be a theme name, not {value!r}")
             out[key] = value.strip()
+        elif key == "lang":
+            out[key] = _language(value)
     return out
+
+
+def _language(value: Any) -> str:
+    from quiz.core.i18n import check_language
+
+    try:
+        return check_language(value)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def read_learner_settings(profile: str) -> dict[str, Any]:
@@ -127,6 +141,7 @@ def load_settings(
     db_url: str | None = None,
     device: str | None = None,
     profile: str | None = None,
+    lang: str | None = None,
     allow_unisolated: bool | None = None,
 ) -> Settings:
     """Defaults < config.toml < the profile's saved settings < QUIZ_* variables < explicit arguments (CLI)."""
@@ -158,6 +173,9 @@ def load_settings(
         pinned.append("device")
     if profile:
         settings = replace(settings, profile=profile)
+    if lang:
+        settings = replace(settings, lang=lang)
+        pinned.append("lang")
     settings = replace(settings, pinned=tuple(pinned))
     if not settings.db_url:
         settings = replace(settings, db_url=paths.default_db_url())
@@ -165,6 +183,7 @@ def load_settings(
         raise SettingsError(f"allow_unisolated must be true or false, not {settings.allow_unisolated!r}")
     if settings.device not in DEVICES:
         raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {settings.device!r}")
+    settings = replace(settings, lang=_language(settings.lang))  # config.toml is not checked on the way in
     for key in ("deck_max_bytes", "deck_max_cards"):
         value = getattr(settings, key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

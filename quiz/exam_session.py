@@ -86,9 +86,10 @@ class ExamRun:
             kind=card.kind.value,
             seed=variant.seed,
             values=variant.values_json(),
-            prompt=variant.prompt,
+            # In the learner's language when the exam is taken: the saved report keeps what they read.
+            prompt=variant.prompt_in(self.study.settings.lang),
             code=variant.code,
-            explain=variant.explain or card.explain,
+            explain=variant.explain_in(self.study.settings.lang) or card.explain,
             **outcome,
         )
 

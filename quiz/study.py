@@ -19,10 +19,12 @@ from quiz.core.expr import ExprError
 from quiz.core.grading import RunResult, Verdict
 from quiz.core.queue import study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
-from quiz.core.siblings import shared_values
+from quiz.core.siblings import pinned, shared_values
 from quiz.core.variables import (
+    NoVariantError,
     Variant,
     build_variant,
+    draw_values,
     draw_variant,
     variant_from_values,
 )
@@ -219,12 +221,20 @@ class Study:
     def sibling_variant(
         self, sibling: Card, variant: Variant, original: Card | None = None
     ) -> tuple[Variant, bool]:
-        """The sibling with the same values as `variant` where its variables allow (True), else its own draw."""
+        """The sibling with the same values as `variant` where its variables allow (True), else its own
+        draw keeping those of the values its specs take (False)."""
         values = shared_values(sibling, variant.values, dict(original.variables) if original else None)
         if values is not None:
             try:
                 return build_variant(sibling, variant.seed, values), True
             except ExprError:
+                pass
+        # Else as many of the learner's values as its specs take, the rest its own draw.
+        keep = pinned(sibling, variant.values, dict(original.variables) if original else None)
+        if keep is not None:
+            try:
+                return build_variant(sibling, variant.seed, draw_values(keep, variant.seed)), False
+            except NoVariantError:
                 pass
         return draw_variant(sibling, variant.seed), False
 

@@ -44,6 +44,7 @@ LISTED: dict[str, str] = {
     "timeout": "timeout (s)",
     "tolerance": "tolerance",
     "constant": "constant",
+    "constant_vars": "constant (these vars may leave the truth unchanged)",
     "family": "family (compared with its siblings)",
     "tags": "tags",
 }
@@ -63,6 +64,9 @@ DECK_LISTED: dict[str, str] = {
     "tags": "tags",
     "written_against": "written against",
     "sections": "section titles",
+    "title_zh": "title (Chinese)",
+    "description_zh": "description (Chinese)",
+    "sections_zh": "section titles (Chinese)",
 }
 DECK_NOT_LISTED: dict[str, str] = {
     "id": "the review's heading",

@@ -26,7 +26,14 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
 - `inert`: changing one drawn variable alone, from several drawn variants,
   never changed the truth (`quiz.checking.probe`; list such variables in
   `constant = [...]`);
-- `wording`: the prompt or explanation hedges a plural ("time(s)").
+- `wording`: the prompt or explanation hedges a plural ("time(s)"), or
+  writes a dunder name such as `__init__` outside backticks in a variant
+  (Markdown would show a bold "init");
+- `translation`: a translation (`prompt_zh`, `explain_zh`) whose `${...}`
+  placeholders differ from the English text's, that cannot be filled in for
+  a variant, or a prompt translated without its explanation (or the other way
+  round); judged for every card, whether its backend runs here or not
+  (`quiz.core.translation`).
 
 Then hypothesis searches each card's variable space (`search` examples; its
 first is the simplest variant) and shrinks any failing variant, including one
@@ -47,7 +54,13 @@ from dataclasses import dataclass, field, replace
 from random import Random
 from typing import TYPE_CHECKING, Any, Protocol
 
-from quiz.checking.explain import explain_raise_problem, prompt_problem, wording_problem
+from quiz.checking.explain import (
+    explain_raise_problem,
+    markdown_problem,
+    prompt_problem,
+    translated_raise_problem,
+    wording_problem,
+)
 from quiz.checking.probe import alternatives, constrained_variables, drawn_variables
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
@@ -59,6 +72,7 @@ from quiz.core.grading import (
     source_run,
     tensor_difference,
 )
+from quiz.core.translation import translation_problems
 from quiz.core.variables import (
     DrawError,
     NoVariantError,
@@ -811,6 +825,11 @@ def run_check(
     for p in runnable:
         if p.result.status != "skip":
             p.result.status = "fail" if p.result.flags else "pass"
+    drawn = {p.result.card.uid: list(p.variants.values()) for p in runnable}
+    for result in report.results:
+        for problem in translation_problems(result.card, drawn.get(result.card.uid, ())):
+            result.flags.append(Flag("translation", problem))
+            result.status = "fail"
 
     if options.record:
         _update_records(report, runnable, versions, records)
@@ -878,7 +897,8 @@ def _update_records(
 
 
 def check_texts(result: CardResult, pending: _Pending) -> None:
-    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card."""
+    """`wording` for the card's templates and prompts; `explain-raises` for each variant of a `raises` card
+    (and `translation` where its Chinese explanation names other exception classes than the English)."""
     card = result.card
     if result.status == "skip":
         return
@@ -892,6 +912,17 @@ def check_texts(result: CardResult, pending: _Pending) -> None:
         if problem:
             result.flags.append(Flag("wording", problem, seed, shown.values_json()))
             break
+    for seed, shown in sorted(pending.variants.items()):
+        texts = (
+            ("prompt", shown.prompt),
+            ("explanation", shown.explain),
+            ("Chinese prompt", shown.prompt_zh),
+            ("Chinese explanation", shown.explain_zh),
+        )
+        problem = next((p for name, text in texts if text and (p := markdown_problem(name, text))), None)
+        if problem:
+            result.flags.append(Flag("wording", problem, seed, shown.values_json()))
+            break
     if card.kind != Kind.RAISES:
         return
     for seed, truth in sorted(result.truths.items()):
@@ -902,6 +933,10 @@ def check_texts(result: CardResult, pending: _Pending) -> None:
         problem = explain_raise_problem(variant.explain, raised)
         if problem:
             result.flags.append(Flag("explain-raises", problem, seed, variant.values_json()))
+        if variant.explain_zh:
+            problem = translated_raise_problem(variant.explain, variant.explain_zh)
+            if problem:
+                result.flags.append(Flag("translation", problem, seed, variant.values_json()))
 
 
 def wants_probe(result: CardResult, variants: int) -> bool:

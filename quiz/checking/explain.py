@@ -19,7 +19,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["exception_names", "explain_raise_problem", "prompt_problem", "wording_problem"]
+__all__ = [
+    "exception_names",
+    "explain_raise_problem",
+    "prompt_problem",
+    "translated_raise_problem",
+    "wording_problem",
+]
 
 # `RuntimeError`, `tf.errors.InvalidArgumentError`, `mx.base.MXNetError`, `UserWarning`, `StopIteration`.
 _EXCEPTION = re.compile(
@@ -53,6 +59,9 @@ _WORD = re.compile(r"[A-Za-z']+")
 _PLURAL_HEDGE = re.compile(r"\w\((?:s|es)\)")
 _CODE = re.compile(r"\$\{[^}]*\}|`[^`]*`")
 _ZERO_COUNT = re.compile(r"(?<![\w.])0 `")
+# `__init__` in prose: card text is Markdown, which shows it as a bold "init".
+_DUNDER = re.compile(r"(?<![\w\\])__[A-Za-z]\w*?__(?!\w)")
+_SPAN = re.compile(r"`[^`]*`")
 
 
 def _clause_before(text: str, pos: int) -> str:
@@ -109,6 +118,24 @@ def explain_raise_problem(explain: str, raised: str | None) -> str | None:
     return None
 
 
+def translated_raise_problem(english: str, translated: str) -> str | None:
+    """Why a translated explanation names other exception classes than the English one, or None.
+
+    The English is judged against the variant (`explain_raise_problem`); its
+    hedges are English words, so the translation is held to the English: the
+    same class names, no more, no fewer (Chinese keeps them as Python prints them).
+    """
+    en, tr = set(exception_names(english)), set(exception_names(translated))
+    if en == tr:
+        return None
+    parts = []
+    if en - tr:
+        parts.append(f"leaves out {', '.join(sorted(en - tr))}")
+    if tr - en:
+        parts.append(f"names {', '.join(sorted(tr - en))}, which the English does not")
+    return f"the Chinese explanation {' and '.join(parts)} for this variant"
+
+
 def wording_problem(field: str, text: str) -> str | None:
     """A hedged plural such as `time(s)` in a prompt or explanation template, or None.
 
@@ -122,6 +149,17 @@ def wording_problem(field: str, text: str) -> str | None:
     return (
         f"the {field} hedges a plural ({text[start : m.end()]!r}): write it for the variant, "
         "e.g. ${'time' if n == 1 else 'times'}"
+    )
+
+
+def markdown_problem(field: str, text: str) -> str | None:
+    """A dunder name outside a code span in one variant's rendered text (Markdown would eat it), or None."""
+    m = _DUNDER.search(_SPAN.sub(" ", text))
+    if m is None:
+        return None
+    return (
+        f"the {field} writes {m.group(0)!r} outside backticks: Markdown shows it as a bold "
+        f"{m.group(0).strip('_')!r}; put the name (or the quoted message) in backticks"
     )
 
 

@@ -57,6 +57,9 @@ def spec_refs(spec: Mapping[str, Any]) -> set[str]:
                 out |= _expr_names(b)
     elif kind == "expr":
         out |= _expr_names(value)
+    elif kind == "array":  # `array = "s"` or `array = ["B", "m", 3]`: the sizes it is drawn with
+        for d in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            out |= _expr_names(d)
     return out
 
 

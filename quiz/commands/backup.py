@@ -60,13 +60,14 @@ def _is_server(url: str) -> bool:
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.store import backup as B
+    from quiz.store import server_backup as SB
     from quiz.store.db import StoreError, normalize_url, sqlite_file
 
     url = normalize_url(settings.db_url)
     dest = Path(args.out).expanduser() if args.out else None
     try:
         if _is_server(url):
-            path = B.backup_server(url, dest=dest)
+            path = SB.backup_server(url, dest=dest)
         else:
             db = sqlite_file(url)
             if db is None or not db.exists():
@@ -96,6 +97,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.store import backup as B
+    from quiz.store import server_backup as SB
     from quiz.store.db import StoreError, normalize_url, sqlite_file
 
     url = normalize_url(settings.db_url)
@@ -153,7 +155,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
             print("nothing restored (pass --yes to restore without a terminal)")
             return 1
     try:
-        before = B.restore_server(url, chosen) if server else B.restore(db, chosen)
+        before = SB.restore_server(url, chosen) if server else B.restore(db, chosen)
     except (B.BackupError, StoreError) as exc:
         err(str(exc))
         return 1

@@ -16,11 +16,16 @@ if TYPE_CHECKING:
 
 
 def print_json(obj: Any) -> None:
-    """One JSON object; JSON escapes C0 controls itself, the rest (C1, bidi overrides) are escaped here."""
-    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    """One JSON object, indented, with every control character escaped (see `json_text`)."""
+    print(json_text(obj, indent=2))
+
+
+def json_text(obj: Any, indent: int | None = None) -> str:
+    """JSON escapes C0 controls itself; the rest (DEL, C1, bidi overrides) are escaped here."""
+    text = json.dumps(obj, indent=indent, default=str, ensure_ascii=False)
     if has_controls(text):  # only inside strings: JSON's own syntax has none
         text = re.sub(CONTROLS, lambda m: f"\\u{ord(m.group()):04x}", text)
-    print(text)
+    return text
 
 
 def err(message: str) -> None:

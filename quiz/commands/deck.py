@@ -34,8 +34,11 @@ for the variant shown: a `raises` card's explanation that names an exception
 the variant did not raise (or leaves out the one it did, or says "raises" when
 nothing was raised), a drawn variable that never changes the truth on its own
 (`inert`, unless listed in `constant = ["name"]`), and prompts with "(s)"
-plurals, two questions, or a count of zero (`wording`). docs/decks.md explains
-each flag.
+plurals, two questions, or a count of zero (`wording`). A translated card fails
+(flag `translation`, whether its backend is installed or not) when its Chinese
+text has other `${}` placeholders than the English (one that drops or adds a
+variable), cannot be filled in for a variant, or when it has `prompt_zh`
+without `explain_zh` or the other way round. docs/decks.md explains each flag.
 
 Each check records the framework versions it ran on and every (card, seed)'s
 truth in your data dir; when a later check on other versions gets another
@@ -106,9 +109,6 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         help="check only this backend's cards (repeatable; default: every installed backend)",
     )
     p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs"
-    )
-    p.add_argument(
         "--jobs", type=_positive, metavar="N", help="worker processes per backend (default: one per core)"
     )
     p.add_argument(
@@ -117,7 +117,7 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         help="do not record truths (no stale-card report, nothing written to the data dir)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object; no progress bar")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_check)
 
     p = g.add_parser(

@@ -68,10 +68,7 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--show", metavar="ID|last", help="print a saved exam's report, or write it with --report (no app)"
     )
     p.add_argument("--json", action="store_true", help="with --list or --show: JSON")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs"
-    )
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=run)
 
 
@@ -173,7 +170,7 @@ def _history(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({"id": row.id, **report.to_dict()})
         return 0
-    text = report_markdown(report, title=f"quiz exam {row.id}")
+    text = report_markdown(report, title=f"quiz exam {row.id}", lang=settings.lang)
     if args.report:
         try:
             args.report.write_text(text, encoding="utf-8")

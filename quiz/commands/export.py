@@ -108,11 +108,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--jobs", type=int, metavar="N", help="--anki: worker processes per backend (default: cores)"
     )
     p.add_argument("--all-profiles", action="store_true", help="--csv: every learner, not only --profile")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where code runs"
-    )
     p.add_argument("--json", action="store_true", help="print a JSON summary; no progress bar")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser(
@@ -298,18 +295,18 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
                 "versions": summary.versions,
             }
         )
-    else:
-        print(
+    else:  # paths, card ids and what card code raised: control characters made visible
+        say(
             f"wrote {out}: {summary.notes} notes from {summary.cards} cards in {summary.decks} deck(s)"
             f" ({', '.join(f'{b} {v}' for b, v in sorted(summary.versions.items()))})"
         )
         if summary.skipped:
-            print(
+            say(
                 f"left out {len(summary.skipped)} card(s) that cannot run here "
                 f"(e.g. {summary.skipped[0]['card']}: {summary.skipped[0]['reason']})"
             )
         if summary.failed:
-            print(
+            say(
                 f"{len(summary.failed)} variant(s) failed to run and were left out "
                 f"(e.g. {summary.failed[0]['card']} seed {summary.failed[0]['seed']}: {summary.failed[0]['error']})"
             )

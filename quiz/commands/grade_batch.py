@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from quiz.commands.common import CardNotFound, err, find_card, library
+from quiz.commands.common import CardNotFound, err, find_card, json_text, library, say
+from quiz.core.text import visible
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -54,7 +55,7 @@ def grade_batch(args: argparse.Namespace, settings: Settings) -> int:
     lib = library(settings, extra=args.deck)
     for problem in lib.problems:
         if args.deck and any(problem.path == d for d in args.deck):
-            print(str(problem), file=sys.stderr)
+            say(str(problem), file=sys.stderr)
     try:
         stream: IO[bytes] = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")  # noqa: SIM115
     except OSError as exc:
@@ -69,10 +70,10 @@ def grade_batch(args: argparse.Namespace, settings: Settings) -> int:
             runner.prestart(_backends(lib, lines))
         for number, outcome in _graded(lib, runner, lines):
             statuses.add(outcome.status)
-            if args.json:
-                print(json.dumps(outcome.verdict, ensure_ascii=False, default=str), flush=True)
-            else:
-                print(_line_text(number, outcome.verdict), flush=True)
+            # A verdict holds the line's own card id and answer, and what card code produced:
+            # its control characters go out escaped (JSON) or made visible (text), never raw.
+            line = json_text(outcome.verdict) if args.json else visible(_line_text(number, outcome.verdict))
+            print(line, flush=True)
     if "bad" in statuses:
         return 2
     return 3 if "not-run" in statuses else 0

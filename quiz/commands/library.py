@@ -62,6 +62,11 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
     p.add_argument(
         "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
     )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the explanation too (it gives the answer away; for authors and translators)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_common(p)
     p.set_defaults(handler=cmd_show)
@@ -87,31 +92,29 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         "--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend"
     )
     p.add_argument(
-        "--device",
-        choices=("auto", "cpu", "gpu"),
-        default=argparse.SUPPRESS,
-        help="where to run (default auto)",
-    )
-    p.add_argument(
         "--deck", metavar="PATH", action="append", help="a deck file outside the library (repeatable)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=cmd_grade)
 
 
 def deck_summary(lib: Library) -> list[dict[str, Any]]:
+    from quiz.core.translation import deck_languages, translated_cards
+
     out = []
     for deck in lib.decks:
         sections: dict[str, dict[str, int]] = {}
         backends: dict[str, int] = {}
         families: dict[str, list[str]] = {}
+        kinds: dict[str, int] = {}
         for card in deck.cards:
             b = card.backend.value
             sections.setdefault(card.section, {}).setdefault(b, 0)
             sections[card.section][b] += 1
             backends[b] = backends.get(b, 0) + 1
             families.setdefault(card.family, []).append(b)
+            kinds[card.kind.value] = kinds.get(card.kind.value, 0) + 1
         out.append(
             {
                 "id": deck.id,
@@ -122,6 +125,11 @@ def deck_summary(lib: Library) -> list[dict[str, Any]]:
                 "backends": backends,
                 "sections": sections,
                 "family_backends": families,
+                "kinds": dict(sorted(kinds.items())),
+                # Languages every card has (studied in one, nothing falls back to English) and,
+                # per language besides English, how many cards have their text in it.
+                "languages": deck_languages(deck),
+                "translated": translated_cards(deck),
             }
         )
     return out
@@ -132,9 +140,15 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
     summary = deck_summary(lib)
     if args.json:
         totals: dict[str, int] = {}
+        kinds: dict[str, int] = {}
+        translated: dict[str, int] = {}
         for d in summary:
             for b, n in d["backends"].items():
                 totals[b] = totals.get(b, 0) + n
+            for k, n in d["kinds"].items():
+                kinds[k] = kinds.get(k, 0) + n
+            for lang, n in d["translated"].items():
+                translated[lang] = translated.get(lang, 0) + n
         print_json(
             {
                 "decks": summary,
@@ -143,6 +157,8 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
                     "cards": sum(d["cards"] for d in summary),
                     "families": sum(d["families"] for d in summary),
                     "backends": totals,
+                    "kinds": dict(sorted(kinds.items())),
+                    "translated": translated,
                 },
                 "problems": [p.to_dict() for p in lib.problems],
             }
@@ -170,7 +186,11 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
                 first = False
         console.print(table)
         total = sum(d["cards"] for d in summary)
-        console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
+        zh = sum(d["translated"].get("zh", 0) for d in summary)
+        console.print(
+            f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families; "
+            f"{zh} of {total} cards in Chinese too"
+        )
     for problem in lib.problems:
         say(str(problem), file=sys.stderr)
     if lib.problems:
@@ -214,12 +234,16 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
             "kind": card.kind.value,
             "section": card.section,
             "values": variant.values_json(),
-            "prompt": variant.prompt,
+            "prompt": variant.prompt_in(settings.lang),
+            # The language the prompt is in: --lang, or English where the card has no text in it.
+            "lang": "zh" if settings.lang == "zh" and variant.prompt_zh else "en",
             "code": variant.code,
             "choices": list(variant.choices),
         }
         if card.source_backend is not None:
             shown |= {"source_backend": card.source_backend.value, "source_code": variant.source_code}
+        if args.explain:
+            shown["explain"] = variant.explain_in(settings.lang)
         print_json(shown)
         return 0
     from rich.console import Console
@@ -227,15 +251,16 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     from rich.syntax import Syntax
     from rich.text import Text
 
+    from quiz.core.i18n import t, unbreak_wide
     from quiz.core.text import visible
 
     # Deck text goes out as Text, Markdown and Syntax built from it: never read as markup,
-    # and its control characters made visible first.
+    # and its control characters made visible first (the Chinese text too).
     console = Console()
     head = Text(visible(card.uid), style="bold")
     head.append(f"  {card.backend.value} · {card.kind.value} · seed {args.seed}", style="dim")
     console.print(head)
-    console.print(Markdown(visible(variant.prompt)))
+    console.print(Markdown(visible(unbreak_wide(variant.prompt_in(settings.lang)))))
     if card.source_backend is not None and variant.source_code is not None:
         console.print(Text(f"{card.source_backend.value}, the working code:", style="bold"))
         console.print(Syntax(visible(variant.source_code), "python", theme="ansi_dark", line_numbers=False))
@@ -243,6 +268,10 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     console.print(Syntax(visible(variant.code), "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
         console.print(Text(f"  {chr(ord('a') + i)}) {visible(choice)}"))
+    if args.explain:
+        console.print(Markdown(visible(unbreak_wide(variant.explain_in(settings.lang)))))
+    if settings.lang == "zh" and not (variant.prompt_zh and variant.explain_zh):
+        console.print(t("show.fallback", settings.lang), style="dim")
     return 0
 
 
@@ -258,6 +287,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
         err("give CARD_ID and --answer (or --batch FILE.jsonl); see quiz grade --help")
         return 2
     from quiz.core.answers import visible
+    from quiz.core.i18n import t
     from quiz.core.variables import NoVariantError, draw_variant
     from quiz.runner.client import Runner
     from quiz.session.grading import MalformedAnswer, grade, read_answer
@@ -286,7 +316,7 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
                 }
             )
         else:
-            err(f"malformed answer: {exc.hint}")
+            err(t("grade.malformed", settings.lang, hint=exc.text(settings.lang)))
         return 2
     from quiz import paths
     from quiz.commands.common import isolation_notice
@@ -297,19 +327,29 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
     else:
-        say(verdict_text(card, verdict))
+        say(verdict_text(card, verdict, settings.lang))
     if verdict.correct is None:
         return 3
     return 0 if verdict.correct else 1
 
 
-def verdict_text(card: Card, verdict: Verdict) -> str:
-    """A verdict in words, for a terminal."""
+def verdict_text(card: Card, verdict: Verdict, lang: str = "en") -> str:
+    """A verdict in words, for a terminal, in `lang` (the run's details stay in English)."""
+    from quiz.core.i18n import t
+
     if verdict.correct is None:
-        return f"not graded: {verdict.error}"
-    word = "correct" if verdict.correct else "incorrect"
+        return t("grade.not_graded", lang, error=verdict.error)
+    word = t("verdict.correct" if verdict.correct else "verdict.incorrect", lang)
     lines = [
-        f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
+        t(
+            "grade.verdict",
+            lang,
+            word=word,
+            given=verdict.given,
+            backend=card.backend.value,
+            device=verdict.device,
+            expected=verdict.expected,
+        )
     ]
     extra = verdict.extra
     if extra.get("misbehaved"):
@@ -327,5 +367,7 @@ def verdict_text(card: Card, verdict: Verdict) -> str:
         lines.append(f"your code raised {extra['given_error']}")
     if isinstance(extra.get("variants_checked"), int):
         lines.append(f"checked on {extra['variants_checked']} variant(s)")
-    lines.append(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")
+    lines.append(
+        t("grade.ran", lang, backend=card.backend.value, version=verdict.version, ms=verdict.elapsed_ms)
+    )
     return "\n".join(lines)

@@ -69,14 +69,8 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         default=768,
         help="memory card code may use per framework worker (default: 768)",
     )
-    p.add_argument(
-        "--device",
-        choices=("cpu", "gpu", "auto"),
-        default="cpu",
-        help="where card code runs (default: cpu; GPU workers have no memory limit)",
-    )
     p.add_argument("--json", action="store_true", help="print one JSON line once listening")
-    add_common(p)
+    add_common(p, device_default="cpu")
     p.set_defaults(handler=cmd_serve)
 
 

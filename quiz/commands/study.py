@@ -14,10 +14,7 @@ if TYPE_CHECKING:
 def register(sub: Any, groups: dict[str, Any]) -> None:
     p = sub.add_parser("study", help="study due cards in the terminal app (the default)")
     p.add_argument("deck", nargs="?", help="study only this deck (id); default: all decks")
-    p.add_argument(
-        "--device", choices=("auto", "cpu", "gpu"), default=argparse.SUPPRESS, help="where card code runs"
-    )
-    add_common(p)
+    add_common(p, device=True)
     p.set_defaults(handler=run)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quiz.core.cards import MAY_RAISE_KINDS, Card, Kind
+from quiz.core.i18n import DEFAULT_LANGUAGE, Message, msg
 
 __all__ = [
     "DTYPES",
@@ -33,6 +34,7 @@ __all__ = [
     "canonical_dtype",
     "composite_size",
     "hint_for",
+    "hint_message",
     "parse_answer",
     "visible",
 ]
@@ -49,11 +51,21 @@ SHOWN_CHARS = 40  # how much of the answer a message quotes
 
 
 class MalformedAnswer(ValueError):
-    """The answer could not be read; `hint` says what is expected (one line, no control characters)."""
+    """The answer could not be read; `hint` says what is expected (one line, no control characters).
 
-    def __init__(self, hint: str) -> None:
-        super().__init__(hint)
-        self.hint = hint
+    `hint` is the English text; `text(lang)` says it in the reader's language
+    (`message` is the catalog entry, quiz.core.i18n). A plain string stays
+    as it is in every language.
+    """
+
+    def __init__(self, hint: str | Message) -> None:
+        message = hint if isinstance(hint, Message) else Message("text", {"text": hint})
+        super().__init__(message)  # the Message itself: it survives pickling, str() is the English
+        self.message = message
+        self.hint = message.text(DEFAULT_LANGUAGE)
+
+    def text(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        return self.message.text(lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,44 +111,41 @@ DTYPE_ALIASES = {
 }
 _DTYPE_PREFIX = re.compile(r"^(torch|tf|tensorflow|np|numpy|mx|mxnet|jnp|keras)\.(dtypes\.)?")
 
-HINTS = {
-    Kind.SHAPE: "type a shape such as (2, 3), 2x3 or [] for a scalar",
-    Kind.DTYPE: "type a dtype such as float32, torch.int64 or tf.bool",
-    Kind.BOOL: "type yes or no",
-    Kind.GRAD_IS_NONE: "type none or not none",
-    Kind.VALUE: "type a Python literal such as 3, 2.5, [[1, 2], [3, 4]] or None",
-    Kind.RAISES: "type an exception class name such as RuntimeError, or no error",
-    Kind.CHOICE: "type the letter of an option",
-    Kind.CODE: "type a Python expression",
-}
-MAY_RAISE_HINT = "or error (or raises RuntimeError) if you think it fails"
+# What each kind expects, as catalog keys (quiz.core.i18n: "answer.hint.shape" is
+# "type a shape such as (2, 3), 2x3 or [] for a scalar").
+HINTS = {kind: f"answer.hint.{kind.value}" for kind in Kind}
 
 
-def hint_for(card: Card) -> str:
-    """What this card expects, in one line."""
+def hint_for(card: Card, lang: str = DEFAULT_LANGUAGE) -> str:
+    """What this card expects, in one line (in `lang`)."""
+    return hint_message(card).text(lang)
+
+
+def hint_message(card: Card) -> Message:
+    """What this card expects, as a catalog message (to be said in the reader's language)."""
     if card.kind == Kind.CHOICE and card.choices:
-        hint = f"type a letter a–{chr(ord('a') + len(card.choices) - 1)}"
+        hint = msg("answer.hint.letters", last=chr(ord("a") + len(card.choices) - 1))
     elif card.kind in (Kind.CODE, Kind.TRANSLATE) and card.result:
-        return f"type one line of Python (it should set up `{_visible(card.result, quote=False)}`)"
+        return msg("answer.hint.code_result", result=_visible(card.result, quote=False))
     else:
-        hint = HINTS.get(card.kind, "type your answer")
+        hint = msg(HINTS.get(card.kind, "answer.hint.any"))
         n = composite_size(card)
         if n is not None:
             hint = _composite_hint(card.kind, n)
     if card.may_raise and card.kind in MAY_RAISE_KINDS:
-        hint = f"{hint}; {MAY_RAISE_HINT}"
+        hint = msg("answer.hint.may_raise", hint=hint)
     return hint
 
 
-def _composite_hint(kind: Kind, n: int) -> str:
+def _composite_hint(kind: Kind, n: int) -> Message:
     if kind == Kind.VALUE:
         example = ", ".join(["2", "4", "1"][:n]) + (", ..." if n > 3 else "")
-        return f"type {n} values in brackets, such as ({example}{',' if n == 1 else ''})"
+        return msg("answer.hint.values_n", n=n, example=f"({example}{',' if n == 1 else ''})")
     if kind == Kind.DTYPE:
         example = ", ".join(["float64", "int64", "bool"][:n]) + (", ..." if n > 3 else "")
-        return f"type {n} dtypes such as ({example}{',' if n == 1 else ''})"
+        return msg("answer.hint.dtypes_n", n=n, example=f"({example}{',' if n == 1 else ''})")
     example = ", ".join(["(2, 3)", "(3,)", "()"][:n]) + (", ..." if n > 3 else "")
-    return f"type {n} shapes such as ({example}{',' if n == 1 else ''})"
+    return msg("answer.hint.shapes_n", n=n, example=f"({example}{',' if n == 1 else ''})")
 
 
 def parse_answer(card: Card, text: str | bytes) -> Any:
@@ -148,7 +157,7 @@ def parse_answer(card: Card, text: str | bytes) -> Any:
     writes_code = card.kind in (Kind.CODE, Kind.TRANSLATE)
     raw = _screen(text, MAX_CODE_BYTES if writes_code else MAX_ANSWER_BYTES, card).strip()
     if not raw:
-        raise MalformedAnswer("the answer is empty: " + hint_for(card))
+        raise MalformedAnswer(msg("answer.empty", hint=hint_message(card)))
     if writes_code:  # a translation is typed like a code answer: statements that set up `result`
         return parse_code(raw, card)
     may_raise = card.may_raise and card.kind in MAY_RAISE_KINDS
@@ -165,11 +174,12 @@ def parse_answer(card: Card, text: str | bytes) -> Any:
         if failure is not None and may_raise:
             return failure  # a choice card: no option spelled like this
         if failure is not None:
-            raise MalformedAnswer(
-                f"this card does not ask whether the code fails: {hint_for(card)}"
-            ) from None
-        problem = exc.hint
-        raise MalformedAnswer(f"{problem}: {hint_for(card)}" if problem else hint_for(card)) from None
+            raise MalformedAnswer(msg("answer.not_failure", hint=hint_message(card))) from None
+        problem = exc.message
+        hint = hint_message(card)
+        raise MalformedAnswer(
+            msg("answer.problem", problem=problem, hint=hint) if problem else hint
+        ) from None
     _check_composite(card, parsed)
     return parsed
 
@@ -243,31 +253,31 @@ def _screen(text: Any, limit: int, card: Card) -> str:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedAnswer(
-                f"the answer is not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start}): "
-                "type it again"
+                msg("answer.not_utf8", what=msg("answer.byte", byte=data[exc.start]), position=exc.start)
             ) from None
     if not isinstance(text, str):
-        raise MalformedAnswer(f"the answer is not text: {hint_for(card)}")
+        raise MalformedAnswer(msg("answer.not_text", hint=hint_message(card)))
     if len(text) > limit:
         raise MalformedAnswer(_too_long(limit))
     m = _SURROGATE.search(text)
     if m:
         code = ord(m.group())
-        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"a lone surrogate U+{code:04X}"
-        raise MalformedAnswer(f"the answer is not UTF-8 text ({what} at position {m.start()}): type it again")
+        what = (
+            msg("answer.byte", byte=code - 0xDC00)
+            if 0xDC80 <= code <= 0xDCFF
+            else msg("answer.surrogate", code=code)
+        )
+        raise MalformedAnswer(msg("answer.not_utf8", what=what, position=m.start()))
     if len(text.encode("utf-8")) > limit:
         raise MalformedAnswer(_too_long(limit))
     m = _INVISIBLE.search(text)
     if m:
-        raise MalformedAnswer(
-            f"the answer holds a control character ({_escape(m.group())} at position {m.start()}): "
-            "type it again without it"
-        )
+        raise MalformedAnswer(msg("answer.control", char=_escape(m.group()), position=m.start()))
     return text
 
 
-def _too_long(limit: int) -> str:
-    return f"the answer is too long (more than {limit // 1024} KiB): shorten it"
+def _too_long(limit: int) -> Message:
+    return msg("answer.too_long", kib=limit // 1024)
 
 
 _CLOSER = {")": "(", "]": "[", "}": "{"}
@@ -280,11 +290,11 @@ def _check_brackets(raw: str) -> None:
         if ch in "([{":
             stack.append(ch)
             if len(stack) > MAX_DEPTH:
-                raise MalformedAnswer(f"brackets nested more than {MAX_DEPTH} deep")
+                raise MalformedAnswer(msg("answer.too_deep", depth=MAX_DEPTH))
         elif ch in _CLOSER and (not stack or stack.pop() != _CLOSER[ch]):
-            raise MalformedAnswer("unbalanced brackets")
+            raise MalformedAnswer(msg("answer.unbalanced"))
     if stack:
-        raise MalformedAnswer("unbalanced brackets")
+        raise MalformedAnswer(msg("answer.unbalanced"))
 
 
 def _group_end(text: str, start: int) -> int:
@@ -397,7 +407,7 @@ def parse_shape(raw: str) -> tuple[Any, ...]:
         return ()
     parts = _split_top(text)
     if len(parts) > MAX_ITEMS + 1:
-        raise MalformedAnswer(f"more than {MAX_ITEMS} items")
+        raise MalformedAnswer(msg("answer.too_many_items", n=MAX_ITEMS))
     if not any(_is_shape_group(p) for p in parts):
         return _dims(text)
     if len(parts) > 1 and not parts[-1].strip():
@@ -406,11 +416,11 @@ def parse_shape(raw: str) -> tuple[Any, ...]:
     for part in parts:
         inner = _unwrap(part, _SHAPE_WRAPPER)
         if not part.strip():
-            raise MalformedAnswer("an empty item in a list of shapes")
+            raise MalformedAnswer(msg("answer.empty_item"))
         if inner in ("", "scalar"):
             shapes.append(())
         elif any(_is_shape_group(p) for p in _split_top(inner)):
-            raise MalformedAnswer("a shape holds sizes, not shapes (at most one level: ((2, 3), (3,)))")
+            raise MalformedAnswer(msg("answer.nested_shape"))
         else:
             shapes.append(_dims(inner))
     return tuple(shapes)
@@ -425,14 +435,14 @@ def _dims(text: str) -> tuple[int | None, ...]:
     dims: list[int | None] = []
     parts = [p for p in _DIM_SEPARATORS.split(text, maxsplit=MAX_ITEMS + 2) if p]
     if len(parts) > MAX_ITEMS:
-        raise MalformedAnswer(f"more than {MAX_ITEMS} sizes")
+        raise MalformedAnswer(msg("answer.too_many_sizes", n=MAX_ITEMS))
     for p in parts:
         if p.lower() in _UNKNOWN_DIM:
             dims.append(None)
         elif p.isascii() and p.isdigit() and len(p) <= MAX_DIM_DIGITS:
             dims.append(int(p))
         else:
-            raise MalformedAnswer(f"{_visible(p)} is not a size")
+            raise MalformedAnswer(msg("answer.not_size", text=_visible(p)))
     return tuple(dims)
 
 
@@ -459,7 +469,7 @@ def parse_dtype(raw: str) -> str | tuple[str, ...]:
     if len(parts) == 1:
         return _dtype(text)
     if len(parts) > MAX_ITEMS + 1:
-        raise MalformedAnswer(f"more than {MAX_ITEMS} dtypes")
+        raise MalformedAnswer(msg("answer.too_many_dtypes", n=MAX_ITEMS))
     if not parts[-1].strip():
         parts.pop()  # `(float32,)`
     return tuple(_dtype(p) for p in parts)
@@ -468,7 +478,7 @@ def parse_dtype(raw: str) -> str | tuple[str, ...]:
 def _dtype(text: str) -> str:
     name = canonical_dtype(text)
     if name is None:
-        raise MalformedAnswer(f"{_visible(text.strip())} is not a dtype I know")
+        raise MalformedAnswer(msg("answer.not_dtype", text=_visible(text.strip())))
     return name
 
 
@@ -523,7 +533,7 @@ def parse_exception(raw: str) -> str | None:
     m = _NAMED_FAILURE.fullmatch(text)
     if m:
         if "." not in m.group(1) and m.group(1).lower() in _GENERIC_FAILURE:
-            raise MalformedAnswer("which exception? Name its class")
+            raise MalformedAnswer(msg("answer.which_exception"))
         return m.group(1).rsplit(".", 1)[-1]
     raise MalformedAnswer("")
 
@@ -554,14 +564,14 @@ def parse_code(raw: str, card: Card) -> str:
         tree = ast.parse(raw, mode=mode)
     except SyntaxError as exc:
         if mode == "eval" and _parses(raw, "exec"):
-            raise MalformedAnswer("type an expression (its value is compared), not a statement") from None
-        raise MalformedAnswer(f"not valid Python: {_visible(str(exc.msg), 80, quote=False)}") from None
-    except (ValueError, RecursionError, MemoryError, OverflowError):
+            raise MalformedAnswer(msg("answer.statement")) from None
         raise MalformedAnswer(
-            "not valid Python: too complex to read (too deeply nested or too long)"
+            msg("answer.not_python", error=_visible(str(exc.msg), 80, quote=False))
         ) from None
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        raise MalformedAnswer(msg("answer.too_complex")) from None
     if _deeper_than(tree, MAX_CODE_DEPTH):
-        raise MalformedAnswer(f"not valid Python here: nested more than {MAX_CODE_DEPTH} deep")
+        raise MalformedAnswer(msg("answer.code_too_deep", depth=MAX_CODE_DEPTH))
     return raw
 
 
@@ -628,7 +638,7 @@ class _ValueReader:
     def read(self) -> Any:
         value = self.value(0)
         if self.next is not _END:
-            raise MalformedAnswer(f"unexpected {_visible(self.next[1])} after the value")
+            raise MalformedAnswer(msg("answer.after_value", text=_visible(self.next[1])))
         return value
 
     def peek(self) -> tuple[str, str]:
@@ -637,14 +647,14 @@ class _ValueReader:
     def take(self) -> tuple[str, str]:
         tok = self.next
         if tok is _END:
-            raise MalformedAnswer("the value ends too early")
+            raise MalformedAnswer(msg("answer.ends_early"))
         self.next = next(self.tokens, _END)
         return tok
 
     def expect(self, op: str) -> None:
         kind, text = self.take()
         if kind != "op" or text != op:
-            raise MalformedAnswer(f"expected {op!r} but found {_visible(text)}")
+            raise MalformedAnswer(msg("answer.expected", op=repr(op), text=_visible(text)))
 
     def at(self, op: str) -> bool:
         kind, text = self.peek()
@@ -652,7 +662,7 @@ class _ValueReader:
 
     def value(self, depth: int) -> Any:
         if depth > MAX_DEPTH:
-            raise MalformedAnswer(f"brackets nested more than {MAX_DEPTH} deep")
+            raise MalformedAnswer(msg("answer.too_deep", depth=MAX_DEPTH))
         kind, text = self.take()
         if kind == "op":
             if text == "[":
@@ -664,7 +674,7 @@ class _ValueReader:
                 return self.braces(depth + 1)
             if text in "+-":
                 return self.number_after_sign(text)
-            raise MalformedAnswer(f"unexpected {_visible(text)}")
+            raise MalformedAnswer(msg("answer.unexpected", text=_visible(text)))
         if kind == "num":
             return self.maybe_complex(_number(text))
         if kind == "str":
@@ -679,7 +689,7 @@ class _ValueReader:
         word = text.rsplit(".", 1)[-1].lower().rstrip("_")
         if word in _WORDS:
             return _WORDS[word]
-        raise MalformedAnswer(f"could not read {_visible(text)}")
+        raise MalformedAnswer(msg("answer.unreadable", text=_visible(text)))
 
     def items(self, close: str, depth: int) -> tuple[list[Any], bool]:
         """Values up to `close`; also whether a comma was seen (`(1,)` is a tuple)."""
@@ -691,7 +701,9 @@ class _ValueReader:
                 self.take()
                 comma = True
             elif not self.at(close):
-                raise MalformedAnswer(f"expected ',' or {close!r} but found {_visible(self.peek()[1])}")
+                raise MalformedAnswer(
+                    msg("answer.expected_comma", close=repr(close), text=_visible(self.peek()[1]))
+                )
         self.take()
         return items, comma
 
@@ -722,12 +734,12 @@ class _ValueReader:
             self.expect("}")
             return set(members)
         except TypeError:  # an unhashable key or member: [1] in {[1]: 2}
-            raise MalformedAnswer("a list cannot be a dict key or a set member") from None
+            raise MalformedAnswer(msg("answer.unhashable")) from None
 
     def call(self, depth: int) -> Any:
         """`name(value, keyword=anything, ...)` → value: how frameworks print tensors and scalars."""
         if depth > MAX_DEPTH:
-            raise MalformedAnswer(f"brackets nested more than {MAX_DEPTH} deep")
+            raise MalformedAnswer(msg("answer.too_deep", depth=MAX_DEPTH))
         value = self.value(depth)
         while self.at(","):
             self.take()
@@ -735,7 +747,7 @@ class _ValueReader:
                 break
             kind, _ = self.take()
             if kind != "name" or not self.at("="):
-                raise MalformedAnswer("a printed tensor takes one value, then keywords such as dtype=...")
+                raise MalformedAnswer(msg("answer.printed_tensor"))
             self.take()
             self.skip_argument(depth)
         self.expect(")")
@@ -747,13 +759,13 @@ class _ValueReader:
         while True:
             kind, text = self.peek()
             if kind == "end":
-                raise MalformedAnswer("the value ends too early")
+                raise MalformedAnswer(msg("answer.ends_early"))
             if kind == "op" and level == 0 and text in ",)":
                 return
             if kind == "op" and text in "([{":
                 level += 1
                 if depth + level > MAX_DEPTH:
-                    raise MalformedAnswer(f"brackets nested more than {MAX_DEPTH} deep")
+                    raise MalformedAnswer(msg("answer.too_deep", depth=MAX_DEPTH))
             elif kind == "op" and text in ")]}":
                 level -= 1
             self.take()
@@ -765,7 +777,7 @@ class _ValueReader:
         elif kind == "name" and text.rsplit(".", 1)[-1].lower() in ("nan", "inf", "infinity"):
             number = _WORDS[text.rsplit(".", 1)[-1].lower()]
         else:
-            raise MalformedAnswer(f"a sign must be followed by a number, not {_visible(text)}")
+            raise MalformedAnswer(msg("answer.sign", text=_visible(text)))
         return self.maybe_complex(-number if sign == "-" else number)
 
     def maybe_complex(self, real: Any) -> Any:
@@ -776,7 +788,7 @@ class _ValueReader:
         kind, text = self.take()
         imag = _number(text) if kind == "num" else None
         if not isinstance(imag, complex):
-            raise MalformedAnswer("only a complex number such as 1+2j may hold + or -")
+            raise MalformedAnswer(msg("answer.complex"))
         return real + imag if sign == "+" else real - imag
 
 
@@ -792,15 +804,15 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
             continue
         count += 1
         if count > MAX_VALUE_TOKENS:
-            raise MalformedAnswer(f"a value of more than {MAX_VALUE_TOKENS} numbers, brackets and commas")
+            raise MalformedAnswer(msg("answer.too_many_tokens", n=MAX_VALUE_TOKENS))
         token = m.group()
         if kind == "str" and m.group("close") is None:
-            raise MalformedAnswer("a string is not closed")
+            raise MalformedAnswer(msg("answer.unclosed_string"))
         if kind == "op":
             if token in "([{":
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise MalformedAnswer(f"brackets nested more than {MAX_DEPTH} deep")
+                    raise MalformedAnswer(msg("answer.too_deep", depth=MAX_DEPTH))
             elif token in ")]}":
                 depth -= 1
         yield kind, token
@@ -812,19 +824,19 @@ def _string(token: str) -> str:
         return body[1:-1]
     raw = len(body) != len(token) and token[0] in "rR"
     if not raw and any(m.group(1) not in _KNOWN_ESCAPES for m in _ESCAPE.finditer(body)):
-        raise MalformedAnswer("a string holds an unknown escape such as \\d (write \\\\d)")
+        raise MalformedAnswer(msg("answer.unknown_escape"))
     try:
         value = ast.literal_eval(token)  # one string token: bounded, and escapes are Python's own
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        raise MalformedAnswer(f"could not read the string {_visible(token)}") from None
+        raise MalformedAnswer(msg("answer.bad_string", text=_visible(token))) from None
     if not isinstance(value, str):  # pragma: no cover - the token is a string literal
-        raise MalformedAnswer(f"could not read the string {_visible(token)}")
+        raise MalformedAnswer(msg("answer.bad_string", text=_visible(token)))
     return value
 
 
 def _number(token: str) -> int | float | complex:
     if len(token) > MAX_NUMBER_CHARS:
-        raise MalformedAnswer(f"a number longer than {MAX_NUMBER_CHARS} characters")
+        raise MalformedAnswer(msg("answer.long_number", n=MAX_NUMBER_CHARS))
     imaginary = token[-1] in "jJ"
     body = token[:-1] if imaginary else token
     value: int | float
@@ -838,9 +850,9 @@ def _number(token: str) -> int | float | complex:
         else:
             value = int(body)
     except ValueError:
-        raise MalformedAnswer(f"{_visible(token)} is not a number") from None
+        raise MalformedAnswer(msg("answer.not_number", text=_visible(token))) from None
     if isinstance(value, float) and math.isinf(value):
-        raise MalformedAnswer(f"{_visible(token)} is too large for a float (type inf for infinity)")
+        raise MalformedAnswer(msg("answer.float_overflow", text=_visible(token)))
     return complex(0, value) if imaginary else value
 
 
@@ -898,5 +910,5 @@ def _check_composite(card: Card, parsed: Any) -> None:
     else:
         ok = isinstance(parsed, tuple) and len(parsed) == n and all(isinstance(s, tuple) for s in parsed)
     if not ok:
-        what = "dtypes" if card.kind == Kind.DTYPE else "shapes"
-        raise MalformedAnswer(f"this card asks for {n} {what}: {hint_for(card)}")
+        key = "answer.composite_dtypes" if card.kind == Kind.DTYPE else "answer.composite_shapes"
+        raise MalformedAnswer(msg(key, n=n, hint=hint_message(card)))

@@ -91,6 +91,9 @@ class Card:
     assume: tuple[str, ...] = ()
     may_raise: bool = False  # the prompt invites the answer "error": the code failing is a truth, not a fault
     location: Location = Location("")
+    # Chinese text (templated like `prompt` and `explain`); None: the card falls back to English.
+    prompt_zh: str | None = None
+    explain_zh: str | None = None
     # `translate` cards: the working code in another framework, run in that framework's worker.
     source_backend: Backend | None = None
     source_code: str | None = None
@@ -131,6 +134,23 @@ class Deck:
     tags: tuple[str, ...] = ()
     written_against: dict[str, str] = field(default_factory=dict)
     sections: dict[str, str] = field(default_factory=dict)
+    # Chinese title, description and section titles; empty: English is shown.
+    title_zh: str = ""
+    description_zh: str = ""
+    sections_zh: dict[str, str] = field(default_factory=dict)
+
+    def title_in(self, lang: str) -> str:
+        """The deck's title in `lang`, English where it has none."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title
+
+    def description_in(self, lang: str) -> str:
+        return self.description_zh if lang == "zh" and self.description_zh else self.description
+
+    def section_title(self, slug: str, lang: str = "en") -> str:
+        """A section's title in `lang` (English, then the slug, where there is none)."""
+        if lang == "zh" and slug in self.sections_zh:
+            return self.sections_zh[slug]
+        return self.sections.get(slug, slug)
 
 
 def family_of(card_id: str) -> str:

@@ -70,11 +70,16 @@ DECK_FIELDS = {
     "tags",
     "written_against",
     "sections",
+    "title_zh",
+    "description_zh",
+    "sections_zh",
 }
 # What `written_against` and `requires` may name besides the backends.
 VERSIONED = (*BACKENDS, "keras")
 WRITTEN_AGAINST_KEYS = (*VERSIONED, "numpy", "python")
 CARD_REQUIRED = ("id", "section", "backend", "kind", "prompt", "code", "explain")
+# The card's text in other languages (quiz.core.translation): optional, templated like the English.
+TRANSLATED = ("prompt_zh", "explain_zh")
 CARD_FIELDS = set(CARD_REQUIRED) | {
     "answer",
     "family",
@@ -88,11 +93,12 @@ CARD_FIELDS = set(CARD_REQUIRED) | {
     "vars",
     "assume",
     "may_raise",
+    *TRANSLATED,
     "source_backend",
     "source_code",
 }
 # Fields whose text may hold `${...}`.
-TEMPLATED = ("prompt", "code", "answer", "result", "explain", "source_code")
+TEMPLATED = ("prompt", "code", "answer", "result", "explain", "source_code", *TRANSLATED)
 
 # Characters deck text may not hold: C0 controls but tab and newline (a CR only as part of
 # CRLF), DEL, C1 controls (U+009B is a CSI on some terminals), the bidirectional controls
@@ -495,6 +501,14 @@ def _parse_deck(text: str, path: str, limits: DeckLimits) -> tuple[Deck | None, 
     if not isinstance(sections, dict) or not all(isinstance(v, str) for v in sections.values()):
         deck_report("sections", '[deck.sections] maps section slugs to titles: slug = "Title"')
         sections = {}
+    title_zh = _text_field(meta, "title_zh", deck_report).strip()
+    description_zh = _text_field(meta, "description_zh", deck_report)
+    sections_zh = meta.get("sections_zh", {})
+    if not isinstance(sections_zh, dict) or not all(
+        isinstance(v, str) and v.strip() for v in sections_zh.values()
+    ):
+        deck_report("sections_zh", '[deck.sections_zh] maps section slugs to Chinese titles: slug = "标题"')
+        sections_zh = {}
 
     raw_cards = data.get("card", [])
     if not isinstance(raw_cards, list):
@@ -527,6 +541,14 @@ def _parse_deck(text: str, path: str, limits: DeckLimits) -> tuple[Deck | None, 
             continue
         families[(card.family, card.backend.value)] = card
         cards.append(card)
+    known_sections = set(sections) | {c.section for c in cards}
+    for slug in sections_zh:
+        if slug not in known_sections:
+            deck_report(
+                "sections_zh",
+                f"[deck.sections_zh] names section {slug!r}, which no card and no [deck.sections] entry has"
+                f"{_hint(slug, known_sections)}",
+            )
 
     if not deck_ok:
         return None, problems
@@ -542,6 +564,9 @@ def _parse_deck(text: str, path: str, limits: DeckLimits) -> tuple[Deck | None, 
         tags=tuple(deck_tags),
         written_against={str(k): str(v) for k, v in written_against.items() if k in WRITTEN_AGAINST_KEYS},
         sections={str(k): str(v) for k, v in sections.items()},
+        title_zh=title_zh,
+        description_zh=description_zh,
+        sections_zh={str(k): v.strip() for k, v in sections_zh.items()},
     )
     return deck, problems
 
@@ -687,6 +712,14 @@ def _parse_card(
             report(key, f"field {key!r} must be a non-empty string")
         else:
             text[key] = raw[key]
+    for key in TRANSLATED:
+        if key in raw:
+            if not isinstance(raw[key], str) or not raw[key].strip():
+                report(
+                    key, f"field {key!r} must be a non-empty string (leave it out to fall back to English)"
+                )
+            else:
+                text[key] = raw[key]
 
     if "id" in text and not ID_RE.match(text["id"]):
         report(
@@ -903,6 +936,8 @@ def _parse_card(
             assume=tuple(assume),
             may_raise=may_raise,
             location=Location(path, start),
+            prompt_zh=text["prompt_zh"].strip() if "prompt_zh" in text else None,
+            explain_zh=text["explain_zh"].strip() if "explain_zh" in text else None,
             source_backend=Backend(source_backend) if source_backend else None,
             source_code=source_code,
         ),

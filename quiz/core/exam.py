@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from quiz.core.cards import Card
+from quiz.core.i18n import DEFAULT_LANGUAGE, known, t
 from quiz.core.stats import Tally
 from quiz.core.text import visible
 
@@ -247,9 +248,9 @@ def _seconds(ms: int | None) -> str:
     return "–" if ms is None else f"{ms / 1000:.1f} s"
 
 
-def _table(rows: Sequence[tuple[str, Tally]], what: str) -> list[str]:
-    lines = [f"| {what} | correct | of | score |", "|---|---:|---:|---:|"]
-    lines += [f"| {name} | {t.correct} | {t.total} | {t.percent()} |" for name, t in rows]
+def _table(rows: Sequence[tuple[str, Tally]], what: str, lang: str = DEFAULT_LANGUAGE) -> list[str]:
+    lines = [t("report.table", lang, what=what), "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {n.correct} | {n.total} | {n.percent()} |" for name, n in rows]
     return lines
 
 
@@ -260,58 +261,76 @@ def _fence(code: str) -> str:
     return f"{ticks}python\n{code.rstrip()}\n{ticks}"
 
 
-def report_markdown(report: ExamReport, *, title: str = "quiz exam") -> str:
-    """The report as Markdown: scores, times, and every missed card with its truth and explanation."""
+def report_markdown(report: ExamReport, *, title: str = "quiz exam", lang: str = DEFAULT_LANGUAGE) -> str:
+    """The report as Markdown: scores, times, and every missed card with its truth and explanation.
+
+    Its headings are in `lang`; the cards' text is in the language the exam was taken in.
+    """
     c = report.config
     out = [f"# {title}", ""]
     out.append(
-        f"**Score: {report.score.correct} / {report.score.total} ({report.score.percent()})** · "
-        f"{report.ended} · {report.duration_s / 60:.1f} min"
+        t(
+            "report.score",
+            lang,
+            correct=report.score.correct,
+            total=report.score.total,
+            percent=report.score.percent(),
+            ended=t(f"report.ended.{report.ended}", lang)
+            if known(f"report.ended.{report.ended}")
+            else report.ended,
+            minutes=report.duration_s / 60,
+        )
     )
     out.append("")
-    out.append(f"- started: {report.started_at.isoformat(timespec='seconds')}")
-    out.append(f"- sections: {', '.join(c.sections) or 'all'}")
-    out.append(f"- backends: {', '.join(c.backends) or 'all'}")
+    out.append(t("report.started", lang, at=report.started_at.isoformat(timespec="seconds")))
+    every = t("report.all", lang)
+    out.append(t("report.sections", lang, names=", ".join(c.sections) or every))
+    out.append(t("report.backends", lang, names=", ".join(c.backends) or every))
     if c.decks:
-        out.append(f"- decks: {', '.join(c.decks)}")
-    limit = f"{c.time_limit_s // 60} min" if c.time_limit_s else "none"
-    out.append(f"- questions: {len(report.results)} · time limit: {limit} · seed: {c.seed}")
-    out += ["", "## By section", "", *_table(list(report.by_section.items()), "section")]
-    out += ["", "## By backend", "", *_table(list(report.by_backend.items()), "backend")]
+        out.append(t("report.decks", lang, names=", ".join(c.decks)))
+    limit = t("report.limit_min", lang, n=c.time_limit_s // 60) if c.time_limit_s else t("report.none", lang)
+    out.append(t("report.questions", lang, n=len(report.results), limit=limit, seed=c.seed))
+    section, backend = t("report.section", lang), t("report.backend", lang)
+    out += ["", t("report.by_section", lang), "", *_table(list(report.by_section.items()), section, lang)]
+    out += ["", t("report.by_backend", lang), "", *_table(list(report.by_backend.items()), backend, lang)]
     out += [
         "",
-        "## Time per question",
+        t("report.times", lang),
         "",
-        "| # | card | backend | answer | result | time |",
+        t("report.times_head", lang),
         "|---:|---|---|---|---|---:|",
     ]
     for r in report.results:
-        result = (
-            "not answered"
+        result = t(
+            "report.not_answered"
             if r.answer is None
-            else "correct"
+            else "report.correct"
             if r.correct
-            else "not graded"
+            else "report.not_graded"
             if r.correct is None
-            else "wrong"
+            else "report.wrong",
+            lang,
         )
         answer = "–" if r.answer is None else f"`{r.answer}`".replace("|", "\\|")
         out.append(
             f"| {r.position + 1} | {r.card_uid} | {r.backend} | {answer} | {result} | {_seconds(r.time_ms)} |"
         )
     missed = report.missed
-    out += ["", f"## Missed ({len(missed)})", ""]
+    out += ["", t("report.missed", lang, n=len(missed)), ""]
     if not missed:
-        out.append("None: every answer was right.")
+        out.append(t("report.none_missed", lang))
     for r in missed:
         out += [f"### {r.position + 1}. {r.card_uid} ({r.backend}, {r.section})", ""]
         out += [r.prompt.strip(), "", _fence(r.code), ""]
-        out.append(f"- your answer: {'(not answered)' if r.answer is None else f'`{r.answer}`'}")
-        out.append(f"- truth: `{r.expected}`" if r.expected is not None else "- truth: (not run)")
+        given = t("report.no_answer", lang) if r.answer is None else f"`{r.answer}`"
+        out.append(t("report.your_answer", lang, answer=given))
+        out.append(
+            t("report.truth", lang, truth=r.expected) if r.expected is not None else t("report.not_run", lang)
+        )
         out += ["", r.explain.strip(), ""]
     broken = report.not_graded
     if broken:
-        out += ["## Not graded (left out of the score)", ""]
+        out += [t("report.broken", lang), ""]
         out += [f"- {r.position + 1}. {r.card_uid}: {r.error}" for r in broken]
         out.append("")
     # Deck and run text throughout: one pass makes its control characters visible (our own text has none).

@@ -272,21 +272,132 @@ def same_result(card: Card, got: Any, expected: Any) -> bool:
 
 
 def tensor_difference(got: Any, expected: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> str | None:
-    """What differs between two `{shape, dtype, values}` results (None: they agree, within tolerance)."""
+    """What differs between two `{shape, dtype, values}` results (None: they agree, within tolerance).
+
+    The text stays short whatever the results hold (a forged reply may be huge, ragged or deep)."""
+    try:
+        return _tensor_difference(got, expected, tol)
+    except RecursionError:  # nested deeper than Python compares: no tensor's result, so not the source's
+        return "the results differ"
+
+
+def _tensor_difference(got: Any, expected: Any, tol: Tolerance) -> str | None:
     if not (isinstance(got, dict) and isinstance(expected, dict)):
         return None if same_value(got, expected, tol) else "the results differ"
     if got.get("shape") != expected.get("shape"):
         return f"the shape is {_shape_or(got)} where the source's is {_shape_or(expected)}"
     if got.get("dtype") != expected.get("dtype"):
-        return f"the dtype is {got.get('dtype')} where the source's is {expected.get('dtype')}"
-    if not same_value(got.get("values"), expected.get("values"), tol):
-        return "same shape and dtype, but the values differ"
+        return f"the dtype is {_dtype_or(got)} where the source's is {_dtype_or(expected)}"
+    walk = _ValuesWalk(got.get("values"), expected.get("values"), tol)
+    if walk.same:
+        return None
+    return "same shape and dtype, but " + walk.describe()
+
+
+_MAX_PATH = 16  # deeper than any real tensor's rank: a forged reply, whose position is not worth printing
+
+
+class _ValuesWalk:
+    """Two nested lists of values compared element by element, without recursion (a forged reply may
+    nest deeper than Python's stack): whether they agree as `same_value` would say, how many leaves
+    differ, and the first that does in reading order."""
+
+    def __init__(self, got: Any, expected: Any, tol: Tolerance) -> None:
+        self.alike = True  # both laid out the same way: every position exists in both
+        self.differ = self.total = 0
+        self.first: tuple[tuple[int, ...], Any, Any] | None = None
+        path: list[int] = []
+        pending: list[Any] = [iter([(got, expected)])]
+        while pending:
+            pair = next(pending[-1], None)
+            if pair is None:
+                pending.pop()
+                if path:
+                    path.pop()
+                continue
+            if len(pending) > 1:
+                path[-1] += 1
+            a, b = pair
+            if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+                if len(a) != len(b):
+                    self.alike = False
+                    return
+                pending.append(zip(a, b))
+                path.append(-1)
+                continue
+            if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+                self.alike = False
+                return
+            self.total += 1
+            if a == b and type(a) is float is type(b):  # most leaves of a matching tensor: skip isclose
+                continue
+            try:
+                same = same_value(a, b, tol)
+            except RecursionError:  # a leaf that is a deeply nested object: not a tensor's value
+                same = False
+            if not same:
+                self.differ += 1
+                if self.first is None:
+                    self.first = (tuple(path), a, b)
+
+    @property
+    def same(self) -> bool:
+        return self.alike and self.differ == 0
+
+    def describe(self) -> str:
+        """`the values differ: at [0, 2] 3.5 where the source has 3.0 (2 of 6 values differ)`."""
+        if not self.alike or self.first is None:
+            return "the values differ"
+        path, a, b = self.first
+        shown = _distinct_texts(a, b)
+        if not path:
+            return (
+                f"the value is {shown[0]} where the source's is {shown[1]}" if shown else "the value differs"
+            )
+        where = f" at [{', '.join(map(str, path))}]" if len(path) <= _MAX_PATH else ""
+        what = f" {shown[0]} where the source has {shown[1]}" if shown else ""
+        count = f"{self.differ} of {self.total} values {'differs' if self.differ == 1 else 'differ'}"
+        return (
+            f"the values differ:{where}{what} ({count})" if where or what else f"the values differ ({count})"
+        )
+
+
+def _distinct_texts(a: Any, b: Any) -> tuple[str, str] | None:
+    """Two differing values as short texts that differ too: float32-like digits first, more when those
+    read the same or hide that a float is not a whole number; None when no short text tells them apart."""
+    for digits in (6, 9, 17):
+        ta, tb = _number(a, digits), _number(b, digits)
+        if ta is not None and tb is not None and ta != tb:
+            return ta, tb
     return None
+
+
+def _number(x: Any, digits: int) -> str | None:
+    """`x` in at most 40 characters; None when that many digits would misstate the float."""
+    x = _complex_of(x)
+    if isinstance(x, float):
+        text = f"{x:.{digits}g}"
+        if text.lstrip("-").isdigit():  # `123457` for 123456.7 would read as exact: more digits, or `.0`
+            return text + ".0" if float(text) == x else None
+        return text
+    text = _short(x, 40)
+    return None if text.endswith("…") else text
 
 
 def _shape_or(t: dict[str, Any]) -> str:
     shape = t.get("shape")
-    return _shape_text(shape) if isinstance(shape, list) else repr(shape)
+    if isinstance(shape, list) and len(shape) <= 64 and all(d is None or type(d) is int for d in shape):
+        text = _shape_text(shape)
+        return text if len(text) <= 80 else text[:79] + "…"
+    return _short(shape, 80)  # a forged shape: escaped by repr, and short
+
+
+_DTYPE_NAME = re.compile(r"[A-Za-z0-9_.\[\]]{1,40}")
+
+
+def _dtype_or(t: dict[str, Any]) -> str:
+    dtype = t.get("dtype")
+    return dtype if isinstance(dtype, str) and _DTYPE_NAME.fullmatch(dtype) else _short(dtype, 40)
 
 
 def matches(card: Card, parsed: Any, truth: Any) -> bool:
@@ -371,7 +482,7 @@ def format_truth(card: Card, truth: Any) -> str:
             return str(truth["type"]) if truth else "no error"
         case Kind.TRANSLATE:
             if isinstance(truth, dict) and {"shape", "dtype", "values"} <= truth.keys():
-                return f"{truth['dtype']} {_shape_or(truth)}: {_short(truth['values'])}"
+                return f"{_dtype_or(truth)} {_shape_or(truth)}: {_short(truth['values'])}"
     return _short(truth)
 
 
@@ -418,7 +529,10 @@ def _tuple_text(items: list[str]) -> str:
 
 
 def _short(value: Any, limit: int = 400) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a forged reply nested deeper than repr goes
+        return "(nested too deeply to show)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
-from quiz.core.queue import pick_next, study_day_start
-
 if TYPE_CHECKING:
     from fsrs import Scheduler
 
@@ -19,8 +17,6 @@ __all__ = [
     "SchedulingSettings",
     "make_scheduler",
     "review",
-    "pick_next",
-    "study_day_start",
 ]
 
 

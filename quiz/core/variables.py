@@ -111,6 +111,18 @@ class Variant:
     choices: tuple[str, ...] = ()
     explain: str = ""
     result: str | None = None
+    # The Chinese text with this variant's values (None: the card has none; English is shown).
+    prompt_zh: str | None = None
+    explain_zh: str | None = None
+
+    def prompt_in(self, lang: str) -> str:
+        """The prompt in `lang`, falling back to English where the card has no text in it."""
+        return self.prompt_zh if lang == "zh" and self.prompt_zh else self.prompt
+
+    def explain_in(self, lang: str) -> str:
+        """The explanation in `lang`, falling back to English where the card has no text in it."""
+        return self.explain_zh if lang == "zh" and self.explain_zh else self.explain
+
     source_code: str | None = None
 
     def values_json(self) -> dict[str, Any]:
@@ -734,10 +746,27 @@ def build_variant(card: Card, seed: int, values: dict[str, Any]) -> Variant:
         choices=tuple(_render_field(card, "choices", c, values) for c in card.choices),
         explain=_render_field(card, "explain", card.explain, values),
         result=None if card.result is None else _render_field(card, "result", card.result, values),
+        prompt_zh=_render_translation(card.prompt_zh, values),
+        explain_zh=_render_translation(card.explain_zh, values),
         source_code=None
         if card.source_code is None
         else _render_field(card, "source_code", card.source_code, values),
     )
+
+
+def _render_translation(text: str | None, values: Mapping[str, Any]) -> str | None:
+    """A translation with these values; None when it has none or cannot be rendered for them.
+
+    A broken translation must not take the card away from anyone: the
+    learner sees the English text, and `quiz deck check` reports the
+    translation (quiz.core.translation).
+    """
+    if text is None:
+        return None
+    try:
+        return render(text, values)
+    except ExprError:
+        return None
 
 
 def draw_variant(card: Card, seed: int) -> Variant:
@@ -760,6 +789,8 @@ def concrete(card: Card, variant: Variant) -> Card:
         choices=variant.choices,
         explain=variant.explain,
         result=variant.result,
+        prompt_zh=variant.prompt_zh,
+        explain_zh=variant.explain_zh,
         source_code=variant.source_code,
     )
 

@@ -24,8 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from quiz.core.queue import pick_next
 from quiz.core.scheduling import CardState as MemState
-from quiz.core.scheduling import Memory, pick_next
+from quiz.core.scheduling import Memory
 from quiz.store.models import CardState, Review
 
 __all__ = [

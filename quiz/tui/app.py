@@ -34,6 +34,8 @@ from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from quiz.config import Settings
     from quiz.core.decks import Library
     from quiz.core.exam import ExamConfig
@@ -98,6 +100,9 @@ class QuizApp(App[int]):
         self.trust_checked = False
         self.runner_ready = threading.Event()
         self.library: Library | None = None
+        # Set once the app is on its way out: screens stop mounting widgets (Textual keeps its own
+        # flag private).
+        self.exiting = False
         self.fingerprint: str | None = None
         self.trust_requests: list[TrustRequest] = []  # added decks waiting for trust, read with the library
         self.exam_config = exam
@@ -397,6 +402,12 @@ class QuizApp(App[int]):
             self.report_error(error)
             return True
 
+    def exit(
+        self, result: Any = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        self.exiting = True
+        super().exit(result, return_code, message)
+
     def report_error(self, error: Exception) -> None:
         log.error("unexpected error: %s", error, exc_info=error)
         self.errors.append(f"{type(error).__name__}: {error}")
@@ -413,6 +424,7 @@ class QuizApp(App[int]):
         log.error("unexpected error: %s", error, exc_info=error)
         self.errors.append(f"{type(error).__name__}: {error}")
         self._return_code = 1
+        self.exiting = True
         if self._exception is None:
             self._exception = error  # run_test re-raises it: tests see it
             self._exception_event.set()

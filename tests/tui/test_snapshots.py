@@ -136,9 +136,11 @@ def test_study_verdict(kinds_library: Path, tmp_path: Path, runner: Any, snap_co
 
 
 @pytest.mark.mxnet
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)], ids=["wide", "narrow"])
 def test_study_verdict_with_the_other_backends(
-    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any
+    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, size: tuple[int, int]
 ) -> None:
+    """Wide: side by side. Narrow: stacked, below the fold, with the hint carrying the mark."""
     settings = settings_for(tmp_path, backends=("torch", "mxnet"))
     study = build_study(settings, None, runner=runner)
     with study.store.session() as s:
@@ -158,7 +160,7 @@ def test_study_verdict_with_the_other_backends(
         await until(pilot, lambda: "→" in str(screen.query_one("#sibling-mxnet .sibling-out").render()), 90)
         quiet(app)
 
-    assert snap_compare(app, run_before=right_answer, terminal_size=(120, 36))
+    assert snap_compare(app, run_before=right_answer, terminal_size=size)
 
 
 def test_statistics(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:

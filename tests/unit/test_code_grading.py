@@ -374,3 +374,91 @@ def test_a_translation_is_read_as_a_statement_and_may_not_import(write_deck: Cal
             read_answer(c, v, cheat)
     with pytest.raises(MalformedAnswer):
         read_answer(c, v, "y = (")
+
+
+def test_a_values_difference_names_the_first_position_and_how_many_differ() -> None:
+    src = tensor([2, 3], "float32", [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    got = tensor([2, 3], "float32", [[1.0, 2.0, 3.5], [4.0, 0.123456789, 6.0]])
+    assert tensor_difference(got, src) == (
+        "same shape and dtype, but the values differ: at [0, 2] 3.5 where the source has 3.0 "
+        "(2 of 6 values differ)"
+    )
+    within = tensor([2, 3], "float32", [[1.0, 2.0, 3.00001], [4.0, 5.0, 6.0]])  # inside the tolerance
+    assert tensor_difference(within, src, Tolerance(rtol=1e-4, atol=0)) is None
+    scalar = tensor_difference(tensor([], "int64", 3), tensor([], "int64", 4))
+    assert scalar == "same shape and dtype, but the value is 3 where the source's is 4"
+    flags = tensor_difference(tensor([2], "bool", [True, False]), tensor([2], "bool", [True, True]))
+    assert (
+        flags
+        == "same shape and dtype, but the values differ: at [1] False where the source has True (1 of 2 values differs)"
+    )
+    # values laid out unlike their shape (a reply that cannot be read position by position): no position
+    assert tensor_difference(tensor([2], "float32", [1.0, 2.0]), tensor([2], "float32", [[1.0], 2.0])) == (
+        "same shape and dtype, but the values differ"
+    )
+    assert tensor_difference(tensor([2], "float32", [1.0, 2.0]), tensor([2], "float32", [1.0])) == (
+        "same shape and dtype, but the values differ"
+    )
+
+
+def test_the_values_shown_are_never_rounded_into_a_lie() -> None:
+    # Six digits would print both as 1.0, or 123456.7 as a whole 123457.0: more digits, until true.
+    close = tensor_difference(
+        tensor([1], "float64", [1.0000001]), tensor([1], "float64", [1.0]), Tolerance(0, 0)
+    )
+    assert close is not None and "at [0] 1.0000001 where the source has 1.0 " in close
+    whole = tensor_difference(
+        tensor([1], "float32", [123456.7]), tensor([1], "float32", [123457.0]), Tolerance(0, 0)
+    )
+    assert whole is not None and "at [0] 123456.7 where the source has 123457.0 " in whole
+    same_text = tensor_difference(
+        tensor([1], "string", ["x" * 50 + "a"]), tensor([1], "string", ["x" * 50 + "b"])
+    )
+    assert same_text == "same shape and dtype, but the values differ: at [0] (1 of 1 values differs)"
+
+
+def test_a_hostile_result_cannot_crash_or_flood_the_difference() -> None:
+    n = 200_000
+    huge = tensor([n], "float32", [0.0] * n)
+    other = tensor([n], "float32", [0.0] * (n - 1) + [float("nan")])
+    text = tensor_difference(other, huge)
+    assert (
+        text
+        == f"same shape and dtype, but the values differ: at [{n - 1}] nan where the source has 0.0 (1 of {n} values differs)"
+    )
+    nans = tensor([2], "float32", [float("nan"), float("inf")])
+    assert tensor_difference(nans, tensor([2], "float32", [float("nan"), float("inf")])) is None
+    assert tensor_difference(nans, tensor([2], "float32", [float("nan"), float("-inf")])) == (
+        "same shape and dtype, but the values differ: at [1] inf where the source has -inf (1 of 2 values differs)"
+    )
+    deep: Any = 1.0
+    for _ in range(5_000):  # deeper than Python's recursion limit
+        deep = [deep]
+    for forged in (tensor([1], "float32", deep), deep, {"shape": deep, "dtype": "float32", "values": [1.0]}):
+        text = tensor_difference(forged, tensor([1], "float32", [1.0]))
+        assert text is not None and len(text) < 200, text
+    # walked, not recursed: the same deep values agree, without a RecursionError
+    assert tensor_difference(tensor([1], "float32", deep), tensor([1], "float32", deep)) is None
+    flood = tensor_difference(tensor(list(range(10_000)), "float32", []), tensor([1], "float32", [1.0]))
+    assert flood is not None and len(flood) < 200
+    forged_shape = tensor_difference(tensor(["\x1b[2J" * 1000], "float32", []), tensor([1], "float32", [1.0]))
+    assert forged_shape is not None and len(forged_shape) < 200 and "\x1b" not in forged_shape
+    forged_dtype = tensor_difference(
+        tensor([1], "\x1b[2J" + "f" * 10_000, [1.0]), tensor([1], "float32", [1.0])
+    )
+    assert forged_dtype is not None and len(forged_dtype) < 200 and "\x1b" not in forged_dtype
+    ragged = tensor([2, 2], "float32", [[1.0, 2.0], [3.0]])
+    assert tensor_difference(ragged, tensor([2, 2], "float32", [[1.0, 2.0], [3.0, 4.0]])) == (
+        "same shape and dtype, but the values differ"
+    )
+    deep_got: Any = [2.0]
+    deep_src: Any = [1.0]
+    for _ in range(40):
+        deep_got, deep_src = [deep_got], [deep_src]
+    # a position 41 indices long is no tensor's: the values and the count stay, the position goes
+    assert tensor_difference(tensor([1], "float32", deep_got), tensor([1], "float32", deep_src)) == (
+        "same shape and dtype, but the values differ: 2.0 where the source has 1.0 (1 of 1 values differs)"
+    )
+    assert tensor_difference(tensor([1], "float32", [[[2.0]]]), tensor([1], "float32", [[[1.0]]])) == (
+        "same shape and dtype, but the values differ: at [0, 0, 0] 2.0 where the source has 1.0 (1 of 1 values differs)"
+    )

@@ -105,6 +105,27 @@ def test_prompt_problem(prompt: str, problem: str | None) -> None:
 # --- probing one variable at a time: pure ------------------------------------------------------
 
 
+def test_the_sizes_an_array_is_drawn_with_are_not_probed_alone() -> None:
+    # Changing `n` alone keeps the drawn `x`, so the truth cannot move: not a decoy, a size of `x`.
+    c = parsed(
+        card(
+            "arr.torch",
+            "value",
+            "x = torch.tensor(${x}); y = torch.tensor(${y}) * ${k}",
+            """
+            vars.n = { int = [2, 3] }
+            vars.s = { shape = { rank = 2, side = [2, 3] } }
+            vars.k = { int = [1, 3] }
+            vars.x = { array = ["n", "k + 1", 2] }
+            vars.y = { array = "s" }
+            """,
+            "e",
+            answer='answer = "x"',
+        )
+    )
+    assert constrained_variables(c) == {"n", "k", "s"}
+
+
 def test_alternatives_change_one_variable_and_keep_the_card_drawable() -> None:
     c = parsed(
         card(
@@ -270,6 +291,38 @@ def test_an_explanation_false_for_some_variants_is_flagged(check: Callable[..., 
 
 
 @pytest.mark.torch
+def test_a_chinese_explanation_must_name_the_exceptions_the_english_names(
+    check: Callable[..., CheckReport],
+) -> None:
+    """The English is judged against the variant; its Chinese may not drop, add or swap a class name."""
+    english = "${'Here it runs.' if p == tuple(range(len(s))) else 'Here `view` raises `RuntimeError`.'}"
+    zh_true = "${'这里可以运行。' if p == tuple(range(len(s))) else '这里 `view` 抛出 `RuntimeError`。'}"
+    zh_swapped = "${'这里可以运行。' if p == tuple(range(len(s))) else '这里 `view` 抛出 `ValueError`。'}"
+    zh_always = "${'这里抛出 `RuntimeError`。' if p == tuple(range(len(s))) else '这里抛出 `RuntimeError`。'}"
+
+    def zh(text: str) -> dict[str, str]:
+        return {"prompt_zh": 'prompt_zh = "p"', "explain_zh": f'explain_zh = """\n{text}\n"""'}
+
+    report = check(
+        card("true.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_true))
+        + card("swapped.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_swapped))
+        + card("always.torch", "raises", VIEW, VIEW_VARS, english, **zh(zh_always))
+    )
+    assert flags(report) == {
+        "true.torch": set(),
+        "swapped.torch": {"translation"},
+        "always.torch": {"translation"},
+    }
+    by_id = {r.card.id: r for r in report.results}
+    swapped = [f for f in by_id["swapped.torch"].flags if f.code == "translation"]
+    assert swapped and all(by_id["swapped.torch"].truths[f.seed] is not None for f in swapped)
+    assert "ValueError" in swapped[0].message and "RuntimeError" in swapped[0].message
+    # flagged only on the variants where the Chinese says what the English does not
+    always = [f for f in by_id["always.torch"].flags if f.code == "translation"]
+    assert always and all(by_id["always.torch"].truths[f.seed] is None for f in always)
+
+
+@pytest.mark.torch
 def test_a_decoy_variable_is_inert_unless_declared(check: Callable[..., CheckReport]) -> None:
     code = "x = torch.ones(${n})\ny = x.${op}\nx[0] = 100"
     vars_toml = 'vars.n = { int = [2, 6] }\nvars.op = { choice = ["view(-1)", "clone()"] }'
@@ -349,3 +402,13 @@ def test_the_built_in_prompts_read_for_every_draw(builtin_library: Any) -> None:
             if found:
                 problems.append((c.uid, seed, found))
     assert problems == []
+
+
+def test_a_dunder_name_outside_backticks_is_flagged_for_markdown_would_eat_it() -> None:
+    from quiz.checking.explain import markdown_problem
+
+    # The message a real card quoted: Markdown showed "Module.init() call".
+    problem = markdown_problem("explanation", 'raises ("cannot assign module before Module.__init__() call")')
+    assert problem is not None and "'__init__'" in problem and "backticks" in problem
+    assert markdown_problem("explanation", "raises (`cannot assign module before Module.__init__() call`)") is None
+    assert markdown_problem("explanation", "call `super().__init__()` first; a_b_c and snake_case stay") is None

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quiz.core.scheduling import CardState, Memory, make_scheduler, pick_next, review, study_day_start
+from quiz.core.queue import pick_next, study_day_start
+from quiz.core.scheduling import CardState, Memory, make_scheduler, review
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
+from quiz.tui.lang import lang_of
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
 from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
@@ -147,7 +148,7 @@ backend, your time on each question, and every missed card with its truth and ex
         try:
             reading = run.check(self.position, event.value)
         except MalformedAnswer as exc:
-            self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"))
+            self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"))
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent
@@ -254,7 +255,9 @@ backend, your time on each question, and every missed card with its truth and ex
 
             try:
                 self.report_path.parent.mkdir(parents=True, exist_ok=True)
-                self.report_path.write_text(report_markdown(report), encoding="utf-8")
+                self.report_path.write_text(
+                    report_markdown(report, lang=run.study.settings.lang), encoding="utf-8"
+                )
                 saved_to = str(self.report_path)
             except OSError as exc:
                 self.post_message(Failed("writing the report", f"{exc}"))

@@ -128,7 +128,7 @@ missed card with the truth and the explanation. The exam is saved in your histor
         path = Path(self.saved_to) if self.saved_to else self.default_export_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report_markdown(self.report), encoding="utf-8")
+            path.write_text(report_markdown(self.report, lang=self.quiz.settings.lang), encoding="utf-8")
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc}", severity="error", timeout=10)
             return

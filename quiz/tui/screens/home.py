@@ -186,8 +186,9 @@ due now) and **new** (never seen; at most the daily limit a day).
         )
         for deck, c in data.decks:
             title = Text(deck.id, style="bold")
-            if deck.title:
-                title.append(f"  {deck.title}", style="dim")
+            deck_title = deck.title_in(self.quiz.settings.lang)
+            if deck_title:
+                title.append(f"  {deck_title}", style="dim")
             title = shown(title)
             title.truncate(38, overflow="ellipsis")
             table.add_row(

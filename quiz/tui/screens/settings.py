@@ -1,4 +1,4 @@
-"""Settings: backends, device, new cards a day, desired retention, theme; saved for this profile
+"""Settings: backends, device, new cards a day, desired retention, theme, language; saved for this profile
 (in the profile's settings file, read at start-up, and in the database, which follows the learner)."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from quiz.config import (
     save_learner_settings,
 )
 from quiz.core.cards import BACKENDS
+from quiz.core.i18n import LANGUAGE_NAMES, LANGUAGES, t
 from quiz.core.text import visible
 from quiz.tui.widgets.key_bar import KeyBar
 
@@ -42,6 +43,8 @@ class SettingsScreen(ModalScreen["Settings | None"]):
 - **Desired retention**: how sure FSRS should be that you still know a card when it comes back
   (0.90 is a good default; higher means more reviews).
 - **Theme**: the colours (the `NO_COLOR` environment variable turns colour off altogether).
+- **Language** (语言): the cards' text and quiz's own words, English or 中文 (a card without
+  Chinese text is shown in English). `--lang` on the command line sets it for one run.
 
 **Ctrl+S** saves, Esc cancels.
 """
@@ -78,6 +81,15 @@ class SettingsScreen(ModalScreen["Settings | None"]):
                         allow_blank=False,
                         id="set-theme",
                     )
+                    pinned = " (set on the command line)" if "lang" in s.pinned else ""
+                    yield Label(t("settings.language", s.lang) + pinned)
+                    yield Select(
+                        [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
+                        value=s.lang,
+                        allow_blank=False,
+                        id="set-lang",
+                        disabled="lang" in s.pinned,
+                    )
                 with Vertical(id="settings-right"):
                     yield Label("device" + (" (set on the command line)" if "device" in s.pinned else ""))
                     yield Select(
@@ -113,6 +125,7 @@ class SettingsScreen(ModalScreen["Settings | None"]):
             "new_per_day": new,
             "desired_retention": retention,
             "theme": self.query_one("#set-theme", Select).value,
+            "lang": self.query_one("#set-lang", Select).value,
         }
         return check_learner_settings(raw)
 
@@ -123,8 +136,9 @@ class SettingsScreen(ModalScreen["Settings | None"]):
         except SettingsError as exc:
             error.update(Text(visible(str(exc)), style="bold red"))
             return
-        if "device" in self.settings.pinned:
-            values.pop("device", None)
+        for key in ("device", "lang"):
+            if key in self.settings.pinned:
+                values.pop(key, None)
         try:
             path = save_learner_settings(self.settings.profile, {**_saved(self.settings.profile), **values})
         except OSError as exc:

@@ -17,6 +17,8 @@ from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from quiz.core.answers import MalformedAnswer
+from quiz.core.i18n import known, t
+from quiz.tui.lang import lang_of
 from quiz.tui.messages import (
     CardReady,
     CountsReady,
@@ -115,7 +117,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         yield Static("quiz", id="topbar")
         with VerticalScroll(id="card-scroll"):
             yield CardView(id="card")
-        yield Static("loading decks and schedule…", id="status")
+        yield Static(self.say("study.loading"), id="status")
         yield self.box
         yield KeyBar()
 
@@ -130,7 +132,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
                 self.start(self.study)
 
     def _mount_extras(self) -> AwaitMount | None:
-        if self._extras is not None or not self.is_attached or self.app._exit:
+        if self._extras is not None or not self.is_attached or getattr(self.app, "exiting", False):
             return self._extras
 
         from quiz.tui.widgets.verdict_view import VerdictView
@@ -160,6 +162,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def quiz(self) -> Any:
         """The app (typed loosely: screens only use its documented attributes)."""
         return self.app
+
+    def say(self, key: str, **values: Any) -> str:
+        """The catalog's words for `key` in the learner's language (quiz.core.i18n)."""
+        return t(key, lang_of(self), **values)
 
     # --- state -------------------------------------------------------------------
 
@@ -226,11 +232,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         if decks or self.quiz.deck:
             bar.append(f" · {', '.join(decks or [self.quiz.deck])}")
         due, learning, new = counts.get("due", 0), counts.get("learning", 0), counts.get("new", 0)
-        bar.append(f"   due {due}", style="bold red" if due else "dim")
-        bar.append(f" · learning {learning}", style="bold yellow" if learning else "dim")
-        bar.append(f" · new {new}", style="bold blue" if new else "dim")
-        bar.append(f"   today {counts.get('reviewed_today', 0) + 0}", style="dim")
-        bar.append(f"   device {self.quiz.settings.device}", style="dim")
+        bar.append("   " + self.say("study.bar.due", n=due), style="bold red" if due else "dim")
+        bar.append(
+            " · " + self.say("study.bar.learning", n=learning), style="bold yellow" if learning else "dim"
+        )
+        bar.append(" · " + self.say("study.bar.new", n=new), style="bold blue" if new else "dim")
+        bar.append("   " + self.say("study.bar.today", n=counts.get("reviewed_today", 0) + 0), style="dim")
+        bar.append("   " + self.say("study.bar.device", device=self.quiz.settings.device), style="dim")
         if self.quiz.isolation_header:
             bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
         self.query_one("#topbar", Static).update(shown(bar))
@@ -326,7 +334,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         stopped = [b for b in self.card.backends if runner is not None and runner.state(b) == "stopped"]
         if runner is not None and stopped:
             self.call_after_refresh(runner.prestart, stopped)
-        self.set_status(Text("Enter answers · Esc Home · F1 help", style="dim"))
+        self.set_status(Text(self.say("study.keys.question"), style="dim"))
         if (chosen or submit_now) and typed.strip() and not from_undo:
             self.call_after_refresh(self.submit_answer, self.box.value)
         self._first_paint()
@@ -346,7 +354,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             except Exception as exc:
                 self.app.log.error(f"next due: {exc}")
         for box in self.query("#summary").results(Static):
-            box.update(summary_text(summary, next_due, self.quiz.clock()))
+            box.update(summary_text(summary, next_due, self.quiz.clock(), lang_of(self)))
         self._show("#welcome", False)
         self.set_status("")
         self.update_topbar()
@@ -413,19 +421,20 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             reading = read_answer(self.card, self.variant, value)  # read once: grading takes it as it is
         except MalformedAnswer as exc:
             # Asked again, never marked wrong.
-            self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"), style="-warning")
+            self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"), style="-warning")
             return
         self.phase = "running"
         backend = self.card.backend.value
         runner = self.quiz.runner
         cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
-        verb = "are" if len(cold) > 1 else "is"
-        note = (
-            f" ({' and '.join(cold)} {verb} still loading: the first card takes a few seconds)"
-            if cold
-            else ""
+        if len(cold) > 1:
+            note = self.say("study.cold_many", backends=" and ".join(cold))
+        else:
+            note = self.say("study.cold", backend=cold[0]) if cold else ""
+        device = self.quiz.settings.device
+        self.set_status(
+            Text(self.say("study.running", backend=backend, device=device, note=note), style="bold")
         )
-        self.set_status(Text(f"running on {backend}/{self.quiz.settings.device}…{note}", style="bold"))
         self.grade(reading)
 
     def grade(self, answer: ParsedAnswer) -> None:
@@ -445,7 +454,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         try:
             answered = grade_answer(app.runner, app.settings.device, app.clock, card, variant, answer, shown)
         except MalformedAnswer as exc:
-            self.post_message(Failed("reading your answer", exc.hint))
+            self.post_message(Failed("reading your answer", exc.text(lang_of(self))))
             return
         except Exception as exc:
             self.post_message(Failed("grading", f"{type(exc).__name__}: {exc}"))
@@ -463,9 +472,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.suggested = self.verdict_view.show(message.answered, lapses=self.lapses)
         self.phase = "verdict"
         self._show("#welcome", False)
-        self.set_status(
-            Text("1 Again · 2 Hard · 3 Good · 4 Easy · Enter accepts the suggestion", style="dim")
-        )
+        ratings = {f"r{n}": self.say(f"rating.{n}") for n in (1, 2, 3, 4)}
+        self.set_status(Text(self.say("study.keys.verdict", **ratings), style="dim"))
         self.call_after_refresh(self._verdict_painted)
 
     def _verdict_painted(self) -> None:
@@ -499,7 +507,11 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         notes = {}
         for s in siblings:
             state = study.runner.state(s.backend.value)
-            notes[s.backend.value] = "running…" if state == "ready" else f"starting {s.backend.value}…"
+            notes[s.backend.value] = (
+                self.say("siblings.running")
+                if state == "ready"
+                else self.say("siblings.starting", backend=s.backend.value)
+            )
         study.runner.prestart([s.backend.value for s in siblings])
         self.post_message(SiblingsFound(token, siblings, notes))
         worker = get_current_worker()
@@ -532,14 +544,14 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         elif self.suggested is not None:
             self.action_rate(self.suggested)
         else:
-            self.set_status(Text("This card could not be graded: pick a rating 1-4.", style="yellow"))
+            self.set_status(Text(self.say("study.pick_rating"), style="yellow"))
 
     def action_rate(self, rating: int) -> None:
         if self.phase != "verdict" or self.answered is None:
             return
         self.phase = "saving"
         self.compare_token += 1  # the comparison of this card is over
-        self.set_status(Text("saving…", style="dim"))
+        self.set_status(Text(self.say("study.saving"), style="dim"))
         self.save_and_next(self.answered, rating)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
@@ -584,9 +596,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         )
         if message.leech:
             self.notify(
-                f"{a.card.uid} is a leech: forgotten {message.lapses} times. Read its explanation again, "
-                "or suspend it (Ctrl+S) for now.",
-                title="Leech",
+                self.say("study.leech_note", card=a.card.uid, lapses=message.lapses),
+                title=self.say("study.leech_title"),
                 severity="warning",
                 timeout=10,
             )
@@ -599,13 +610,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         study = self.study
         if study is None:
-            self.set_status(Text("Still loading: nothing to undo yet.", style="yellow"))
+            self.set_status(Text(self.say("study.undo_loading"), style="yellow"))
             return
         if not study.undo_steps:
-            self.set_status(Text("Nothing to undo in this session.", style="yellow"), style="-warning")
+            self.set_status(Text(self.say("study.undo_nothing"), style="yellow"), style="-warning")
             return
         self.phase = "saving"
-        self.set_status(Text("taking it back…", style="dim"))
+        self.set_status(Text(self.say("study.undoing"), style="dim"))
         self.undo_worker()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
@@ -630,9 +641,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.reviewed = max(0, self.reviewed - 1)
             if self.records and self.records[-1].card_uid == card.uid:
                 self.records.pop()
-            self.notify(f"Took back your answer to {card.uid}: it is asked again.", timeout=4)
+            self.notify(self.say("study.undid_review", card=card.uid), timeout=4)
         else:
-            self.notify(f"{card.uid} is back in the queue ({undone.kind} undone).", timeout=4)
+            self.notify(self.say("study.undid_other", card=card.uid, kind=undone.kind), timeout=4)
         variant = undone.variant
         if variant is None:
             assert self.study is not None
@@ -668,8 +679,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     @on(SetAside)
     def set_aside(self, message: SetAside) -> None:
-        what = "buried until tomorrow" if message.how == "bury" else "suspended"
-        self.notify(f"{message.card.uid} {what}. Ctrl+Z brings it back.", timeout=5)
+        key = "study.buried" if message.how == "bury" else "study.suspended"
+        self.notify(self.say(key, card=message.card.uid), timeout=5)
 
     # --- leaving ------------------------------------------------------------------------
 
@@ -678,16 +689,21 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             from quiz.core.stats import session_summary
 
             s = session_summary(self.records)
-            self.notify(f"{s.reviewed} answered, {s.answers.correct} right this session.", timeout=4)
+            self.notify(self.say("study.left", reviewed=s.reviewed, correct=s.answers.correct), timeout=4)
         self.quiz.go_home()
 
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
         message.stop()  # shown here; the app would show it a second time
         self.app.log.error(f"{message.what}: {message.error}")
-        self.notify(message.text, severity="error", timeout=10, markup=False)
+        # `what` is English ("grading"); the catalog has the usual ones as "study.while.<what>".
+        what = (
+            self.say(f"study.while.{message.what}") if known(f"study.while.{message.what}") else message.what
+        )
+        problem = message.line or self.say("study.problem", what=what, error=message.error)
+        self.notify(problem, severity="error", timeout=10, markup=False)
         if self.phase == "running":
             self.phase = "question"
         elif self.phase == "saving":
             self.phase = "verdict" if self.answered is not None else "question"
-        self.set_status(Text(message.text, style="bold red"), style="-error")
+        self.set_status(Text(problem, style="bold red"), style="-error")

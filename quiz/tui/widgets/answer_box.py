@@ -19,16 +19,19 @@ from textual.widgets import Input, Static
 
 from quiz.core.answers import DTYPES, hint_for
 from quiz.core.cards import Card, Kind
+from quiz.core.i18n import DEFAULT_LANGUAGE, t
+from quiz.tui.lang import lang_of
 from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
 
+# The label before the text field, as catalog keys ("field.shape" is "shape"; "field.answer" otherwise).
 FIELD_LABEL = {
-    Kind.SHAPE: "shape",
-    Kind.DTYPE: "dtype",
-    Kind.VALUE: "value",
-    Kind.RAISES: "raises",
+    Kind.SHAPE: "field.shape",
+    Kind.DTYPE: "field.dtype",
+    Kind.VALUE: "field.value",
+    Kind.RAISES: "field.raises",
 }
 EXCEPTIONS = (
     "no error",
@@ -43,24 +46,29 @@ EXCEPTIONS = (
     "NotImplementedError",
     "AssertionError",
 )
-# The two answers of yes/no cards: (key, label, the text parse_answer reads).
+# The two answers of yes/no cards: (key, label's catalog key, the text parse_answer reads). The keys
+# and the text read stay the same in every language; only the label is translated.
 YES_NO = {
-    Kind.BOOL: (("y", "yes", "yes"), ("n", "no", "no")),
-    Kind.GRAD_IS_NONE: (("n", "None", "none"), ("t", "a tensor (not None)", "not none")),
+    Kind.BOOL: (("y", "yesno.yes", "yes"), ("n", "yesno.no", "no")),
+    Kind.GRAD_IS_NONE: (("n", "yesno.none", "none"), ("t", "yesno.tensor", "not none")),
 }
 
 
 class YesNo(Horizontal, can_focus=True):
     """Two answers side by side, one key each (shown in the label); arrows and Enter work too."""
 
-    def __init__(self, kind: Kind) -> None:
+    def __init__(self, kind: Kind, lang: str = DEFAULT_LANGUAGE) -> None:
         super().__init__(classes="answer-form")
         self.options = YES_NO[kind]
+        self.lang = lang
         self.selected = 0
 
     def compose(self) -> ComposeResult:
         for i, (key, label, _) in enumerate(self.options):
-            option = Static(Text.assemble((f" {key} ", "bold reverse"), f" {label} "), classes="yesno-option")
+            option = Static(
+                Text.assemble((f" {key} ", "bold reverse"), f" {t(label, self.lang)} "),
+                classes="yesno-option",
+            )
             option.index = i  # type: ignore[attr-defined]
             yield option
 
@@ -135,9 +143,10 @@ class AnswerBox(Vertical):
         that already chose an answer (yes/no or an option), which the caller then submits."""
         self.kind = card.kind
         self.remove_class("-locked")
+        lang = lang_of(self)
         key = typed.strip()[:1].lower()
         if card.kind in YES_NO:
-            box = YesNo(card.kind)
+            box = YesNo(card.kind, lang)
             self._use("yesno", box)
             return bool(key) and box.pick(key)
         if card.kind == Kind.CHOICE:
@@ -154,9 +163,9 @@ class AnswerBox(Vertical):
         field.disabled = False
         field.value = typed
         field.cursor_position = len(typed)
-        field.placeholder = f"{hint_for(card)}, then Enter"
+        field.placeholder = t("field.then_enter", lang, hint=hint_for(card, lang))
         field.suggester = _suggester(card.kind)
-        self.label.update(FIELD_LABEL.get(card.kind, "answer"))
+        self.label.update(t(FIELD_LABEL.get(card.kind, "field.answer"), lang))
         field.focus()
         return False
 

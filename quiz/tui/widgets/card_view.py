@@ -10,23 +10,16 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.cards import Card, Kind
+from quiz.core.i18n import t
 from quiz.core.text import visible
+from quiz.tui.lang import lang_of
 from quiz.tui.render import highlight_python, markdown_text, shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
 
-KIND_LABEL = {
-    Kind.SHAPE: "predict the shape",
-    Kind.DTYPE: "predict the dtype",
-    Kind.BOOL: "yes or no",
-    Kind.GRAD_IS_NONE: "is the gradient None?",
-    Kind.VALUE: "predict the value",
-    Kind.RAISES: "does the last line raise? which exception?",
-    Kind.CHOICE: "pick an option",
-    Kind.CODE: "write the code",
-    Kind.TRANSLATE: "translate the code",
-}
+# What each kind asks, in English (the catalog has it in every language: "kind.<kind>").
+KIND_LABEL = {kind: t(f"kind.{kind.value}") for kind in Kind}
 
 
 class CardView(Vertical):
@@ -39,25 +32,26 @@ class CardView(Vertical):
         yield Static(id="card-code")
 
     def show(self, card: Card, variant: Variant, *, lapses: int = 0) -> None:
+        lang = lang_of(self)
         meta = Text()
         where = card.deck_id if card.section == card.deck_id else f"{card.deck_id} · {card.section}"
         meta.append(visible(where), style="bold")
         meta.append(f"   {card.backend.value}", style="bold cyan")
-        meta.append(f" · {KIND_LABEL[card.kind]}", style="dim")
+        meta.append(f" · {t(f'kind.{card.kind.value}', lang)}", style="dim")
         if card.source_backend is not None:
-            meta.append(f" from {card.source_backend.value}", style="dim")
+            meta.append(t("card.from", lang, backend=card.source_backend.value), style="dim")
         if lapses and is_leech(lapses):
-            meta.append(f"   LEECH ({lapses} lapses)", style="bold red")
+            meta.append(t("card.leech", lang, lapses=lapses), style="bold red")
         self.query_one("#card-meta", Static).update(shown(meta))
-        self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt))
+        self.query_one("#card-prompt", Static).update(markdown_text(variant.prompt_in(lang)))
         source = self.query_one("#card-source", Static)
         code = self.query_one("#card-code", Static)
         if card.source_backend is not None and variant.source_code is not None:
             # A translate card: the working code, then the setup the learner's line runs after.
             source.update(numbered(highlight_python(variant.source_code)))
-            source.border_title = f"{card.source_backend.value}: the working code"
+            source.border_title = t("card.source_title", lang, backend=card.source_backend.value)
             source.display = True
-            code.border_title = f"{card.backend.value}: your line runs after this"
+            code.border_title = t("card.code_after", lang, backend=card.backend.value)
         else:
             source.display = False
             code.border_title = None

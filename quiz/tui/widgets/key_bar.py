@@ -13,6 +13,9 @@ from textual.binding import Binding
 from textual.markup import escape
 from textual.widgets import Static
 
+from quiz.core.i18n import known, t
+from quiz.tui.lang import lang_of
+
 KEY_NAMES = {
     "escape": "esc",
     "enter": "⏎",
@@ -40,6 +43,7 @@ class KeyBar(Static):
     """
 
     def on_mount(self) -> None:
+        lang = lang_of(self)
         parts = []
         seen = set()
         for binding in [*self.screen.BINDINGS, *self.app.BINDINGS]:
@@ -47,5 +51,11 @@ class KeyBar(Static):
                 continue
             seen.add(binding.action)
             key = escape(key_name(binding.key))
-            parts.append(f"[b $footer-key-foreground] {key} [/]{escape(binding.description)} ")
+            # The catalog has the labels by their English text: "key.Home".
+            label = (
+                t(f"key.{binding.description}", lang)
+                if known(f"key.{binding.description}")
+                else binding.description
+            )
+            parts.append(f"[b $footer-key-foreground] {key} [/]{escape(label)} ")
         self.update("".join(parts))

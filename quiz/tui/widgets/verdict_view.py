@@ -11,10 +11,12 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
+from quiz.core.i18n import t
 from quiz.core.text import visible
+from quiz.tui.lang import lang_of
 from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
-from quiz.tui.widgets.siblings_view import SiblingsView
+from quiz.tui.widgets.siblings_view import SiblingsHint, SiblingsView
 
 if TYPE_CHECKING:
     from quiz.core.cards import Card
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
     from quiz.core.variables import Variant
     from quiz.study import Answered
 
-RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+# The FSRS ratings by key, in English (the catalog has them in every language: "rating.<n>").
+RATINGS = {n: t(f"rating.{n}") for n in (1, 2, 3, 4)}
 
 
 def said(answered: Answered) -> str:
@@ -74,55 +77,64 @@ class VerdictView(Vertical):
         yield Static(id="verdict-line")
         yield Static(id="verdict-detail")
         yield Static(id="verdict-rate")
+        hint = SiblingsHint(id="siblings-hint")  # the comparison's marks while it is below the fold
+        yield hint
         yield Static(id="verdict-explain")
-        yield SiblingsView(id="siblings")
+        yield SiblingsView(hint=hint, id="siblings")
 
     def show(self, answered: Answered, *, lapses: int = 0) -> int | None:
         """Fill in the verdict; returns the suggested rating."""
+        lang = lang_of(self)
         v = answered.verdict
         line = Text()
         if v.correct is None:
-            line.append(" NOT GRADED ", style="bold reverse yellow")
+            line.append(t("verdict.badge.not_graded", lang), style="bold reverse yellow")
             line.append(f"  {visible(v.error or '')}", style="yellow")
             self.set_class(True, "-error")
         elif v.correct:
-            line.append(" ✓ CORRECT ", style="bold reverse green")
+            line.append(t("verdict.badge.correct", lang), style="bold reverse green")
             self.set_class(False, "-error")
         else:
-            line.append(" ✗ INCORRECT ", style="bold reverse red")
+            line.append(t("verdict.badge.incorrect", lang), style="bold reverse red")
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
-            line.append(f"   LEECH: forgotten {lapses} times", style="bold red")
+            line.append(t("verdict.leech", lang, lapses=lapses), style="bold red")
         self.query_one("#verdict-line", Static).update(shown(line))
 
         detail = Text()
-        detail.append("you said  ", style="dim")
+        detail.append(t("verdict.said", lang), style="dim")
         detail.append(f"{visible(said(answered))}\n")
         if v.expected is not None:
-            detail.append("truth     ", style="dim")
+            detail.append(t("verdict.truth", lang), style="dim")
             detail.append(visible(v.expected), style="bold")
-            detail.append(f"   ({v.backend} {v.version} on {v.device}, {v.elapsed_ms:.1f} ms)", style="dim")
+            ran = t(
+                "verdict.ran", lang, backend=v.backend, version=v.version, device=v.device, ms=v.elapsed_ms
+            )
+            detail.append(ran, style="dim")
             given_error = v.extra.get("given_error")
             if given_error:
-                detail.append(f"\nyour code raised {visible(str(given_error))}", style="red")
+                detail.append(t("verdict.code_raised", lang, error=visible(str(given_error))), style="red")
             elif "given_value" in v.extra:
-                detail.append(f"\nyour code gave {visible(str(v.extra['given_value']))}", style="dim")
+                detail.append(
+                    t("verdict.code_gave", lang, value=visible(str(v.extra["given_value"]))), style="dim"
+                )
             code_detail(detail, v.extra)
         self.query_one("#verdict-detail", Static).update(shown(detail))
-        explain = answered.variant.explain or answered.card.explain
+        explain = answered.variant.explain_in(lang) or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 
         suggested = suggest_rating(v.correct, answered.response_ms)
         rate = Text()
-        rate.append("rate: ", style="dim")
-        for n, name in RATINGS.items():
+        rate.append(t("verdict.rate", lang), style="dim")
+        for n in RATINGS:
             style = "bold reverse" if n == suggested else "bold"
-            rate.append(f" {n} {name} ", style=style)
+            rate.append(f" {n} {t(f'rating.{n}', lang)} ", style=style)
             rate.append(" ")
         if suggested:
-            rate.append(f"  Enter = {RATINGS[suggested]}", style="dim")
+            rate.append(t("verdict.enter", lang, rating=t(f"rating.{suggested}", lang)), style="dim")
         self.query_one("#verdict-rate", Static).update(rate)
         self.query_one(SiblingsView).display = False
+        self.query_one(SiblingsHint).display = False
         return suggested
 
     async def show_siblings(self, answered: Answered, siblings: list[Card], notes: dict[str, str]) -> None:
