@@ -14,6 +14,8 @@ from tests.classroom.pg import db_url, pg_server, pg_url
 
 # PostgreSQL for any test that asks: `pg_server` (session), `pg_url` and `db_url` (tests/classroom/pg.py).
 __all__ = ["db_url", "pg_server", "pg_url"]
+# `canary` (autouse): after each test, the shared warm workers it used still give a known truth.
+pytest_plugins = ["tests.canary"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "tensorflow", "mxnet")
@@ -51,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def runner() -> Iterator[object]:
-    """One warm Runner for the whole session (framework imports are slow)."""
+    """One warm Runner for the whole session (framework imports are slow); the canary watches it."""
     from quiz.runner.client import Runner
 
     r = Runner(device=os.environ.get("QUIZ_TEST_DEVICE", "cpu"))

@@ -3,7 +3,6 @@ learner's reach — the attacks a cheating learner would try are all graded inco
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,11 +190,9 @@ def test_the_smallest_failing_variant_is_shown(own_runner: Runner, make_card: Ma
 
 def test_a_line_that_hangs_is_wrong_and_is_run_once(own_runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card, timeout="1")
-    started = time.perf_counter()
     v = graded(own_runner, card, variant, "__import__('time').sleep(30)")
     assert v["correct"] is False and "timed out" in v["given_error"]
-    assert v["variants_checked"] == 1  # not 4 timeouts in a row
-    assert time.perf_counter() - started < 25
+    assert v["variants_checked"] == 1  # not 4 timeouts in a row (counted, not timed)
     assert graded(own_runner, card, variant, "x.mT")["correct"] is True
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import stat
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,19 +237,24 @@ def terminal() -> Iterator[tuple[int, str]]:
         os.close(master)
 
 
-def _drain(fd: int) -> bytes:
+def _drain(master: int, name: str) -> bytes:
+    """Everything written onto the terminal so far: ends at a mark written after it, not after a pause.
+
+    A terminal keeps the order of what is written to it, so once the mark (written after the card
+    has run) comes out, whatever the card wrote has come out before it.
+    """
+    end = b"<end of what was written>"
+    fd = os.open(name, os.O_WRONLY | os.O_NOCTTY)
+    try:
+        os.write(fd, end)
+    finally:
+        os.close(fd)
     out = b""
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 4096)
-        except (BlockingIOError, OSError):
-            time.sleep(0.02)
-            continue
-        if not chunk:
-            break
-        out += chunk
-    return out
+    while end not in out:
+        ready, _, _ = select.select([master], [], [], 60)
+        assert ready, f"the terminal never gave back its mark; it gave {out[-200:]!r}"
+        out += os.read(master, 4096)
+    return out[: out.index(end)]
 
 
 def test_card_cannot_write_onto_the_learners_terminal(
@@ -280,7 +285,7 @@ for t in targets:
         os.close(fd)
 """
     hits = run_value(hostile_runner, make_card, code, "hits")
-    written = _drain(master)
+    written = _drain(master, name)
     assert MARK.encode() not in written
     assert hits == []
 

@@ -32,8 +32,11 @@ def _gone(pid: int) -> bool:
 
 
 async def _settled(served: Served) -> None:
-    """The server has let go of every app (the browser sees the close a moment before)."""
-    for _ in range(100):
+    """The server has let go of every app (the browser sees the close a moment before).
+
+    Polled with a generous bound: a loaded machine is slow to stop an app, not wrong.
+    """
+    for _ in range(1200):
         if not served.server.live and served.server.seats.in_use == 0:
             return
         await asyncio.sleep(0.05)

@@ -53,14 +53,32 @@ def small_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return decks
 
 
-async def wait_for(pilot: Any, condition: Any, timeout: float = 60.0) -> None:
-    """Let the app run until `condition()` holds (thread workers and warm-up take real time)."""
+async def wait_for(pilot: Any, condition: Any, timeout: float = 60.0, what: str = "") -> None:
+    """Let the app run until `condition()` holds (thread workers and warm-up take real time).
+
+    The bound is generous (a loaded machine is slow, never wrong); reaching it fails the test
+    with `what` it waited for.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError("timed out waiting for the app")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or 'the app'}")
         await pilot.pause(0.05)
+
+
+def busy(app: Any, *groups: str) -> bool:
+    """Whether a worker of one of `groups` (the app's or a screen's `@work(group=...)`) is still to finish.
+
+    Textual removes a worker only once its task is done, after whatever it did through
+    `call_from_thread`; so when this turns False, that work has happened.
+    """
+    return any(w.group in groups and not w.is_finished for w in app.workers)
+
+
+async def settled(pilot: Any, app: Any, *groups: str) -> None:
+    """Wait until the workers of `groups` have finished (what they did on the app's thread is done)."""
+    await wait_for(pilot, lambda: not busy(app, *groups), what=f"the app's {'/'.join(groups)} work to finish")
 
 
 # Every kind of card on torch (constant, so the right answers are known), and one family on

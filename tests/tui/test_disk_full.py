@@ -26,7 +26,7 @@ from quiz.store.db import DiskFull
 from quiz.store.models import Review
 from quiz.study import DISK_FULL, Answered
 from quiz.tui.app import QuizApp, build_study
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import settled, wait_for
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -131,7 +131,9 @@ async def test_a_full_disk_in_the_app_shows_one_line_and_rating_again_works(
         assert os.statvfs(tiny_disk).f_bavail == 0
         await pilot.press("3")
         await wait_for(pilot, lambda: "disk is full" in str(screen.query_one("#status").render()))
-        await pilot.pause(0.3)
+        # Once the saving thread has ended and what it posted is handled, a second message would be shown.
+        await settled(pilot, app, "next")
+        await pilot.pause()
         assert str(screen.query_one("#status").render()) == DISK_FULL
         assert [m for m in shown if "disk" in m or "Error" in m] == [DISK_FULL]  # once, not twice
         assert not any("OperationalError" in m for m in shown) and app.errors == []

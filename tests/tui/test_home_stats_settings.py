@@ -123,8 +123,11 @@ async def test_settings_are_saved_and_used_at_the_next_start(
     async with app.run_test() as pilot:
         await wait_for(pilot, lambda: app.study is not None and app.study_screen.phase == "question")
         app.open_settings()
-        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        await pilot.pause()
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, SettingsScreen) and bool(app.screen.query("#set-backends")),
+            what="the settings form",
+        )
         form = app.screen
         assert form.query_one("#set-device").disabled  # set by --device for this run
         form.query_one("#set-new").value = "7"  # type: ignore[attr-defined]
@@ -134,8 +137,12 @@ async def test_settings_are_saved_and_used_at_the_next_start(
         backends.deselect("mxnet")  # type: ignore[attr-defined]
         form.query_one("#set-retention").value = "1.5"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
+        await wait_for(
+            pilot,
+            lambda: "0.70 to 0.99" in str(form.query_one("#settings-error").render()),
+            what="the refusal",
+        )
         assert isinstance(app.screen, SettingsScreen)  # refused, and says why
-        assert "0.70 to 0.99" in str(form.query_one("#settings-error").render())
         form.query_one("#set-retention").value = "0.85"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
@@ -165,8 +172,8 @@ async def test_settings_are_saved_and_used_at_the_next_start(
     fresh = settings_for(tmp_path)
     app = QuizApp(fresh, runner=runner)  # type: ignore[arg-type]
     async with app.run_test() as pilot:
-        await wait_for(pilot, lambda: app.study is not None)
-        await pilot.pause(0.2)
+        # Taken up while loading, before the study is ready: no wait beyond that.
+        await wait_for(pilot, lambda: app.study is not None, what="the study to load")
         assert app.settings.new_per_day == 7 and app.study.settings.new_per_day == 7
     assert learner_settings_file("default").exists()
 
@@ -184,7 +191,7 @@ async def test_an_unexpected_error_is_a_message_not_a_traceback(
 
         screen.action_bury = broken  # type: ignore[method-assign]
         await pilot.press("ctrl+b")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: app.errors, what="the error to be reported")
         assert app.errors == ["RuntimeError: a bug in a handler"]
         assert any("a bug in a handler" in n.message for n in app._notifications)
         assert app.is_running and app.return_code in (None, 0)
@@ -203,7 +210,7 @@ async def test_no_color_paints_in_monochrome(
         await wait_for(pilot, lambda: screen.phase == "question")
         await answer(pilot, screen, "2x1x3")
         await wait_for(pilot, lambda: screen.phase == "verdict")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: "INCORRECT" in app.export_screenshot(), what="the verdict painted")
         svg = app.export_screenshot()
     assert app.no_color
     assert "INCORRECT" in svg  # said in words, not only in red

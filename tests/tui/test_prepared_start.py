@@ -10,7 +10,7 @@ from quiz import paths
 from quiz.config import load_settings
 from quiz.prepared import prepared_path, read_prepared
 from quiz.tui.app import QuizApp
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import settled, wait_for
 
 pytestmark = pytest.mark.torch
 
@@ -50,9 +50,11 @@ async def test_a_normal_exit_prepares_the_next_start(
         assert screen.prepared_uid == screen.card.uid != first  # type: ignore[union-attr]
         shown = screen.card.uid  # type: ignore[union-attr]
         await wait_for(pilot, lambda: app.study is not None)
-        await pilot.pause(0.3)
+        # The study checks the prepared card against the schedule in a thread, and would replace it
+        # (dropping `prepared_uid`) before that thread ends.
+        await settled(pilot, app, "next")
         assert app.study.next_card().uid == shown  # type: ignore[union-attr]
-        assert screen.card.uid == shown  # confirmed, not replaced  # type: ignore[union-attr]
+        assert screen.prepared_uid == screen.card.uid == shown  # confirmed, not replaced  # type: ignore[union-attr]
         # The prepared card grades like any other.
         a, b = screen.variant.values["a"], screen.variant.values["b"]  # type: ignore[union-attr]
         await pilot.press(*f"{a}x{b}")

@@ -11,7 +11,7 @@ from quiz.config import load_settings
 from quiz.library import write_into_library
 from quiz.tui.app import QuizApp
 from quiz.tui.screens.trust import TrustScreen
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import busy, settled, wait_for
 
 pytestmark = pytest.mark.torch
 
@@ -52,7 +52,14 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
         if choice == "t":
             await wait_for(pilot, lambda: app.study is not None and "shared/sum.torch" in app.study.cards)
         else:
-            await pilot.pause(0.5)
+            # The app says what became of the deck as it takes the answer; a deck it trusted would be
+            # pinned and the library loaded again in threads: wait for those to be done too.
+            def told() -> list[str]:
+                return [n.message for n in app._notifications if "'shared'" in n.message]
+
+            await wait_for(pilot, told, what="the app to say what became of deck 'shared'")
+            assert "stays out until you trust it" in told()[0], told()
+            await settled(pilot, app, "trust-pin", "load")
             assert "shared/sum.torch" not in app.study.cards  # type: ignore[union-attr]
         assert not isinstance(app.screen, TrustScreen)
 
@@ -72,8 +79,9 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
 
     app = QuizApp(load_settings(db_url=url, device="cpu"))
     async with app.run_test(size=(100, 32)) as pilot:
-        await wait_for(pilot, lambda: app.study is not None)
-        await pilot.pause(0.5)
+        # The trust check starts once the study has loaded, in a thread; a deck to ask about is on
+        # screen by the time that thread is done.
+        await wait_for(pilot, lambda: app.trust_checked and not busy(app, "trust"), what="the trust check")
         assert not isinstance(app.screen, TrustScreen)  # trusted: nothing to ask
         assert "shared/sum.torch" in app.study.cards  # type: ignore[union-attr]
 

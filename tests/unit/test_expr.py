@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -90,11 +88,11 @@ def test_anything_outside_the_subset_is_refused_before_running(source: str) -> N
         "min()",
     ],
 )
-def test_huge_or_failing_expressions_give_an_error_quickly(source: str) -> None:
-    started = time.perf_counter()
+def test_huge_or_failing_expressions_give_an_error(source: str) -> None:
+    # Refused before any of it is computed (a hang would meet pytest's timeout); how fast the refusal
+    # is, is a figure: `expr_refusal_ms` in scripts/bench.py.
     with pytest.raises(ExprError):
         evaluate(source, ENV)
-    assert time.perf_counter() - started < 1.0
 
 
 @pytest.mark.parametrize("source", ["a\x00b", "(" * 500 + ")" * 500, "-" * 100_000 + "1", "1 +", ""])
