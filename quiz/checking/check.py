@@ -643,9 +643,12 @@ def run_check(
     own_pool = pool is None
     if pool is None:
         from quiz import paths as app_paths
+        from quiz.runner.config import WorkerConfig
         from quiz.runner.pool import RunnerPool
 
-        pool = RunnerPool(options.jobs, device=options.device, log_dir=app_paths.log_dir())
+        pool = RunnerPool(
+            options.jobs, device=options.device, config=WorkerConfig(log_dir=app_paths.log_dir())
+        )
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)
     if progress:

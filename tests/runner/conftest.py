@@ -13,6 +13,7 @@ from quiz.core.cards import Card
 from quiz.core.decks import load_deck
 from quiz.core.variables import Variant, draw_variant
 from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
 from quiz.runner.isolation import sandbox_for
 from quiz.runner.limits import Limits
 
@@ -84,6 +85,6 @@ def hostile_runner(
 ) -> Iterator[Runner]:
     """A torch runner per isolation mode with small limits, shared by a module's hostile tests."""
     log_dir = tmp_path_factory.mktemp("worker-logs")
-    r = Runner(device="cpu", isolation=request.param, limits=HOSTILE_LIMITS, log_dir=log_dir)
+    r = Runner(WorkerConfig(isolation=request.param, limits=HOSTILE_LIMITS, log_dir=log_dir), device="cpu")
     yield r
     r.close()

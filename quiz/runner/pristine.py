@@ -1,0 +1,978 @@
+"""Pristine state for every card: snapshot the warm worker, then after each card put back what is known and find the rest.
+
+A worker runs many cards in one process, so a card could change what a later
+card sees (`torch.zeros = torch.ones`, a grad mode left off, numpy's error
+state, a thread that keeps patching). Forking a clean template per card is
+not an option here (a fork of a process with torch imported costs ~13 ms on
+this kind of machine, and a forked child hangs on its first parallel op), so
+the worker keeps its process and, after every card, `StateWatch.check()`:
+
+1. compares the interpreter's state with the snapshot taken when the worker
+   was warm: every loaded module's namespace, the namespaces of the classes
+   and objects those hold, and the dicts, lists and sets they hold directly.
+   Reading every container in Python would take milliseconds, so the watch
+   reads machine words instead, with one numpy gather: a dict's version tag
+   (CPython bumps it on every change), a list's length and item pointers, a
+   set's table. Only containers whose words changed are compared precisely,
+   by identity, to name what changed and to tell a cache or an import from a
+   card's doing. This is what catches changes nobody listed;
+2. reads the settings that live in C (`Setting`: torch's grad mode, numpy's
+   error state, the recursion limit, signal handlers...) and puts back any
+   that changed;
+3. counts OS threads (`/proc/self/task`, which sees threads `threading` does
+   not), open file descriptors, and checks the working directory and the C
+   environment.
+
+A change to known state (`Policy.known`, settings with a `restore`) is put
+back and reported; a change to anything else is reported and makes the
+worker unusable (`Findings.recycle`): the runner replaces it before the next
+card. A module the card imported is not the card's fault, but the worker is
+replaced all the same: nothing vouches for the new module's state.
+
+The word layout is self-tested when the watch starts; where the test fails
+(another Python), the watch compares every container precisely instead:
+correct, slower. The check is a closure made at start-up that looks nothing
+up again, so a card that patches `quiz.runner` is detected, not obeyed. What
+it cannot stop is a card that rewrites the checker's own memory (ctypes, or
+the snapshot reached through `gc` or frames): anything in the process can.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+import sys
+import time
+import types
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from quiz.runner import procs
+
+__all__ = ["Containers", "Findings", "Policy", "Setting", "StateWatch", "gather_available", "process_policy"]
+
+WORD = 8
+_MISSING = object()
+MAX_DESCRIPTIONS = 20  # a card that changes hundreds of things gets the first ones named
+SETTLE_S = 0.05  # how long to wait for threads a card started to end on their own
+KILL_S = 0.5  # how long to spend killing the processes a card left (then the whole worker goes)
+MODULE = types.ModuleType
+FUNCTION = types.FunctionType
+DICT_SUBCLASS = 1 << 29  # Py_TPFLAGS_DICT_SUBCLASS: dict, OrderedDict, defaultdict...
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One piece of global state read through a function (torch's grad mode, numpy's error state...).
+
+    `read` returns something comparable with `==` (a bool, a tuple of plain
+    values). `restore(value)` puts back a value `read` returned; None means
+    only a fresh worker can undo a change.
+    """
+
+    label: str  # in the learner's words: "torch grad mode", "numpy error state"
+    read: Callable[[], Any]
+    restore: Callable[[Any], object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a backend (or the process) knows about its state.
+
+    Labels name containers as the watch finds them: a module by its name
+    (`torch`), anything else by the path it was found at
+    (`torch._tensor_str.PRINT_OPTS`, `warnings.filters`, `keras.src.backend.config._FLOATX`:
+    a key of a namespace).
+    """
+
+    settings: tuple[Setting, ...] = ()
+    # container or namespace key → the learner's words; a change is reported and put back
+    known: Mapping[str, str] = field(default_factory=dict)
+    # containers and namespace keys put back silently: caches that fill up as cards run
+    caches: frozenset[str] = frozenset()
+    # (namespace, key) the worker's own per-card reset replaces (a fresh Keras session)
+    churn: frozenset[tuple[str, str]] = frozenset()
+    # run after a known container was put back (warnings keep a C-level version of their filters)
+    after_restore: Mapping[str, Callable[[], None]] = field(default_factory=dict)
+
+    def __or__(self, other: Policy) -> Policy:
+        return Policy(
+            settings=self.settings + other.settings,
+            known={**self.known, **other.known},
+            caches=self.caches | other.caches,
+            churn=self.churn | other.churn,
+            after_restore={**self.after_restore, **other.after_restore},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """What one card left behind."""
+
+    changed: tuple[str, ...] = ()  # "leaves torch print options changed", ...
+    recycle: str | None = None  # why the worker must not run another card; None: all was put back
+    killed_processes: int = 0  # processes the card left running, killed
+
+
+# --- where a card's changes can hide -------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Containers:
+    """The dicts, lists and sets to watch, each with the name a learner would use for it."""
+
+    dicts: list[dict[Any, Any]] = field(default_factory=list)
+    dict_labels: list[str] = field(default_factory=list)
+    lists: list[list[Any]] = field(default_factory=list)
+    list_labels: list[str] = field(default_factory=list)
+    sets: list[set[Any]] = field(default_factory=list)
+    set_labels: list[str] = field(default_factory=list)
+    _seen: set[int] = field(default_factory=set)
+
+    def add_dict(self, d: dict[Any, Any], label: str) -> bool:
+        if id(d) in self._seen:
+            return False
+        self._seen.add(id(d))
+        self.dicts.append(d)
+        self.dict_labels.append(label)
+        return True
+
+    def add_value(self, value: Any, label: str) -> None:
+        """A list, set or dict held directly by a namespace (a registry, a cache, a table)."""
+        t = type(value)
+        if t is list or t is set:
+            if id(value) in self._seen:
+                return
+            self._seen.add(id(value))
+            if t is list:
+                self.lists.append(value)
+                self.list_labels.append(label)
+            else:
+                self.sets.append(value)
+                self.set_labels.append(label)
+        elif t.__flags__ & DICT_SUBCLASS:
+            self.add_dict(value, label)
+
+    @classmethod
+    def of_modules(cls, modules: Iterable[tuple[str, Any]]) -> Containers:
+        """Every module's namespace, the classes, functions and objects in it, and what they hold directly."""
+        found = cls()
+        classes: list[tuple[type, str]] = []
+        objects: list[tuple[Any, str]] = []
+        namespaces: list[tuple[str, dict[str, Any]]] = []
+        for name, module in modules:  # every module's namespace first, named after its module
+            ns = _instance_dict(module)
+            if ns is not None and found.add_dict(ns, name):
+                namespaces.append((name, ns))
+        for name, ns in namespaces:
+            for key, value in list(ns.items()):
+                if type(key) is not str:
+                    continue
+                t = type(value)
+                if t is MODULE:
+                    continue
+                label = f"{name}.{key}"
+                if issubclass(t, type):
+                    classes.append((value, label))
+                elif t is FUNCTION:
+                    fd = value.__dict__
+                    if fd:  # most functions have none (an empty one appears on first access)
+                        found.add_dict(fd, label)
+                elif t is list or t is set or t.__flags__ & DICT_SUBCLASS:
+                    found.add_value(value, label)
+                elif t.__flags__ & HEAPTYPE and not issubclass(t, (type, MODULE)):
+                    objects.append((value, label))  # a settings object, a registry, a thread-local
+        for klass, label in classes:
+            ns = _class_dict(klass)
+            if ns is None or not found.add_dict(ns, label):
+                continue
+            for key, value in list(ns.items()):
+                if type(key) is str:
+                    found.add_value(value, f"{label}.{key}")
+        for obj, label in objects:
+            ns = _instance_dict(obj)
+            if ns is None or not found.add_dict(ns, label):
+                continue
+            for key, value in list(ns.items()):
+                if type(key) is str:
+                    found.add_value(value, f"{label}.{key}")
+        return found
+
+
+def _instance_dict(obj: Any) -> dict[str, Any] | None:
+    """`obj.__dict__` without running the object's own `__getattr__` (a lazy loader would import)."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        return None
+    return d if type(d) is dict else None
+
+
+def _class_dict(klass: type) -> dict[str, Any] | None:
+    """The real dict behind a class's read-only mappingproxy."""
+    try:
+        proxy = type.__dict__["__dict__"].__get__(klass)
+        refs = gc.get_referents(proxy)
+    except Exception:
+        return None
+    return refs[0] if len(refs) == 1 and type(refs[0]) is dict else None
+
+
+def modules_in_order() -> list[tuple[str, Any]]:
+    """Loaded modules, public names first: a class reached as `torch.Tensor` is named so, not `torch._tensor.Tensor`."""
+    entries = [(n, m) for n, m in list(sys.modules.items()) if type(n) is str and isinstance(m, MODULE)]
+    entries.sort(key=lambda e: (sum(p.startswith("_") for p in e[0].split(".")), e[0].count("."), e[0]))
+    return entries
+
+
+# --- reading machine words ------------------------------------------------------------------
+
+
+def _word(addr: int) -> int:
+    return int(ctypes.c_uint64.from_address(addr).value)
+
+
+def gather_available() -> bool:
+    """Whether this CPython's object layout is the one the word gather reads (tested on live objects)."""
+    if sys.implementation.name != "cpython" or sys.version_info[:2] not in ((3, 11), (3, 12)):
+        return False
+    if ctypes.sizeof(ctypes.c_void_p) != WORD:
+        return False
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    try:
+        return _self_test()
+    except Exception:
+        return False
+
+
+def _self_test() -> bool:
+    """Change probe containers: the words the watch reads must change with them, and only then."""
+    d: dict[str, Any] = {"a": 1}
+    before = _word(id(d) + 24)
+    _ = d["a"]
+    if _word(id(d) + 24) != before:
+        return False
+    d["b"] = 2
+    if _word(id(d) + 24) == before:
+        return False
+
+    class Probe:
+        pass
+
+    p = Probe()
+    p.x = 1  # type: ignore[attr-defined]
+    pd = _instance_dict(p)
+    cd = _class_dict(Probe)
+    if pd is None or cd is None:
+        return False
+    before = _word(id(pd) + 24)
+    p.x = 2  # type: ignore[attr-defined]
+    if _word(id(pd) + 24) == before:
+        return False
+    before = _word(id(cd) + 24)
+    Probe.y = 1  # type: ignore[attr-defined]
+    if _word(id(cd) + 24) == before:
+        return False
+    lst = [object(), object(), object()]
+    items = _word(id(lst) + 24)
+    if _word(id(lst) + 16) != 3 or [_word(items + WORD * i) for i in range(3)] != [id(x) for x in lst]:
+        return False
+    s = {"p", "q", "r"}
+    table, mask = _word(id(s) + 40), _word(id(s) + 32)
+    keys = {_word(table + 2 * WORD * i) for i in range(mask + 1)}
+    return _word(id(s) + 24) == 3 and {id(x) for x in s} <= keys
+
+
+class _Gather:
+    """Machine words at fixed addresses, read together by one numpy fancy index.
+
+    The objects at those addresses are kept alive by the watch's snapshot, so
+    the addresses stay theirs.
+    """
+
+    def __init__(self, addresses: Sequence[int]) -> None:
+        import numpy as np
+
+        arr = np.asarray(addresses, dtype=np.uint64)
+        if not len(arr):
+            self.mem = np.zeros(1, dtype=np.uint64)
+            self.idx = self.order = np.zeros(0, dtype=np.intp)
+            return
+        # Read in address order (neighbouring objects share pages and cache lines); `order` maps
+        # the words back to the order they were given in.
+        self.order = np.argsort(arr, kind="stable")
+        arr = arr[self.order]
+        base = int(arr[0])
+        span = (int(arr[-1]) - base) // WORD + 1
+        self.mem = np.ctypeslib.as_array(ctypes.cast(base, ctypes.POINTER(ctypes.c_uint64)), shape=(span,))
+        self.idx = ((arr - np.uint64(base)) // np.uint64(WORD)).astype(np.intp)
+
+    def read(self) -> Any:
+        """The words, in address order (compare with an earlier `read`, map with `order`)."""
+        return self.mem[self.idx]
+
+
+def _item_addresses(lists: Sequence[list[Any]], sets: Sequence[set[Any]]) -> list[int]:
+    """Where each list's item pointers and each set's table keys are now."""
+    out: list[int] = []
+    for lst in lists:
+        base = _word(id(lst) + 24)
+        out += [base + WORD * k for k in range(len(lst))]
+    for s in sets:
+        table, mask = _word(id(s) + 40), _word(id(s) + 32)
+        out += [table + 2 * WORD * k for k in range(mask + 1)]
+    return out
+
+
+# --- the watch ----------------------------------------------------------------------------
+
+
+class StateWatch:
+    """The warm worker's state, and the check that runs after every card.
+
+    Build it once the worker is warm, then call `check()` after each card.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        containers: Containers | None = None,
+        workdir: str | None = None,
+        use_gather: bool | None = None,
+    ) -> None:
+        self.containers = containers if containers is not None else Containers.of_modules(modules_in_order())
+        self.gathered = gather_available() if use_gather is None else use_gather
+        self.check: Callable[[], Findings] = _make_check(
+            policy, self.containers, workdir=workdir, use_gather=self.gathered
+        )
+        self.size = {
+            "dicts": len(self.containers.dicts),
+            "lists": len(self.containers.lists),
+            "sets": len(self.containers.sets),
+            "settings": len(policy.settings),
+        }
+
+
+def _make_check(
+    policy: Policy, containers: Containers, *, workdir: str | None, use_gather: bool
+) -> Callable[[], Findings]:
+    """Take the snapshot and return the check. Everything the check uses is bound here, as a local:
+    a card that replaces `os.listdir`, `gc.collect` or a helper of this module changes a namespace
+    the check watches, and the check still calls the originals."""
+    listdir, getcwd, chdir, isdir = os.listdir, os.getcwd, os.chdir, os.path.isdir
+    collect, perf_counter, sleep = gc.collect, time.perf_counter, time.sleep
+    waitpid, no_hang, kill_descendants, me = os.waitpid, os.WNOHANG, procs.kill_descendants, os.getpid()
+    gettrace, settrace, getprofile, setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
+    len_, type_, str_, id_, sorted_, frozenset_ = len, type, str, id, sorted, frozenset
+    same, name_of, diff, explained, restore_keys = _same, _name, _diff, _explained_by_import, _restore_keys
+    qualified, module_function = _qualified, _module_function
+
+    dicts, dict_labels = containers.dicts, containers.dict_labels
+    lists, list_labels = containers.lists, containers.list_labels
+    sets, set_labels = containers.sets, containers.set_labels
+    nd, nl = len(dicts), len(lists)
+    known, caches, after_restore = dict(policy.known), set(policy.caches), dict(policy.after_restore)
+    churn: dict[str, frozenset[str]] = {}
+    for owner, key in policy.churn:
+        churn[owner] = churn.get(owner, frozenset()) | {key}
+    modules_at = next((i for i, label in enumerate(dict_labels) if label == "sys.modules"), None)
+    environ_data = getattr(os.environ, "_data", None)
+    environ_at = next((i for i, d in enumerate(dicts) if d is environ_data), None)
+    # The worker's own namespaces: a change there is never benign, whatever it looks like.
+    own = frozenset(i for i, label in enumerate(dict_labels) if label.startswith("quiz.runner"))
+
+    # --- the snapshot ---------------------------------------------------------------------
+    settings: list[Setting] = []
+    setting_snaps: list[Any] = []
+    for s in policy.settings:
+        try:
+            setting_snaps.append(s.read())
+        except Exception:
+            continue  # not in this version of the framework: nothing to watch
+        settings.append(s)
+    dict_snaps = [dict(d) for d in dicts]
+    list_snaps = [list(lst) for lst in lists]
+    set_snaps = [set(s) for s in sets]
+    have_proc = isdir("/proc/self/task")
+    threads0 = len_(listdir("/proc/self/task")) if have_proc else 0
+    fds0 = frozenset_(listdir("/proc/self/fd")) if have_proc else frozenset_()
+    cwd0 = workdir or getcwd()
+    c_environ = _c_environ()
+    env0 = c_environ() if c_environ else None
+
+    # Audit tripwires, for what no snapshot holds: a function's code swapped, an audit hook added,
+    # the C environment changed behind os.environ.
+    events: list[tuple[str, Any]] = []
+    watched_events = frozenset(
+        ("object.__setattr__", "object.__delattr__", "sys.addaudithook", "os.putenv", "os.unsetenv")
+    )
+    append = events.append
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event in watched_events:
+            append((event, args))
+
+    sys.addaudithook(hook)
+
+    gather: dict[str, Any] = {}
+    if use_gather:
+        import numpy as np
+
+        # Heads: a dict's version tag; a list's length, item array and capacity; a set's fill,
+        # used, mask and table. Numbered dicts first, then lists, then sets.
+        addresses = [id(d) + 24 for d in dicts]
+        owners = list(range(nd))
+        for i, lst in enumerate(lists):
+            addresses += [id(lst) + 16, id(lst) + 24, id(lst) + 32]
+            owners += [nd + i] * 3
+        for i, st in enumerate(sets):
+            addresses += [id(st) + 16, id(st) + 24, id(st) + 32, id(st) + 40]
+            owners += [nd + nl + i] * 4
+        gather["heads"] = _Gather(addresses)
+        gather["owner"] = np.asarray(owners, dtype=np.intp)[gather["heads"].order]
+        gather["items"] = _Gather(_item_addresses(lists, sets))
+        gather["heads0"] = gather["heads"].read()
+        gather["items0"] = gather["items"].read()
+
+    def precise(indices: Iterable[int], now: Sequence[Any], snaps: Sequence[Any]) -> list[int]:
+        return [i for i in indices if not _seq_same(now[i], snaps[i])]
+
+    def moved() -> tuple[list[int], list[int], list[int]]:
+        """The dicts, lists and sets that changed since the snapshot (C-level reads only)."""
+        if not gather:
+            return (
+                [i for i in range(nd) if not _dict_same(dicts[i], dict_snaps[i])],
+                precise(range(nl), lists, list_snaps),
+                precise(range(len_(sets)), sets, set_snaps),
+            )
+        heads = gather["heads"].read()
+        flat = set(gather["owner"][(heads != gather["heads0"]).nonzero()[0]].tolist())
+        dd = sorted_(i for i in flat if i < nd)
+        if any(i >= nd for i in flat) or bool((gather["items"].read() != gather["items0"]).any()):
+            # A list or set changed (or was resized, so its items moved): compare them precisely.
+            return dd, precise(range(nl), lists, list_snaps), precise(range(len_(sets)), sets, set_snaps)
+        return dd, [], []
+
+    def resnap(lists_changed: bool) -> None:
+        """Everything is as in the snapshot again (touched and put back): take the words as they are now."""
+        if gather:
+            if lists_changed:
+                gather["items"] = _Gather(_item_addresses(lists, sets))
+                gather["items0"] = gather["items"].read()
+            gather["heads0"] = gather["heads"].read()
+
+    def check() -> Findings:
+        changed: list[str] = []
+        recycle: list[str] = []
+
+        def say(text: str) -> None:
+            if text not in changed and len_(changed) < MAX_DESCRIPTIONS:
+                changed.append(text)
+
+        # 0. A trace or profile function would run inside this check: off first.
+        if gettrace() is not None:
+            settrace(None)
+            say("leaves a trace function set")
+        if getprofile() is not None:
+            setprofile(None)
+            say("leaves a profile function set")
+        collect()  # the card's garbage goes now (with its weakref callbacks), not during a later card
+        settrace(None)
+        setprofile(None)
+
+        # 1. Namespaces, registries and caches: which moved (before any framework code runs).
+        dd, ll, ss = moved()
+
+        # 2. Settings held in C: compare, put back.
+        for k, s in enumerate(settings):
+            before = setting_snaps[k]
+            try:
+                now = s.read()
+            except Exception:
+                now = _MISSING
+            if same(now, before):
+                continue
+            say(f"leaves {s.label} changed")
+            if s.restore is None:
+                recycle.append(f"{s.label} cannot be put back")
+                continue
+            try:
+                s.restore(before)
+                ok = same(s.read(), before)
+            except Exception:
+                ok = False
+            if not ok:
+                recycle.append(f"{s.label} could not be put back")
+
+        # 3. Processes the card left (orphans come back to the worker, a child subreaper): killed.
+        killed = 0
+        try:
+            waitpid(-1, no_hang)
+        except ChildProcessError:
+            pass  # no child processes at all: the usual case, one syscall
+        else:
+            killed = kill_descendants(me, timeout=KILL_S)
+            if killed:
+                say("leaves a process running" if killed == 1 else f"leaves {killed} processes running")
+            try:
+                waitpid(-1, no_hang)
+            except ChildProcessError:
+                pass
+            else:  # some would not die in time: the app kills the whole worker tree
+                recycle.append("the card left processes that did not stop in time")
+
+        # 4. Threads the card left (OS threads: `_thread` ones too), waiting a moment for any ending.
+        if have_proc:
+            started = perf_counter()
+            extra = len_(listdir("/proc/self/task")) - threads0
+            while extra > 0 and perf_counter() - started < SETTLE_S:
+                sleep(0.002)
+                extra = len_(listdir("/proc/self/task")) - threads0
+            if extra > 0:
+                say("leaves a thread running" if extra == 1 else f"leaves {extra} threads running")
+                recycle.append("the card left threads running")
+            elif extra < 0:
+                say("stops a thread the framework uses")
+                recycle.append("a framework thread is gone")
+
+        # 5. The working directory.
+        try:
+            cwd: str | None = getcwd()
+        except OSError:
+            cwd = None
+        if cwd != cwd0:
+            say("leaves the working directory changed")
+            try:
+                chdir(cwd0)
+            except OSError:
+                recycle.append("the card removed its working directory")
+
+        # 6. What moved, precisely: imports first (they explain some changes), then the rest.
+        imported: list[str] = []
+        new_modules: set[int] = set()
+        if modules_at is not None and modules_at in dd:
+            mods, snap = dicts[modules_at], dict_snaps[modules_at]
+            added, removed = diff(mods, snap)
+            for key in added:
+                value = mods.get(key) if type_(key) is str_ else None
+                if type_(key) is str_ and key not in snap and isinstance(value, MODULE):
+                    imported.append(key)
+                    new_modules.add(id_(value))
+                else:
+                    say(f"leaves sys.modules[{name_of(key)!r}] changed")
+                    recycle.append("the card changed sys.modules")
+            for key in removed:
+                say(f"leaves sys.modules[{name_of(key)!r}] removed")
+                recycle.append("the card removed a loaded module")
+        for i in dd:
+            if i == modules_at:
+                continue
+            d, snap, label = dicts[i], dict_snaps[i], dict_labels[i]
+            added, removed = diff(d, snap)
+            if not added and not removed:
+                continue  # touched and put back
+            if i == environ_at:
+                for key in [*added, *removed]:
+                    say(f"leaves the environment variable {name_of(key)} changed")
+                _restore_environ(snap)
+                continue
+            if label in caches:
+                restore_keys(d, snap, added, removed)
+                continue
+            if label in known:
+                say(f"leaves {known[label]} changed")
+                restore_keys(d, snap, added, removed)
+                if label in after_restore:
+                    after_restore[label]()
+                continue
+            skip = churn.get(label, frozenset_())
+            mine: list[tuple[Any, str]] = []
+            for key in [*added, *removed]:
+                if type_(key) is str_:
+                    if key in skip:
+                        continue
+                    full = f"{label}.{key}"
+                    if key == "__warningregistry__" or full in caches:
+                        restore_keys(d, snap, [key], [])
+                        continue
+                    if full in known:
+                        say(f"leaves {known[full]} changed")
+                        restore_keys(d, snap, [key], [])
+                        if full in after_restore:
+                            after_restore[full]()
+                        continue
+                    if imported and explained(snap.get(key, _MISSING), d.get(key, _MISSING), new_modules):
+                        continue
+                mine.append((key, "deleted" if key in removed else "changed"))
+            for key, how in mine:
+                say(f"leaves {label}.{name_of(key)} {how}")
+            if mine:
+                recycle.append(f"the card changed {label}")
+            if i in own:
+                recycle.append("the card changed the worker's own code")
+        for i in ll:
+            label = list_labels[i]
+            if label in caches or label in known:
+                if label in known:
+                    say(f"leaves {known[label]} changed")
+                lists[i][:] = list_snaps[i]
+                if label in after_restore:
+                    after_restore[label]()
+                continue
+            say(f"leaves the contents of {label} changed")
+            recycle.append(f"the card changed {label}")
+        for i in ss:
+            label = set_labels[i]
+            if label in caches:
+                sets[i].clear()
+                sets[i].update(set_snaps[i])
+                continue
+            say(f"leaves the contents of {label} changed")
+            recycle.append(f"the card changed {label}")
+        if imported:
+            names = sorted_(imported)
+            recycle.append(
+                "the card imported modules the worker had not loaded ("
+                + ", ".join(names[:5])
+                + (", …" if len_(names) > 5 else "")
+                + ")"
+            )
+
+        # 7. File descriptors, and the C environment (os.putenv bypasses os.environ).
+        if have_proc:
+            fds = frozenset_(listdir("/proc/self/fd"))
+            if fds - fds0:
+                say("leaves a file open")
+                recycle.append("the card left files open")
+            if fds0 - fds:
+                say("closes a file the worker uses")
+                recycle.append("the card closed the worker's files")
+        putenv = False
+        for event, args in events:
+            if event in ("os.putenv", "os.unsetenv"):
+                putenv = True
+            elif event == "sys.addaudithook":
+                say("leaves an audit hook installed")
+                recycle.append("the card added an audit hook")
+            elif args and type_(args[0]) is FUNCTION and module_function(args[0]):
+                # object.__setattr__ / __delattr__ on a function of a real module: `f.__code__ = ...`
+                what = f"{qualified(args[0])}.{args[1] if len_(args) > 1 and type_(args[1]) is str_ else '?'}"
+                say(f"leaves {what} changed")
+                recycle.append(f"the card changed {what}")
+        del events[:]
+        if putenv and c_environ is not None and env0 != c_environ():
+            say("leaves the environment changed")
+            recycle.append("the card changed the C environment")
+
+        if not recycle:
+            resnap(bool(ll or ss))
+        return Findings(tuple(changed), "; ".join(dict.fromkeys(recycle)) or None, killed)
+
+    return check
+
+
+# --- comparing by identity ------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False
+
+
+def _name(key: Any) -> str:
+    if type(key) is str:
+        return key if key.isidentifier() else repr(key)[:60]
+    if type(key) is bytes:  # os.environ's keys
+        return key.decode("utf-8", "replace")[:60]
+    return "an entry"
+
+
+def _diff(now: dict[Any, Any], snap: dict[Any, Any]) -> tuple[list[Any], list[Any]]:
+    """Keys added or rebound, and keys removed, comparing keys and values by identity.
+
+    Identity, not equality: no `__eq__` or `__hash__` of a card's objects runs here.
+    """
+    snap_keys = {id(k): k for k in snap}
+    added: list[Any] = []
+    seen: set[int] = set()
+    for k, v in list(now.items()):
+        kid = id(k)
+        if kid in snap_keys:
+            seen.add(kid)
+            if snap[k] is not v:
+                added.append(k)
+        else:
+            added.append(k)
+    removed = [k for kid, k in snap_keys.items() if kid not in seen]
+    return added, removed
+
+
+def _dict_same(now: dict[Any, Any], snap: dict[Any, Any]) -> bool:
+    if len(now) == len(snap) and all(
+        k1 is k2 and v1 is v2 for (k1, v1), (k2, v2) in zip(now.items(), snap.items(), strict=True)
+    ):
+        return True
+    added, removed = _diff(now, snap)
+    return not added and not removed
+
+
+def _seq_same(now: Any, snap: Any) -> bool:
+    a, b = list(now), list(snap)
+    if len(a) != len(b):
+        return False
+    if type(now) is set:
+        return {id(x) for x in a} == {id(x) for x in b}
+    return all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _restore_keys(
+    d: dict[Any, Any], snap: dict[Any, Any], added: Iterable[Any], removed: Iterable[Any]
+) -> None:
+    """Put keys back as the snapshot had them (by identity: a key the snapshot had is its own object)."""
+    snap_ids = {id(k) for k in snap}
+    for key in added:
+        if id(key) in snap_ids:
+            d[key] = snap[key]
+        elif type(key) is str and key in snap:
+            d[key] = snap[key]  # deleted and set again: an equal name, another object
+        else:
+            d.pop(key, None)
+    for key in removed:
+        d[key] = snap[key]
+
+
+def _restore_environ(snap: dict[bytes, bytes]) -> None:
+    """Put os.environ, and the C environment under it, back as it was."""
+    data: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
+    for key in [k for k in data if k not in snap]:
+        os.unsetenv(key)
+        del data[key]
+    for key, value in snap.items():
+        if data.get(key) is not value:
+            os.putenv(key, value)
+            data[key] = value
+
+
+def _explained_by_import(old: Any, new: Any, new_modules: set[int]) -> bool:
+    """A change an import makes: a submodule set on its package, a lazy loader replaced by the module,
+    or an entry added to a registry that the new module filled."""
+    if id(new) in new_modules or old is _MISSING:
+        return True
+    return issubclass(type(old), MODULE) and issubclass(type(new), MODULE)
+
+
+def _module_function(fn: types.FunctionType) -> bool:
+    """A function of a real module (a card's own functions live in its `__card__` namespace)."""
+    return fn.__globals__.get("__name__") != "__card__"
+
+
+def _qualified(fn: types.FunctionType) -> str:
+    module, qualname = fn.__globals__.get("__name__"), fn.__qualname__
+    return f"{module}.{qualname}" if type(module) is str and type(qualname) is str else "a function"
+
+
+def _c_environ() -> Callable[[], frozenset[bytes]] | None:
+    """A reader of the C library's `environ` (what os.putenv changes, and what C code reads)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        environ = ctypes.POINTER(ctypes.c_char_p).in_dll(ctypes.CDLL(None), "environ")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+    def read() -> frozenset[bytes]:
+        out = []
+        i = 0
+        while (entry := environ[i]) is not None:
+            out.append(entry)
+            i += 1
+        return frozenset(out)
+
+    return read
+
+
+# --- the process's own state ----------------------------------------------------------------
+
+
+def process_policy() -> Policy:
+    """Interpreter and process state every worker has, whatever its framework."""
+
+    settings: list[Setting] = [
+        Setting("the recursion limit", sys.getrecursionlimit, sys.setrecursionlimit),
+        Setting("the thread switch interval", sys.getswitchinterval, sys.setswitchinterval),
+        Setting("the garbage collector", gc.isenabled, lambda on: gc.enable() if on else gc.disable()),
+        Setting("the garbage collector's thresholds", gc.get_threshold, lambda t: gc.set_threshold(*t)),
+        Setting("the umask", _read_umask, os.umask),
+        Setting("the floating-point mode", _float_mode),
+        Setting("the signal handlers", _signal_handlers(), _restore_signal_handlers),
+        Setting("the blocked signals", _blocked_signals, _restore_blocked_signals),
+        Setting("the interval timers", _timers, _restore_timers),
+        Setting("the resource limits", _rlimits, _restore_rlimits),
+        Setting(
+            "the async generator hooks",
+            lambda: tuple(sys.get_asyncgen_hooks()),
+            lambda h: sys.set_asyncgen_hooks(*h),
+        ),
+        Setting(
+            "the coroutine origin tracking",
+            sys.get_coroutine_origin_tracking_depth,
+            sys.set_coroutine_origin_tracking_depth,
+        ),
+    ]
+    if hasattr(sys, "get_int_max_str_digits"):
+        settings.append(
+            Setting("the int string length limit", sys.get_int_max_str_digits, sys.set_int_max_str_digits)
+        )
+    if hasattr(sys, "getdlopenflags"):
+        settings.append(Setting("the dlopen flags", sys.getdlopenflags, sys.setdlopenflags))
+    if hasattr(os, "sched_getaffinity"):
+        settings.append(
+            Setting(
+                "the CPU affinity",
+                lambda: frozenset(os.sched_getaffinity(0)),
+                lambda c: os.sched_setaffinity(0, c),
+            )
+        )
+    try:
+        import locale
+
+        settings.append(
+            Setting(
+                "the locale",
+                lambda: locale.setlocale(locale.LC_ALL),
+                lambda v: locale.setlocale(locale.LC_ALL, v),
+            )
+        )
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import faulthandler
+
+        settings.append(
+            Setting(
+                "the fault handler",
+                faulthandler.is_enabled,
+                lambda on: faulthandler.enable(all_threads=True) if on else faulthandler.disable(),
+            )
+        )
+    except ImportError:  # pragma: no cover
+        pass
+    return Policy(
+        settings=tuple(settings),
+        known={
+            "warnings.filters": "warnings filters",
+            "sys.path": "sys.path",
+            "sys.meta_path": "the import hooks (sys.meta_path)",
+            "sys.path_hooks": "the import hooks (sys.path_hooks)",
+        },
+        # Caches that fill up as any code runs (compiled regexes, source lines for tracebacks,
+        # finders for import paths, codec lookups): put back, never blamed.
+        caches=frozenset(
+            {
+                "linecache.cache",
+                "re._cache",
+                "sys.path_importer_cache",
+                "encodings._cache",
+                "inspect._filesbymodname",
+                "inspect.modulesbyfile",
+            }
+        ),
+        after_restore={"warnings.filters": _warnings_changed},
+    )
+
+
+def _warnings_changed() -> None:
+    import warnings
+
+    getattr(warnings, "_filters_mutated", lambda: None)()
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _float_mode() -> tuple[float, ...]:
+    """Results that change with the FPU's rounding mode and flush-to-zero / denormals-are-zero flags."""
+    tiny, one, third = _FLOATS
+    return (tiny * one, tiny * 2.0, one + tiny * 1e-300, 1.0 / third, -1.0 / third, one + 2.0**-53 * 1.5)
+
+
+_FLOATS = [float("5e-324"), float("1.0"), float("3.0")]  # not constants: the compiler would fold them
+
+
+def _signal_handlers() -> Callable[[], tuple[Any, ...]]:
+    numbers = sorted(int(s) for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
+    getsignal = signal.getsignal
+
+    def read() -> tuple[Any, ...]:
+        out = []
+        for n in numbers:
+            try:
+                out.append((n, getsignal(n)))
+            except (ValueError, OSError):
+                continue
+        return tuple(out)
+
+    return read
+
+
+def _restore_signal_handlers(handlers: tuple[Any, ...]) -> None:
+    for n, handler in handlers:
+        if signal.getsignal(n) is not handler and handler is not None:
+            signal.signal(n, handler)
+
+
+def _blocked_signals() -> frozenset[int]:
+    return frozenset(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+def _restore_blocked_signals(blocked: frozenset[int]) -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+_TIMERS = tuple(getattr(signal, n) for n in ("ITIMER_VIRTUAL", "ITIMER_PROF") if hasattr(signal, n))
+
+
+def _timers() -> tuple[tuple[float, float], ...]:
+    # ITIMER_REAL is the worker's own card timeout, set and cleared around every card.
+    return tuple(signal.getitimer(t) for t in _TIMERS)
+
+
+def _restore_timers(values: tuple[tuple[float, float], ...]) -> None:
+    for t, (delay, interval) in zip(_TIMERS, values, strict=True):
+        signal.setitimer(t, delay, interval)
+
+
+def _rlimits() -> tuple[tuple[int, int, int], ...]:
+    import resource
+
+    out = []
+    for name in sorted(n for n in dir(resource) if n.startswith("RLIMIT_")):
+        which = getattr(resource, name)
+        try:
+            out.append((which, *resource.getrlimit(which)))
+        except (ValueError, OSError):
+            continue
+    return tuple(out)
+
+
+def _restore_rlimits(values: tuple[tuple[int, int, int], ...]) -> None:
+    import resource
+
+    for which, soft, hard in values:
+        if resource.getrlimit(which) != (soft, hard):
+            resource.setrlimit(which, (soft, hard))  # fails (and the worker goes) if a hard limit was lowered
