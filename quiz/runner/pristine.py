@@ -168,6 +168,8 @@ class Containers:
             ns = _instance_dict(module)
             if ns is not None and found.add_dict(ns, name):
                 namespaces.append((name, ns))
+        class_labels: dict[int, str] = {}  # the first home found (see _home), else the first place
+        homed: set[int] = set()
         for name, ns in namespaces:
             for key, value in list(ns.items()):
                 if type(key) is not str:
@@ -177,6 +179,12 @@ class Containers:
                     continue
                 label = f"{name}.{key}"
                 if issubclass(t, type):
+                    k = id(value)
+                    if k not in homed and _home(value, name, key):
+                        class_labels[k] = label
+                        homed.add(k)
+                    else:
+                        class_labels.setdefault(k, label)
                     classes.append((value, label))
                 elif t is FUNCTION:
                     fd = value.__dict__
@@ -186,7 +194,8 @@ class Containers:
                     found.add_value(value, label)
                 elif t.__flags__ & HEAPTYPE and not issubclass(t, (type, MODULE)):
                     objects.append((value, label))  # a settings object, a registry, a thread-local
-        for klass, label in classes:
+        for klass, _ in classes:
+            label = class_labels[id(klass)]
             ns = _class_dict(klass)
             if ns is None or not found.add_dict(ns, label):
                 continue
@@ -201,6 +210,17 @@ class Containers:
                 if type(key) is str:
                     found.add_value(value, f"{label}.{key}")
         return found
+
+
+def _home(klass: type, module: str, key: str) -> bool:
+    """Whether `module.key` is where a learner finds the class: under its own name, in its own module
+    or a package above it (`mxnet.ndarray.NDArray`, not `mxnet.autograd.NDArray`)."""
+    try:
+        own = type.__dict__["__module__"].__get__(klass)
+        name = type.__dict__["__name__"].__get__(klass)
+    except Exception:
+        return False
+    return key == name and isinstance(own, str) and (own == module or own.startswith(module + "."))
 
 
 def _instance_dict(obj: Any) -> dict[str, Any] | None:
