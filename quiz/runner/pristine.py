@@ -63,6 +63,15 @@ MODULE = types.ModuleType
 FUNCTION = types.FunctionType
 DICT_SUBCLASS = 1 << 29  # Py_TPFLAGS_DICT_SUBCLASS: dict, OrderedDict, defaultdict...
 HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python
+FDS = "/proc/self/fd"
+# Keys Python itself adds to namespaces as code runs, put back after each card: the registry of
+# warnings already shown from a module.
+PUT_BACK = frozenset({"__warningregistry__"})
+# Entries whose objects describe code rather than run it, left out of the watch (they are a third of
+# TensorFlow's): how a module was imported (read again only by a reload), annotations and namedtuple
+# defaults (read when a class is made, not when it is used). Their owners' namespaces are watched,
+# so replacing one is still seen; only what is inside them is not.
+METADATA = frozenset({"__spec__", "__loader__", "__annotations__", "_field_defaults"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +107,9 @@ class Policy:
     churn: frozenset[tuple[str, str]] = frozenset()
     # run after a known container was put back (warnings keep a C-level version of their filters)
     after_restore: Mapping[str, Callable[[], None]] = field(default_factory=dict)
+    # name prefixes of modules a framework makes for one card's code (AutoGraph's generated files):
+    # taken out of sys.modules after the card, not counted as imports
+    scratch_modules: tuple[str, ...] = ()
 
     def __or__(self, other: Policy) -> Policy:
         return Policy(
@@ -106,6 +118,7 @@ class Policy:
             caches=self.caches | other.caches,
             churn=self.churn | other.churn,
             after_restore={**self.after_restore, **other.after_restore},
+            scratch_modules=self.scratch_modules + other.scratch_modules,
         )
 
 
@@ -131,6 +144,7 @@ class Containers:
     list_labels: list[str] = field(default_factory=list)
     sets: list[set[Any]] = field(default_factory=list)
     set_labels: list[str] = field(default_factory=list)
+    namespaces: set[int] = field(default_factory=set)  # dicts that are a module's or a class's namespace
     _seen: set[int] = field(default_factory=set)
 
     def add_dict(self, d: dict[Any, Any], label: str) -> bool:
@@ -167,6 +181,7 @@ class Containers:
         for name, module in modules:  # every module's namespace first, named after its module
             ns = _instance_dict(module)
             if ns is not None and found.add_dict(ns, name):
+                found.namespaces.add(len(found.dicts) - 1)
                 namespaces.append((name, ns))
         class_labels: dict[int, str] = {}  # the first home found (see _home), else the first place
         homed: set[int] = set()
@@ -176,6 +191,8 @@ class Containers:
                     continue
                 t = type(value)
                 if t is MODULE:
+                    continue
+                if key in METADATA:
                     continue
                 label = f"{name}.{key}"
                 if issubclass(t, type):
@@ -192,22 +209,25 @@ class Containers:
                         found.add_dict(fd, label)
                 elif t is list or t is set or t.__flags__ & DICT_SUBCLASS:
                     found.add_value(value, label)
-                elif t.__flags__ & HEAPTYPE and not issubclass(t, (type, MODULE)):
+                elif (
+                    t.__flags__ & HEAPTYPE and not issubclass(t, (type, MODULE)) and t.__module__ != "typing"
+                ):
                     objects.append((value, label))  # a settings object, a registry, a thread-local
         for klass, _ in classes:
             label = class_labels[id(klass)]
             ns = _class_dict(klass)
             if ns is None or not found.add_dict(ns, label):
                 continue
+            found.namespaces.add(len(found.dicts) - 1)
             for key, value in list(ns.items()):
-                if type(key) is str:
+                if type(key) is str and key not in METADATA:
                     found.add_value(value, f"{label}.{key}")
         for obj, label in objects:
             ns = _instance_dict(obj)
             if ns is None or not found.add_dict(ns, label):
                 continue
             for key, value in list(ns.items()):
-                if type(key) is str:
+                if type(key) is str and key not in METADATA:
                     found.add_value(value, f"{label}.{key}")
         return found
 
@@ -388,24 +408,35 @@ def _make_check(
     a card that replaces `os.listdir`, `gc.collect` or a helper of this module changes a namespace
     the check watches, and the check still calls the originals."""
     listdir, getcwd, chdir, isdir = os.listdir, os.getcwd, os.chdir, os.path.isdir
-    collect, perf_counter, sleep = gc.collect, time.perf_counter, time.sleep
+    collect, freeze, perf_counter, sleep = gc.collect, gc.freeze, time.perf_counter, time.sleep
     waitpid, no_hang, kill_descendants, me = os.waitpid, os.WNOHANG, procs.kill_descendants, os.getpid()
     gettrace, settrace, getprofile, setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
     len_, type_, str_, id_, sorted_, frozenset_ = len, type, str, id, sorted, frozenset
     same, name_of, diff, explained, restore_keys = _same, _name, _diff, _explained_by_import, _restore_keys
-    qualified, module_function = _qualified, _module_function
+    qualified = _qualified
+    is_cache, lazy_annotations, lazy_loaded, refill = _is_cache, _lazy_annotations, _lazy_loaded, _refill
 
-    dicts, dict_labels = containers.dicts, containers.dict_labels
+    dicts, dict_labels, namespaces = (
+        containers.dicts,
+        containers.dict_labels,
+        frozenset(containers.namespaces),
+    )
     lists, list_labels = containers.lists, containers.list_labels
     sets, set_labels = containers.sets, containers.set_labels
     nd, nl = len(dicts), len(lists)
     known, caches, after_restore = dict(policy.known), set(policy.caches), dict(policy.after_restore)
+    scratch_modules = tuple(policy.scratch_modules)
     churn: dict[str, frozenset[str]] = {}
     for owner, key in policy.churn:
         churn[owner] = churn.get(owner, frozenset()) | {key}
     modules_at = next((i for i, label in enumerate(dict_labels) if label == "sys.modules"), None)
     environ_data = getattr(os.environ, "_data", None)
     environ_at = next((i for i, d in enumerate(dicts) if d is environ_data), None)
+    module_namespaces = frozenset(
+        id(d)
+        for i, d in enumerate(dicts)
+        if i in containers.namespaces and type(sys.modules.get(dict_labels[i])) is MODULE
+    )
     # The worker's own namespaces: a change there is never benign, whatever it looks like.
     own = frozenset(i for i, label in enumerate(dict_labels) if label.startswith("quiz.runner"))
 
@@ -423,7 +454,7 @@ def _make_check(
     set_snaps = [set(s) for s in sets]
     have_proc = isdir("/proc/self/task")
     threads0 = len_(listdir("/proc/self/task")) if have_proc else 0
-    fds0 = frozenset_(listdir("/proc/self/fd")) if have_proc else frozenset_()
+    fds0 = frozenset_(listdir(FDS)) if have_proc else frozenset_()
     cwd0 = workdir or getcwd()
     c_environ = _c_environ()
     env0 = c_environ() if c_environ else None
@@ -446,16 +477,16 @@ def _make_check(
     if use_gather:
         import numpy as np
 
-        # Heads: a dict's version tag; a list's length, item array and capacity; a set's fill,
-        # used, mask and table. Numbered dicts first, then lists, then sets.
+        # Heads: a dict's version tag; a list's length and item array; a set's fill, used and
+        # table (a resize makes a new table). Numbered dicts first, then lists, then sets.
         addresses = [id(d) + 24 for d in dicts]
         owners = list(range(nd))
         for i, lst in enumerate(lists):
-            addresses += [id(lst) + 16, id(lst) + 24, id(lst) + 32]
-            owners += [nd + i] * 3
+            addresses += [id(lst) + 16, id(lst) + 24]
+            owners += [nd + i] * 2
         for i, st in enumerate(sets):
-            addresses += [id(st) + 16, id(st) + 24, id(st) + 32, id(st) + 40]
-            owners += [nd + nl + i] * 4
+            addresses += [id(st) + 16, id(st) + 24, id(st) + 40]
+            owners += [nd + nl + i] * 3
         gather["heads"] = _Gather(addresses)
         gather["owner"] = np.asarray(owners, dtype=np.intp)[gather["heads"].order]
         gather["items"] = _Gather(_item_addresses(lists, sets))
@@ -474,6 +505,7 @@ def _make_check(
                 precise(range(len_(sets)), sets, set_snaps),
             )
         heads = gather["heads"].read()
+        gather["last"] = heads
         flat = set(gather["owner"][(heads != gather["heads0"]).nonzero()[0]].tolist())
         dd = sorted_(i for i in flat if i < nd)
         if any(i >= nd for i in flat) or bool((gather["items"].read() != gather["items0"]).any()):
@@ -482,12 +514,92 @@ def _make_check(
         return dd, [], []
 
     def resnap(lists_changed: bool) -> None:
-        """Everything is as in the snapshot again (touched and put back): take the words as they are now."""
+        """Everything is as in the snapshot again (or was put back, then looked at once more): the words
+        read last are the ones to compare the next card with."""
         if gather:
             if lists_changed:
                 gather["items"] = _Gather(_item_addresses(lists, sets))
                 gather["items0"] = gather["items"].read()
-            gather["heads0"] = gather["heads"].read()
+            gather["heads0"] = gather["last"]
+
+    def settle_dict(i: int, say: Callable[[str], None], recycle: list[str], imported: bool) -> bool:
+        """Compare one moved dict with its snapshot: put back what may be put back, report the rest.
+
+        Returns whether anything had to be put back or reported."""
+        d, snap, label = dicts[i], dict_snaps[i], dict_labels[i]
+        added, removed = diff(d, snap)
+        if not added and not removed:
+            return False  # touched and put back (the worker's own stdout swap, a setting restored)
+        if i == environ_at:
+            for key in [*added, *removed]:
+                say(f"leaves the environment variable {name_of(key)} changed")
+            _restore_environ(snap)
+            return True
+        if label in caches or (i not in namespaces and is_cache(label.rpartition(".")[2])):
+            refill(d, snap)
+            return True
+        if label in known:
+            say(f"leaves {known[label]} changed")
+            refill(d, snap)
+            if label in after_restore:
+                after_restore[label]()
+            return True
+        skip = churn.get(label, frozenset_())
+        touched = False
+        mine: list[tuple[Any, str]] = []
+        for key in [*added, *removed]:
+            if type_(key) is str_:
+                if key in skip:
+                    continue
+                full = f"{label}.{key}"
+                old, new = snap.get(key, _MISSING), d.get(key, _MISSING)
+                if key in PUT_BACK or full in caches or is_cache(key) or lazy_annotations(key, old, new):
+                    restore_keys(d, snap, [key], [])
+                    touched = True
+                    continue
+                if lazy_loaded(key, old, new, d):
+                    snap[key] = new  # a lazy loader that loaded its module: the state to keep from now on
+                    continue
+                if full in known:
+                    say(f"leaves {known[full]} changed")
+                    restore_keys(d, snap, [key], [])
+                    if full in after_restore:
+                        after_restore[full]()
+                    touched = True
+                    continue
+                if imported and explained(old, new, new_modules):
+                    continue
+            mine.append((key, "deleted" if any(key is r for r in removed) else "changed"))
+        for key, how in mine:
+            say(f"leaves {label}.{name_of(key)} {how}")
+        if mine:
+            recycle.append(f"the card changed {label}")
+        if i in own:
+            recycle.append("the card changed the worker's own code")
+        return touched or bool(mine)
+
+    def settle_list(i: int, say: Callable[[str], None], recycle: list[str]) -> None:
+        label = list_labels[i]
+        if label in caches or label in known or is_cache(label.rpartition(".")[2]):
+            if label in known:
+                say(f"leaves {known[label]} changed")
+            lists[i][:] = list_snaps[i]
+            if label in after_restore:
+                after_restore[label]()
+            return
+        say(f"leaves the contents of {label} changed")
+        recycle.append(f"the card changed {label}")
+
+    def settle_set(i: int, say: Callable[[str], None], recycle: list[str]) -> None:
+        label = set_labels[i]
+        if label in caches or is_cache(label.rpartition(".")[2]):
+            sets[i].clear()
+            sets[i].update(set_snaps[i])
+            return
+        say(f"leaves the contents of {label} changed")
+        recycle.append(f"the card changed {label}")
+
+    new_modules: set[int] = set()
 
     def check() -> Findings:
         changed: list[str] = []
@@ -497,14 +609,16 @@ def _make_check(
             if text not in changed and len_(changed) < MAX_DESCRIPTIONS:
                 changed.append(text)
 
-        # 0. A trace or profile function would run inside this check: off first.
+        # 0. A trace or profile function would run inside this check: off first. Then the card's
+        # garbage goes, with its finalizers and weakref callbacks, so that what they change is this
+        # card's. (What survived earlier checks is frozen: a collection walks one card's objects.)
         if gettrace() is not None:
             settrace(None)
             say("leaves a trace function set")
         if getprofile() is not None:
             setprofile(None)
             say("leaves a profile function set")
-        collect()  # the card's garbage goes now (with its weakref callbacks), not during a later card
+        collect()
         settrace(None)
         setprofile(None)
 
@@ -577,12 +691,15 @@ def _make_check(
 
         # 6. What moved, precisely: imports first (they explain some changes), then the rest.
         imported: list[str] = []
-        new_modules: set[int] = set()
+        new_modules.clear()
         if modules_at is not None and modules_at in dd:
             mods, snap = dicts[modules_at], dict_snaps[modules_at]
             added, removed = diff(mods, snap)
             for key in added:
                 value = mods.get(key) if type_(key) is str_ else None
+                if type_(key) is str_ and key not in snap and key.startswith(scratch_modules):
+                    del mods[key]
+                    continue
                 if type_(key) is str_ and key not in snap and isinstance(value, MODULE):
                     imported.append(key)
                     new_modules.add(id_(value))
@@ -592,71 +709,16 @@ def _make_check(
             for key in removed:
                 say(f"leaves sys.modules[{name_of(key)!r}] removed")
                 recycle.append("the card removed a loaded module")
+        put_back = False
         for i in dd:
-            if i == modules_at:
-                continue
-            d, snap, label = dicts[i], dict_snaps[i], dict_labels[i]
-            added, removed = diff(d, snap)
-            if not added and not removed:
-                continue  # touched and put back
-            if i == environ_at:
-                for key in [*added, *removed]:
-                    say(f"leaves the environment variable {name_of(key)} changed")
-                _restore_environ(snap)
-                continue
-            if label in caches:
-                restore_keys(d, snap, added, removed)
-                continue
-            if label in known:
-                say(f"leaves {known[label]} changed")
-                restore_keys(d, snap, added, removed)
-                if label in after_restore:
-                    after_restore[label]()
-                continue
-            skip = churn.get(label, frozenset_())
-            mine: list[tuple[Any, str]] = []
-            for key in [*added, *removed]:
-                if type_(key) is str_:
-                    if key in skip:
-                        continue
-                    full = f"{label}.{key}"
-                    if key == "__warningregistry__" or full in caches:
-                        restore_keys(d, snap, [key], [])
-                        continue
-                    if full in known:
-                        say(f"leaves {known[full]} changed")
-                        restore_keys(d, snap, [key], [])
-                        if full in after_restore:
-                            after_restore[full]()
-                        continue
-                    if imported and explained(snap.get(key, _MISSING), d.get(key, _MISSING), new_modules):
-                        continue
-                mine.append((key, "deleted" if key in removed else "changed"))
-            for key, how in mine:
-                say(f"leaves {label}.{name_of(key)} {how}")
-            if mine:
-                recycle.append(f"the card changed {label}")
-            if i in own:
-                recycle.append("the card changed the worker's own code")
+            if i != modules_at:
+                put_back = settle_dict(i, say, recycle, bool(imported)) or put_back
         for i in ll:
-            label = list_labels[i]
-            if label in caches or label in known:
-                if label in known:
-                    say(f"leaves {known[label]} changed")
-                lists[i][:] = list_snaps[i]
-                if label in after_restore:
-                    after_restore[label]()
-                continue
-            say(f"leaves the contents of {label} changed")
-            recycle.append(f"the card changed {label}")
+            settle_list(i, say, recycle)
         for i in ss:
-            label = set_labels[i]
-            if label in caches:
-                sets[i].clear()
-                sets[i].update(set_snaps[i])
-                continue
-            say(f"leaves the contents of {label} changed")
-            recycle.append(f"the card changed {label}")
+            settle_set(i, say, recycle)
+        containers_put_back = bool(ll or ss)  # their items may have moved: gathered afresh below
+        put_back = put_back or containers_put_back or len_(changed) > 0
         if imported:
             names = sorted_(imported)
             recycle.append(
@@ -668,7 +730,7 @@ def _make_check(
 
         # 7. File descriptors, and the C environment (os.putenv bypasses os.environ).
         if have_proc:
-            fds = frozenset_(listdir("/proc/self/fd"))
+            fds = frozenset_(listdir(FDS))
             if fds - fds0:
                 say("leaves a file open")
                 recycle.append("the card left files open")
@@ -682,8 +744,9 @@ def _make_check(
             elif event == "sys.addaudithook":
                 say("leaves an audit hook installed")
                 recycle.append("the card added an audit hook")
-            elif args and type_(args[0]) is FUNCTION and module_function(args[0]):
-                # object.__setattr__ / __delattr__ on a function of a real module: `f.__code__ = ...`
+            elif args and type_(args[0]) is FUNCTION and id_(args[0].__globals__) in module_namespaces:
+                # object.__setattr__ / __delattr__ on a function of a module loaded before the snapshot
+                # (`F.relu.__code__ = ...`), not one the card (or a namedtuple it made) just defined
                 what = f"{qualified(args[0])}.{args[1] if len_(args) > 1 and type_(args[1]) is str_ else '?'}"
                 say(f"leaves {what} changed")
                 recycle.append(f"the card changed {what}")
@@ -692,8 +755,24 @@ def _make_check(
             say("leaves the environment changed")
             recycle.append("the card changed the C environment")
 
+        # 8. Putting things back dropped what the card had stored there, which may have run its code
+        # (a __del__): look once more, and trust nothing that moved since.
+        if put_back and not recycle:
+            collect()
+            dd, ll, ss = moved()
+            again: list[str] = []
+            for i in dd:
+                if i == modules_at:
+                    if any(diff(dicts[i], dict_snaps[i])):
+                        again.append("sys.modules")
+                elif settle_dict(i, lambda _text: None, again, False):
+                    again.append("moved")
+            if again or ll or ss:
+                recycle.append("state changed again while the worker put it back")
+
         if not recycle:
-            resnap(bool(ll or ss))
+            resnap(containers_put_back)
+            freeze()  # what survived this card is walked by no later collection
         return Findings(tuple(changed), "; ".join(dict.fromkeys(recycle)) or None, killed)
 
     return check
@@ -724,6 +803,15 @@ def _diff(now: dict[Any, Any], snap: dict[Any, Any]) -> tuple[list[Any], list[An
 
     Identity, not equality: no `__eq__` or `__hash__` of a card's objects runs here.
     """
+    if len(now) == len(snap):  # the usual case: the same keys, in the same order, some rebound
+        rebound: list[Any] = []
+        for (k1, v1), (k2, v2) in zip(list(now.items()), snap.items(), strict=True):
+            if k1 is not k2:
+                break
+            if v1 is not v2:
+                rebound.append(k1)
+        else:
+            return rebound, []
     snap_keys = {id(k): k for k in snap}
     added: list[Any] = []
     seen: set[int] = set()
@@ -757,6 +845,13 @@ def _seq_same(now: Any, snap: Any) -> bool:
     return all(x is y for x, y in zip(a, b, strict=True))
 
 
+def _refill(d: dict[Any, Any], snap: dict[Any, Any]) -> None:
+    """Put a whole dict back as the snapshot had it, in place (its readers hold this dict), without
+    hashing or comparing a single key the card put there."""
+    d.clear()
+    d.update(snap)
+
+
 def _restore_keys(
     d: dict[Any, Any], snap: dict[Any, Any], added: Iterable[Any], removed: Iterable[Any]
 ) -> None:
@@ -776,13 +871,53 @@ def _restore_keys(
 def _restore_environ(snap: dict[bytes, bytes]) -> None:
     """Put os.environ, and the C environment under it, back as it was."""
     data: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
-    for key in [k for k in data if k not in snap]:
-        os.unsetenv(key)
-        del data[key]
+    for key in list(data):
+        if type(key) is bytes and key not in snap:
+            os.unsetenv(key)
     for key, value in snap.items():
         if data.get(key) is not value:
             os.putenv(key, value)
-            data[key] = value
+    _refill(data, snap)
+
+
+_C_FUNCTION: type = getattr(ctypes, "_CFuncPtr", type(None))  # what a ctypes library returns for a C function
+
+
+def _is_cache(name: str) -> bool:
+    """A container (or namespace entry) named as a cache (`re._cache`, `_DEVICE_CACHE`, `linecache.cache`).
+
+    What a cache holds is put back silently after each card: put back, nothing a card stored there
+    reaches a later card, and what the frameworks store there as cards run is no card's doing.
+    """
+    return "cache" in name.lower()
+
+
+def _lazy_annotations(key: str, old: Any, new: Any) -> bool:
+    """`cls.__annotations__` read on a class without annotations: Python stores an empty dict there."""
+    return key == "__annotations__" and old is _MISSING and type(new) is dict and not new
+
+
+def _lazy_loaded(key: str, old: Any, new: Any, namespace: dict[str, Any]) -> bool:
+    """Something computed on first use and kept where it was asked for, the same for every card:
+    a lazy loader replaced by the module it loads (`tf.keras`), an object that named a module and
+    now holds it (Keras' `LazyModule`), a C function a ctypes library looked up (`_LIB.MXNDArrayAt`),
+    the slot names `copy` and `pickle` note on a class."""
+    if old is _MISSING and key == "__slotnames__" and type(new) is list:
+        return all(type(n) is str for n in new)
+    if old is _MISSING and isinstance(new, _C_FUNCTION) and getattr(new, "__name__", None) == key:
+        return True
+    if type(new) is not MODULE:
+        return False
+    name = _instance_dict(new)
+    module_name = name.get("__name__") if name else None
+    if type(module_name) is not str:
+        return False
+    if old is not _MISSING and type(old) is not MODULE and issubclass(type(old), MODULE):
+        loader = _instance_dict(old)
+        return loader is not None and loader.get("__name__") == module_name
+    if old is _MISSING:
+        return any(v == module_name for v in namespace.values() if type(v) is str)
+    return False
 
 
 def _explained_by_import(old: Any, new: Any, new_modules: set[int]) -> bool:
@@ -791,11 +926,6 @@ def _explained_by_import(old: Any, new: Any, new_modules: set[int]) -> bool:
     if id(new) in new_modules or old is _MISSING:
         return True
     return issubclass(type(old), MODULE) and issubclass(type(new), MODULE)
-
-
-def _module_function(fn: types.FunctionType) -> bool:
-    """A function of a real module (a card's own functions live in its `__card__` namespace)."""
-    return fn.__globals__.get("__name__") != "__card__"
 
 
 def _qualified(fn: types.FunctionType) -> str:

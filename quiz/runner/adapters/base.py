@@ -20,7 +20,7 @@ class Adapter:
     name = "base"
     # Modules the built-in decks' cards import, loaded before the snapshot: a card that imports a
     # module the worker had not loaded gets its worker replaced afterwards.
-    preload: tuple[str, ...] = ("contextlib", "copy", "os", "tempfile", "warnings")
+    preload: tuple[str, ...] = ("contextlib", "copy", "encodings.ascii", "os", "tempfile", "warnings")
 
     def load(self, threads: int | None = None) -> None:
         """Import the framework (slow: done once, before the worker says ready).
@@ -34,11 +34,16 @@ class Adapter:
         kernels, registries filled on first use) happens before the snapshot, not in a card."""
         for module in self.preload:
             importlib.import_module(module)
+        import logging
         import tempfile
 
         # tempfile finds its directory and makes its name generator on first use: do it now.
         tempfile.gettempdir()
         next(tempfile._get_candidate_names())  # type: ignore[attr-defined]
+        # logging.warning() gives the root logger a handler on first use, bound to the sys.stderr of
+        # that moment (one card's captured output). Give it now the one that writes to the current one.
+        if not logging.root.handlers and logging.lastResort is not None:
+            logging.root.addHandler(logging.lastResort)
         self.exercise()
 
     def exercise(self) -> None:

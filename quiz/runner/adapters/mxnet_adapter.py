@@ -50,6 +50,29 @@ class MxnetAdapter(Adapter):
         trainer.step(4)
         repr(x)
 
+        # A custom autograd Function starts MXNet's custom-op thread on first use.
+        class Square(mx.autograd.Function):  # type: ignore[misc,name-defined]
+            def forward(self, v: Any) -> Any:
+                self.save_for_backward(v)
+                return v * v
+
+            def backward(self, dy: Any) -> Any:
+                (v,) = self.saved_tensors
+                return dy * 2 * v
+
+        x.attach_grad()
+        with mx.autograd.record():
+            z = Square()(x).sum()
+        z.backward()
+        x.grad.wait_to_read()
+        # The symbolic Module API (an executor bound, run forward).
+        data = mx.sym.var("data")
+        module = mx.mod.Module(mx.sym.Dropout(data, p=0.5), data_names=["data"], label_names=None)
+        module.bind(data_shapes=[("data", (1, 4))], for_training=True)
+        module.init_params()
+        module.forward(mx.io.DataBatch([mx.nd.ones((1, 4))]), is_train=True)
+        module.get_outputs()[0].wait_to_read()
+
     def policy(self) -> Policy:
         mx = self.mx
         autograd, util = mx.autograd, mx.util

@@ -6,6 +6,7 @@ Keras 3 is reached both as `keras` and as `tf.keras` (TensorFlow 2.16+ points
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -59,6 +60,11 @@ class TensorflowAdapter(Adapter):
         model.predict(x, verbose=0)
         model(x)
         repr(x)
+        # Keras imports some modules on first use (saving to .h5 imports h5py through a LazyModule).
+        from keras.src.utils import module_utils
+
+        with contextlib.suppress(Exception):
+            module_utils.h5py.available  # noqa: B018 - the lookup is the point
 
     def policy(self) -> Policy:
         tf, keras = self.tf, self.keras
@@ -149,7 +155,14 @@ class TensorflowAdapter(Adapter):
             f"{KERAS_CONFIG}._MAX_EPOCHS": "Keras max epochs",
             f"{KERAS_CONFIG}._MAX_STEPS_PER_EPOCH": "Keras max steps per epoch",
         }
-        return super().policy() | Policy(settings=tuple(settings), known=known, churn=CHURN)
+        caches = frozenset({"tensorflow.python.checkpoint.checkpoint._END_TIME_OF_LAST_WRITE"})  # a timer
+        return super().policy() | Policy(
+            settings=tuple(settings),
+            known=known,
+            churn=CHURN,
+            caches=caches,
+            scratch_modules=("__autograph_generated_file",),
+        )
 
     @property
     def version(self) -> str:
@@ -217,6 +230,8 @@ CHURN = frozenset(
     {
         ("keras.src.backend.common.global_state", "GLOBAL_STATE_TRACKER"),
         ("keras.src.backend.common.global_state", "GLOBAL_SETTINGS_TRACKER"),
+        ("tensorflow.python.eager.context._context", "_seed"),  # tf.random.set_seed
+        ("tensorflow.python.eager.context._context", "_rng"),
     }
 )
 

@@ -53,6 +53,15 @@ class TorchAdapter(Adapter):
         torch.save(net.state_dict(), buf)
         buf.seek(0)
         torch.load(buf)
+        # Ops big enough to start every thread of the intra-op pools (a conv, a large matmul).
+        torch.nn.functional.conv2d(torch.ones(1, 3, 32, 32), torch.ones(8, 3, 3, 3))
+        torch.ones(256, 256) @ torch.ones(256, 256)
+        # torch.export (the built-in decks export a model) sets up dynamo's state on first use.
+        exported = torch.export.export(torch.nn.Linear(2, 2), (torch.ones(1, 2),))
+        buf = io.BytesIO()
+        torch.export.save(exported, buf)
+        buf.seek(0)
+        torch.export.load(buf).module()(torch.ones(1, 2))
 
     def policy(self) -> Policy:
         torch = self.torch
@@ -140,7 +149,21 @@ class TorchAdapter(Adapter):
             Setting("torch JIT tracing", lambda: C._get_tracing_state() is None),
             Setting("torch functorch transforms", C._functorch.maybe_current_level),
         ]
-        return super().policy() | Policy(settings=tuple(settings))
+        # Counters a class keeps for the ids of hook handles: they number a card's hooks from where the
+        # last card left them, so they go back to the snapshot's after each card.
+        # torch.export numbers what it makes from counters of its own and notes what it saw in tables
+        # kept between exports; each goes back to the snapshot's after a card.
+        counters = frozenset(
+            {
+                "torch.utils.hooks.RemovableHandle.next_id",
+                "torch._subclasses.meta_utils.DESCRIBER_NEXT_ID",
+                "torch.fx.graph_module._loader.next_id",
+                "torch.fx.experimental.proxy_tensor._FAKE_TENSOR_ID_TO_PROXY_MAP_FOR_EXPORT",
+                "torch.utils._stats.simple_call_counter",
+                "torch._library.simple_registry.singleton._data",
+            }
+        )
+        return super().policy() | Policy(settings=tuple(settings), caches=counters)
 
     @property
     def version(self) -> str:
