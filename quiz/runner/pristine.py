@@ -39,6 +39,7 @@ the snapshot reached through `gc` or frames): anything in the process can.
 
 from __future__ import annotations
 
+import builtins
 import ctypes
 import gc
 import os
@@ -390,7 +391,8 @@ class StateWatch:
     ) -> None:
         self.containers = containers if containers is not None else Containers.of_modules(modules_in_order())
         self.gathered = gather_available() if use_gather is None else use_gather
-        self.check: Callable[[], Findings] = _make_check(
+        # The check as the worker calls it: a closure made now, returning (changed, recycle, killed).
+        self.checker: Callable[[], RawFindings] = _make_check(
             policy, self.containers, workdir=workdir, use_gather=self.gathered
         )
         self.size = {
@@ -400,10 +402,17 @@ class StateWatch:
             "settings": len(policy.settings),
         }
 
+    def check(self) -> Findings:
+        """Compare the state with the snapshot (see the module docstring), put back what is known."""
+        return Findings(*self.checker())
+
+
+RawFindings = tuple[tuple[str, ...], str | None, int]  # Findings' fields, in order
+
 
 def _make_check(
     policy: Policy, containers: Containers, *, workdir: str | None, use_gather: bool
-) -> Callable[[], Findings]:
+) -> Callable[[], RawFindings]:
     """Take the snapshot and return the check. Everything the check uses is bound here, as a local:
     a card that replaces `os.listdir`, `gc.collect` or a helper of this module changes a namespace
     the check watches, and the check still calls the originals."""
@@ -412,9 +421,26 @@ def _make_check(
     waitpid, no_hang, kill_descendants, me = os.waitpid, os.WNOHANG, procs.kill_descendants, os.getpid()
     gettrace, settrace, getprofile, setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
     len_, type_, str_, id_, sorted_, frozenset_ = len, type, str, id, sorted, frozenset
+    # Builtins, by the names the code below uses: `builtins.set = ...` in a card must not blind it.
+    any_, bool_, dict_, enumerate_, isinstance_, set_, range_, tuple_ = (
+        builtins.any,
+        builtins.bool,
+        builtins.dict,
+        builtins.enumerate,
+        builtins.isinstance,
+        builtins.set,
+        builtins.range,
+        builtins.tuple,
+    )
+    Exception_, OSError_, ChildProcessError_ = (
+        builtins.Exception,
+        builtins.OSError,
+        builtins.ChildProcessError,
+    )
     same, name_of, diff, explained, restore_keys = _same, _name, _diff, _explained_by_import, _restore_keys
-    qualified = _qualified
+    qualified, seq_same, dict_same, restore_environ = _qualified, _seq_same, _dict_same, _restore_environ
     is_cache, lazy_annotations, lazy_loaded, refill = _is_cache, _lazy_annotations, _lazy_loaded, _refill
+    missing, module_type, function_type, put_back_keys = _MISSING, MODULE, FUNCTION, PUT_BACK
 
     dicts, dict_labels, namespaces = (
         containers.dicts,
@@ -424,21 +450,24 @@ def _make_check(
     lists, list_labels = containers.lists, containers.list_labels
     sets, set_labels = containers.sets, containers.set_labels
     nd, nl = len(dicts), len(lists)
-    known, caches, after_restore = dict(policy.known), set(policy.caches), dict(policy.after_restore)
-    scratch_modules = tuple(policy.scratch_modules)
+    known, caches, after_restore = dict_(policy.known), set_(policy.caches), dict_(policy.after_restore)
+    scratch_modules = tuple_(policy.scratch_modules)
     churn: dict[str, frozenset[str]] = {}
     for owner, key in policy.churn:
         churn[owner] = churn.get(owner, frozenset()) | {key}
-    modules_at = next((i for i, label in enumerate(dict_labels) if label == "sys.modules"), None)
+    modules_at = next((i for i, label in enumerate_(dict_labels) if label == "sys.modules"), None)
     environ_data = getattr(os.environ, "_data", None)
-    environ_at = next((i for i, d in enumerate(dicts) if d is environ_data), None)
+    environ_at = next((i for i, d in enumerate_(dicts) if d is environ_data), None)
     module_namespaces = frozenset(
         id(d)
-        for i, d in enumerate(dicts)
+        for i, d in enumerate_(dicts)
         if i in containers.namespaces and type(sys.modules.get(dict_labels[i])) is MODULE
     )
-    # The worker's own namespaces: a change there is never benign, whatever it looks like.
-    own = frozenset(i for i, label in enumerate(dict_labels) if label.startswith("quiz.runner"))
+    # Namespaces the check's own code reads (the worker's modules and classes, builtins): a change
+    # there is never benign, and is decided on from the gather alone, before any of that code runs.
+    own = frozenset(
+        i for i, label in enumerate_(dict_labels) if label.startswith("quiz.runner") or label == "builtins"
+    )
 
     # --- the snapshot ---------------------------------------------------------------------
     settings: list[Setting] = []
@@ -446,12 +475,12 @@ def _make_check(
     for s in policy.settings:
         try:
             setting_snaps.append(s.read())
-        except Exception:
+        except Exception_:
             continue  # not in this version of the framework: nothing to watch
         settings.append(s)
-    dict_snaps = [dict(d) for d in dicts]
+    dict_snaps = [dict_(d) for d in dicts]
     list_snaps = [list(lst) for lst in lists]
-    set_snaps = [set(s) for s in sets]
+    set_snaps = [set_(s) for s in sets]
     have_proc = isdir("/proc/self/task")
     threads0 = len_(listdir("/proc/self/task")) if have_proc else 0
     fds0 = frozenset_(listdir(FDS)) if have_proc else frozenset_()
@@ -480,37 +509,42 @@ def _make_check(
         # Heads: a dict's version tag; a list's length and item array; a set's fill, used and
         # table (a resize makes a new table). Numbered dicts first, then lists, then sets.
         addresses = [id(d) + 24 for d in dicts]
-        owners = list(range(nd))
-        for i, lst in enumerate(lists):
+        owners = list(range_(nd))
+        for i, lst in enumerate_(lists):
             addresses += [id(lst) + 16, id(lst) + 24]
             owners += [nd + i] * 2
-        for i, st in enumerate(sets):
+        for i, st in enumerate_(sets):
             addresses += [id(st) + 16, id(st) + 24, id(st) + 40]
             owners += [nd + nl + i] * 3
-        gather["heads"] = _Gather(addresses)
-        gather["owner"] = np.asarray(owners, dtype=np.intp)[gather["heads"].order]
-        gather["items"] = _Gather(_item_addresses(lists, sets))
-        gather["heads0"] = gather["heads"].read()
-        gather["items0"] = gather["items"].read()
+        heads = _Gather(addresses)
+        items = _Gather(_item_addresses(lists, sets))
+        # The arrays themselves, not the _Gather objects: indexing an ndarray is C, a method of a class
+        # of this module is something a card can replace.
+        gather["heads"], gather["heads_at"] = heads.mem, heads.idx
+        gather["items"], gather["items_at"] = items.mem, items.idx
+        gather["owner"] = np.asarray(owners, dtype=np.intp)[heads.order]
+        gather["heads0"] = gather["last"] = heads.mem[heads.idx]
+        gather["items0"] = items.mem[items.idx]
 
     def precise(indices: Iterable[int], now: Sequence[Any], snaps: Sequence[Any]) -> list[int]:
-        return [i for i in indices if not _seq_same(now[i], snaps[i])]
+        return [i for i in indices if not seq_same(now[i], snaps[i])]
 
     def moved() -> tuple[list[int], list[int], list[int]]:
         """The dicts, lists and sets that changed since the snapshot (C-level reads only)."""
         if not gather:
             return (
-                [i for i in range(nd) if not _dict_same(dicts[i], dict_snaps[i])],
-                precise(range(nl), lists, list_snaps),
-                precise(range(len_(sets)), sets, set_snaps),
+                [i for i in range_(nd) if not dict_same(dicts[i], dict_snaps[i])],
+                precise(range_(nl), lists, list_snaps),
+                precise(range_(len_(sets)), sets, set_snaps),
             )
-        heads = gather["heads"].read()
+        heads = gather["heads"][gather["heads_at"]]
         gather["last"] = heads
-        flat = set(gather["owner"][(heads != gather["heads0"]).nonzero()[0]].tolist())
+        flat = set_(gather["owner"][(heads != gather["heads0"]).nonzero()[0]].tolist())
         dd = sorted_(i for i in flat if i < nd)
-        if any(i >= nd for i in flat) or bool((gather["items"].read() != gather["items0"]).any()):
+        items = gather["items"][gather["items_at"]]
+        if any_(i >= nd for i in flat) or bool_((items != gather["items0"]).any()):
             # A list or set changed (or was resized, so its items moved): compare them precisely.
-            return dd, precise(range(nl), lists, list_snaps), precise(range(len_(sets)), sets, set_snaps)
+            return dd, precise(range_(nl), lists, list_snaps), precise(range_(len_(sets)), sets, set_snaps)
         return dd, [], []
 
     def resnap(lists_changed: bool) -> None:
@@ -518,8 +552,9 @@ def _make_check(
         read last are the ones to compare the next card with."""
         if gather:
             if lists_changed:
-                gather["items"] = _Gather(_item_addresses(lists, sets))
-                gather["items0"] = gather["items"].read()
+                items = _Gather(_item_addresses(lists, sets))
+                gather["items"], gather["items_at"] = items.mem, items.idx
+                gather["items0"] = items.mem[items.idx]
             gather["heads0"] = gather["last"]
 
     def settle_dict(i: int, say: Callable[[str], None], recycle: list[str], imported: bool) -> bool:
@@ -533,7 +568,7 @@ def _make_check(
         if i == environ_at:
             for key in [*added, *removed]:
                 say(f"leaves the environment variable {name_of(key)} changed")
-            _restore_environ(snap)
+            restore_environ(snap)
             return True
         if label in caches or (i not in namespaces and is_cache(label.rpartition(".")[2])):
             refill(d, snap)
@@ -552,8 +587,8 @@ def _make_check(
                 if key in skip:
                     continue
                 full = f"{label}.{key}"
-                old, new = snap.get(key, _MISSING), d.get(key, _MISSING)
-                if key in PUT_BACK or full in caches or is_cache(key) or lazy_annotations(key, old, new):
+                old, new = snap.get(key, missing), d.get(key, missing)
+                if key in put_back_keys or full in caches or is_cache(key) or lazy_annotations(key, old, new):
                     restore_keys(d, snap, [key], [])
                     touched = True
                     continue
@@ -569,14 +604,12 @@ def _make_check(
                     continue
                 if imported and explained(old, new, new_modules):
                     continue
-            mine.append((key, "deleted" if any(key is r for r in removed) else "changed"))
+            mine.append((key, "deleted" if any_(key is r for r in removed) else "changed"))
         for key, how in mine:
             say(f"leaves {label}.{name_of(key)} {how}")
         if mine:
             recycle.append(f"the card changed {label}")
-        if i in own:
-            recycle.append("the card changed the worker's own code")
-        return touched or bool(mine)
+        return touched or bool_(mine)
 
     def settle_list(i: int, say: Callable[[str], None], recycle: list[str]) -> None:
         label = list_labels[i]
@@ -599,9 +632,9 @@ def _make_check(
         say(f"leaves the contents of {label} changed")
         recycle.append(f"the card changed {label}")
 
-    new_modules: set[int] = set()
+    new_modules: set[int] = set_()
 
-    def check() -> Findings:
+    def check() -> RawFindings:
         changed: list[str] = []
         recycle: list[str] = []
 
@@ -624,14 +657,16 @@ def _make_check(
 
         # 1. Namespaces, registries and caches: which moved (before any framework code runs).
         dd, ll, ss = moved()
+        if any_(i in own for i in dd):
+            recycle.append("the card changed the worker's own code or builtins")
 
         # 2. Settings held in C: compare, put back.
-        for k, s in enumerate(settings):
+        for k, s in enumerate_(settings):
             before = setting_snaps[k]
             try:
                 now = s.read()
-            except Exception:
-                now = _MISSING
+            except Exception_:
+                now = missing
             if same(now, before):
                 continue
             say(f"leaves {s.label} changed")
@@ -641,7 +676,7 @@ def _make_check(
             try:
                 s.restore(before)
                 ok = same(s.read(), before)
-            except Exception:
+            except Exception_:
                 ok = False
             if not ok:
                 recycle.append(f"{s.label} could not be put back")
@@ -650,7 +685,7 @@ def _make_check(
         killed = 0
         try:
             waitpid(-1, no_hang)
-        except ChildProcessError:
+        except ChildProcessError_:
             pass  # no child processes at all: the usual case, one syscall
         else:
             killed = kill_descendants(me, timeout=KILL_S)
@@ -658,7 +693,7 @@ def _make_check(
                 say("leaves a process running" if killed == 1 else f"leaves {killed} processes running")
             try:
                 waitpid(-1, no_hang)
-            except ChildProcessError:
+            except ChildProcessError_:
                 pass
             else:  # some would not die in time: the app kills the whole worker tree
                 recycle.append("the card left processes that did not stop in time")
@@ -680,13 +715,13 @@ def _make_check(
         # 5. The working directory.
         try:
             cwd: str | None = getcwd()
-        except OSError:
+        except OSError_:
             cwd = None
         if cwd != cwd0:
             say("leaves the working directory changed")
             try:
                 chdir(cwd0)
-            except OSError:
+            except OSError_:
                 recycle.append("the card removed its working directory")
 
         # 6. What moved, precisely: imports first (they explain some changes), then the rest.
@@ -700,7 +735,7 @@ def _make_check(
                 if type_(key) is str_ and key not in snap and key.startswith(scratch_modules):
                     del mods[key]
                     continue
-                if type_(key) is str_ and key not in snap and isinstance(value, MODULE):
+                if type_(key) is str_ and key not in snap and isinstance_(value, module_type):
                     imported.append(key)
                     new_modules.add(id_(value))
                 else:
@@ -712,12 +747,12 @@ def _make_check(
         put_back = False
         for i in dd:
             if i != modules_at:
-                put_back = settle_dict(i, say, recycle, bool(imported)) or put_back
+                put_back = settle_dict(i, say, recycle, bool_(imported)) or put_back
         for i in ll:
             settle_list(i, say, recycle)
         for i in ss:
             settle_set(i, say, recycle)
-        containers_put_back = bool(ll or ss)  # their items may have moved: gathered afresh below
+        containers_put_back = bool_(ll or ss)  # their items may have moved: gathered afresh below
         put_back = put_back or containers_put_back or len_(changed) > 0
         if imported:
             names = sorted_(imported)
@@ -744,7 +779,7 @@ def _make_check(
             elif event == "sys.addaudithook":
                 say("leaves an audit hook installed")
                 recycle.append("the card added an audit hook")
-            elif args and type_(args[0]) is FUNCTION and id_(args[0].__globals__) in module_namespaces:
+            elif args and type_(args[0]) is function_type and id_(args[0].__globals__) in module_namespaces:
                 # object.__setattr__ / __delattr__ on a function of a module loaded before the snapshot
                 # (`F.relu.__code__ = ...`), not one the card (or a namedtuple it made) just defined
                 what = f"{qualified(args[0])}.{args[1] if len_(args) > 1 and type_(args[1]) is str_ else '?'}"
@@ -763,7 +798,7 @@ def _make_check(
             again: list[str] = []
             for i in dd:
                 if i == modules_at:
-                    if any(diff(dicts[i], dict_snaps[i])):
+                    if any_(diff(dicts[i], dict_snaps[i])):
                         again.append("sys.modules")
                 elif settle_dict(i, lambda _text: None, again, False):
                     again.append("moved")
@@ -773,7 +808,8 @@ def _make_check(
         if not recycle:
             resnap(containers_put_back)
             freeze()  # what survived this card is walked by no later collection
-        return Findings(tuple(changed), "; ".join(dict.fromkeys(recycle)) or None, killed)
+        # A plain tuple: the worker reads it by position, through no class a card could have patched.
+        return tuple_(changed), "; ".join(dict_.fromkeys(recycle)) or None, killed
 
     return check
 

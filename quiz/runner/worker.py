@@ -43,7 +43,7 @@ from typing import Any
 from quiz.runner import limits as limits_mod
 from quiz.runner import procs, protocol
 from quiz.runner.adapters.base import Adapter, DeviceUnavailable
-from quiz.runner.pristine import Findings, StateWatch, process_policy
+from quiz.runner.pristine import StateWatch, process_policy
 
 ADAPTERS = {
     "torch": "quiz.runner.adapters.torch_adapter",
@@ -399,7 +399,7 @@ def serve(backend: str) -> int:
     gc.collect()
     watch = StateWatch(process_policy() | adapter.policy(), workdir=workdir or os.getcwd())
     gc.freeze()
-    check = watch.check
+    check = watch.checker  # bound now: a card that patches StateWatch or Findings changes nothing here
     run = worker.run
     # Warm and watched: cards may come (the app starts their timers from this line, not from "ready").
     send({"op": "warm", "ok": True, "watch": {**watch.size, "gather": watch.gathered}})
@@ -431,14 +431,14 @@ def serve(backend: str) -> int:
                 response = {"ok": True, **worker.observe(config, applied)}
             elif op == "run":
                 response = run(request)
-                findings: Findings = check()
-                if findings.changed:
-                    response["state_changed"] = list(findings.changed)
-                if findings.killed_processes:
-                    response["killed_processes"] = findings.killed_processes
-                if findings.recycle:
-                    response["recycle"] = findings.recycle
+                changed, recycle, killed = check()
+                if recycle:
                     tainted = True
+                    response["recycle"] = recycle
+                if changed:
+                    response["state_changed"] = list(changed)
+                if killed:
+                    response["killed_processes"] = killed
             else:
                 response = worker.handle(request)
         except BaseException as exc:

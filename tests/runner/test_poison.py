@@ -254,6 +254,8 @@ def test_a_card_that_patches_the_state_check_itself_is_still_caught(make_card: M
             "from quiz.runner.pristine import Findings\n"
             "p.StateWatch.check = lambda self: Findings()\n"
             "p._diff = lambda now, snap: ([], [])\n"
+            "p._Gather.read = lambda self: self.mem[self.idx] * 0\n"
+            "p.Findings.recycle = property(lambda self: None)\n"
             "w.Worker._tidy = lambda self: None\n"
             "import builtins\n"
             "builtins.sum = lambda *a, **k: 42"
@@ -290,3 +292,21 @@ def test_importing_a_module_the_worker_had_not_loaded_is_not_the_cards_fault(mak
         assert result.ok and result.truth == [2, 1]
         assert not result.state_changed  # not reported as the card's doing...
         assert runner.worker("torch").host_pids()[0] != pid  # ...but the worker was replaced
+
+
+@pytest.mark.torch
+def test_a_card_that_breaks_the_builtins_the_check_uses_still_loses_its_worker(make_card: MakeCard) -> None:
+    with Runner(WorkerConfig(), device="cpu") as runner:
+        runner.run(*make_card("x = 1", "x"))
+        pid = runner.worker("torch").host_pids()[0]
+        code = (
+            "import builtins\n"
+            "builtins.any = lambda it: False\n"
+            "builtins.set = lambda *a: frozenset()\n"
+            "builtins.sorted = lambda it, **k: []\n"
+            "torch.zeros = torch.ones"
+        )
+        runner.run(*make_card(code, "1"))
+        assert runner.worker("torch").host_pids()[0] != pid
+        after = runner.run(*make_card("y = torch.zeros(3)", "y.sum()"))
+        assert after.ok and after.truth == 0.0 and not after.state_changed
