@@ -25,11 +25,12 @@ COMMAND_MODULES = (
     "export",
     "backup",
     "exam",
+    "serve",
 )
 # Subcommand groups (`quiz deck check`, `quiz class report`): modules add their commands to these.
 GROUPS = {
     "deck": "author, check and share deck files",
-    "class": "a class on one database: reports per learner and section",
+    "class": "a class on one database: learners' sign-ins for `quiz serve`, reports per learner and section",
 }
 
 DESCRIPTION = """\
@@ -49,11 +50,19 @@ examples:
   quiz show expand-shape.torch --seed 3  one concrete variant of a card
   quiz grade expand-shape.torch --seed 3 --answer "(2, 3, 4)" --json
   quiz doctor                            what is installed, which devices, which database
+  quiz serve --db postgresql+psycopg://teacher@db.school/quiz
+                                         a class in the browser (learners: quiz class add-learner)
 
 environment:
   QUIZ_DB       database URL (default: SQLite in your user data dir)
   QUIZ_HOME     keep all of quiz's data, settings and caches under one directory
   QUIZ_PROFILE  learner profile name (default: "default")
+  QUIZ_ALLOW_UNISOLATED=1  the same as --allow-unisolated
+
+isolation: card code runs walled in. With bubblewrap installed that is full
+isolation; without it quiz says so on every command that runs cards, and runs
+only the built-in decks unless you pass --allow-unisolated (or set
+allow_unisolated = true in config.toml). `quiz doctor` lists what is in force.
 """
 
 
@@ -66,6 +75,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
         help="database URL (or QUIZ_DB); default: SQLite in your data dir",
     )
     p.add_argument("--profile", default=argparse.SUPPRESS, help="learner profile (or QUIZ_PROFILE)")
+    p.add_argument(
+        "--allow-unisolated",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="run cards of added decks even without full isolation (no bubblewrap); "
+        "or allow_unisolated = true in config.toml",
+    )
 
 
 def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -136,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_url=getattr(args, "db", None),
             device=getattr(args, "device", None),
             profile=getattr(args, "profile", None),
+            allow_unisolated=getattr(args, "allow_unisolated", None),
         )
     except SettingsError as exc:
         print(f"quiz: {exc}", file=sys.stderr)

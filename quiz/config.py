@@ -25,6 +25,9 @@ class Settings:
     desired_retention: float = 0.9
     theme: str = "textual-dark"
     deck_dirs: tuple[str, ...] = field(default_factory=tuple)
+    # Run cards of decks that do not ship with quiz even where card code is only partly isolated
+    # (no bubblewrap): config.toml, QUIZ_ALLOW_UNISOLATED=1 or --allow-unisolated. runner/isolation.py
+    allow_unisolated: bool = False
     # Keys set by the environment or the command line for this run: the Settings screen leaves them be.
     pinned: tuple[str, ...] = ()
 
@@ -117,9 +120,13 @@ def save_learner_settings(profile: str, values: dict[str, Any]) -> Path:
 
 
 def load_settings(
-    *, db_url: str | None = None, device: str | None = None, profile: str | None = None
+    *,
+    db_url: str | None = None,
+    device: str | None = None,
+    profile: str | None = None,
+    allow_unisolated: bool | None = None,
 ) -> Settings:
-    """Defaults < config.toml < the profile's saved settings < QUIZ_DB / QUIZ_PROFILE < explicit arguments (CLI)."""
+    """Defaults < config.toml < the profile's saved settings < QUIZ_* variables < explicit arguments (CLI)."""
     settings = Settings()
     path = config_file()
     if path.exists():
@@ -137,6 +144,10 @@ def load_settings(
         settings = replace(settings, db_url=os.environ["QUIZ_DB"])
     if os.environ.get("QUIZ_PROFILE"):
         settings = replace(settings, profile=os.environ["QUIZ_PROFILE"])
+    if os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes"):
+        settings = replace(settings, allow_unisolated=True)
+    if allow_unisolated:
+        settings = replace(settings, allow_unisolated=True)
     if db_url:
         settings = replace(settings, db_url=db_url)
     if device:
@@ -147,6 +158,8 @@ def load_settings(
     settings = replace(settings, pinned=tuple(pinned))
     if not settings.db_url:
         settings = replace(settings, db_url=paths.default_db_url())
+    if not isinstance(settings.allow_unisolated, bool):
+        raise SettingsError(f"allow_unisolated must be true or false, not {settings.allow_unisolated!r}")
     if settings.device not in DEVICES:
         raise SettingsError(f"device must be one of {', '.join(DEVICES)}, not {settings.device!r}")
     return settings

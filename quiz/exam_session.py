@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from quiz.core.answers import parse_answer
-from quiz.core.cards import BACKENDS, Card
+from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.exam import ExamConfig, ExamReport, Question, QuestionResult, build_report, pick_questions
 from quiz.core.grading import format_truth
 from quiz.core.variables import Variant, concrete, draw_variant
-from quiz.study import MAX_SEED, grade_answer
+from quiz.session.grading import ParsedAnswer, grade_answer, read_answer, why_unavailable
+from quiz.study import MAX_SEED
 
 if TYPE_CHECKING:
     from quiz.study import Study
@@ -56,7 +56,7 @@ class ExamRun:
             study.library.cards(),
             config_for_pick,
             rng,
-            usable=lambda c: study.runner.why_unavailable(c, study.settings.device) is None,
+            usable=lambda c: why_unavailable(study.runner, c, study.settings.device) is None,
         )
         run = cls(study, config, questions, study.clock())
         if save:
@@ -101,12 +101,13 @@ class ExamRun:
         with self.study.store.session() as s:
             record_answer(s, self.exam_id, result, at)
 
-    def check(self, position: int, answer: str) -> None:
-        """Raise MalformedAnswer when the answer cannot be read (asked again, never marked wrong)."""
+    def check(self, position: int, answer: str) -> ParsedAnswer:
+        """The answer read for this question; raises MalformedAnswer when it cannot be read (asked
+        again, never marked wrong). Hand what it returns to `answer`: it is read only once."""
         card, variant = self.question(position)
-        parse_answer(concrete(card, variant), answer)
+        return read_answer(card, variant, answer)
 
-    def answer(self, position: int, answer: str, time_ms: int) -> QuestionResult:
+    def answer(self, position: int, answer: str | ParsedAnswer, time_ms: int) -> QuestionResult:
         """Grade and save one answer (runs the code: call it from a worker thread)."""
         card, variant = self.question(position)
         shown = self.study.clock()
@@ -114,9 +115,9 @@ class ExamRun:
             self.study.runner, self.study.settings.device, self.study.clock, card, variant, answer, shown
         )
         v = answered.verdict
-        given = answer.strip()
-        if card.kind.value == "choice":  # the letter and the option, as the report shows them
-            given = f"{given}) {parse_answer(concrete(card, variant), given)}"
+        given = answered.answer.strip()
+        if card.kind == Kind.CHOICE:  # the letter and the option, as the report shows them
+            given = f"{given}) {answered.parsed}"
         result = self._result(
             position, answer=given, expected=v.expected, correct=v.correct, error=v.error, time_ms=time_ms
         )
@@ -126,7 +127,7 @@ class ExamRun:
     def unanswered(self, position: int, time_ms: int | None) -> QuestionResult:
         """A question left without an answer: run it anyway, so the report can show its truth."""
         card, variant = self.question(position)
-        run = self.study.run(card, variant)
+        run = self.study.run(card, variant)  # a translate card: its source code's result
         expected = format_truth(concrete(card, variant), run.truth) if run.ok else None
         result = self._result(
             position, expected=expected, error=None if run.ok else run.error, time_ms=time_ms

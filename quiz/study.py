@@ -7,7 +7,6 @@ and draws seeds only through the `clock` and `rng` it is given.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -15,21 +14,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.core import stats as S
-from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import BACKENDS, Card, Deck
 from quiz.core.decks import Library, load_library
 from quiz.core.expr import ExprError
-from quiz.core.grading import RunResult, Verdict, judge
+from quiz.core.grading import RunResult
 from quiz.core.queue import study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import shared_values
 from quiz.core.variables import (
     Variant,
     build_variant,
-    concrete,
     draw_variant,
     variant_from_values,
 )
+
+# Grading lives in quiz.session.grading (shared with the exam and `quiz grade`); these names stay
+# importable from here until the rest of this module moves into quiz.session.
+from quiz.session.grading import Answered, MalformedAnswer, ParsedAnswer, grade_answer, run_truth
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -42,6 +43,7 @@ __all__ = [
     "Answered",
     "HomeData",
     "MalformedAnswer",
+    "ParsedAnswer",
     "StatsData",
     "Study",
     "Undone",
@@ -69,19 +71,6 @@ def load_decks(settings: Settings, extra: list[str] | None = None) -> Library:
     if extra:
         return leave_out_untrusted(load_library(dirs), settings)
     return leave_out_untrusted(load_library_cached(dirs, paths.cache_dir()), settings)
-
-
-@dataclass
-class Answered:
-    """A graded answer waiting for its rating."""
-
-    card: Card
-    variant: Variant
-    answer: str
-    verdict: Verdict
-    shown_at: datetime
-    answered_at: datetime
-    response_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +177,8 @@ class Study:
         return self.deck_ids is None or card.deck_id in self.deck_ids
 
     def usable(self, card: Card) -> bool:
-        """In the chosen decks, on a chosen backend that is installed."""
-        return self.card_selected(card) and self.backend_enabled(card.backend.value)
+        """In the chosen decks, on chosen backends that are installed (a translate card needs two)."""
+        return self.card_selected(card) and all(self.backend_enabled(b) for b in card.backends)
 
     def _usable_uid(self, uid: str) -> bool:
         card = self.cards.get(uid)
@@ -215,11 +204,12 @@ class Study:
         """Draw this review's variant (a fresh seed unless one is given)."""
         return draw_variant(card, self.rng.randrange(MAX_SEED) if seed is None else seed)
 
-    def run(self, card: Card, variant: Variant, given: str | None = None) -> RunResult:
-        return self.runner.run(concrete(card, variant), variant, given=given, device=self.settings.device)
+    def run(self, card: Card, variant: Variant) -> RunResult:
+        """What the card's code really does for this variant (a translate card: its source's result)."""
+        return run_truth(self.runner, card, variant, device=self.settings.device)
 
-    def grade(self, card: Card, variant: Variant, answer: str, shown_at: datetime) -> Answered:
-        """Parse (MalformedAnswer propagates: ask again), run, judge."""
+    def grade(self, card: Card, variant: Variant, answer: str | ParsedAnswer, shown_at: datetime) -> Answered:
+        """Read the answer (MalformedAnswer propagates: ask again), run, judge."""
         return grade_answer(self.runner, self.settings.device, self.clock, card, variant, answer, shown_at)
 
     # --- the same family on the other backends ---------------------------------------
@@ -520,34 +510,3 @@ def _sum_counts(counts: Any) -> S.DeckCounts:
             leeches=total.leeches + c.leeches,
         )
     return total
-
-
-def grade_answer(
-    runner: Runner,
-    device: str,
-    clock: Callable[[], datetime],
-    card: Card,
-    variant: Variant,
-    answer: str,
-    shown_at: datetime,
-) -> Answered:
-    """Parse the answer (MalformedAnswer propagates: ask again), run the variant, judge.
-
-    Needs only the runner: the app can grade its first card before the database layer has loaded.
-    """
-    shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
-    parsed = parse_answer(shown, answer)
-    answered_at = clock()
-    started = time.perf_counter()
-    result = runner.run(shown, variant, given=parsed if card.kind.value == "code" else None, device=device)
-    verdict = judge(shown, answer, parsed, result)
-    if not result.elapsed_ms:
-        verdict = _with_elapsed(verdict, (time.perf_counter() - started) * 1000)
-    response_ms = int((answered_at - shown_at).total_seconds() * 1000)
-    return Answered(card, variant, answer, verdict, shown_at, answered_at, max(0, response_ms))
-
-
-def _with_elapsed(verdict: Verdict, elapsed_ms: float) -> Verdict:
-    from dataclasses import replace
-
-    return replace(verdict, elapsed_ms=elapsed_ms)

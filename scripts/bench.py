@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 # Order matters only for reading the output.
-GROUPS = ["tui", "store", "variants"]
-OPTIONAL_GROUPS = ["runner", "decks", "keypress", "pg"]
+GROUPS = ["tui", "store", "variants", "answers"]
+OPTIONAL_GROUPS = ["runner", "grading", "decks", "keypress", "pg"]
 
 
 def main() -> int:

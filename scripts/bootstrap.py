@@ -4,9 +4,14 @@
     python3 scripts/bootstrap.py          # the app: quiz + torch (CPU) + tensorflow-cpu + mxnet
     python3 scripts/bootstrap.py --dev    # the same plus the test and lint tools
 
-Runs with the system Python (3.11 or 3.12) and the standard library only.
-A stamp in `.venv` records what was installed; when pyproject.toml has not
-changed, nothing is reinstalled.
+Runs with the standard library only. The venv gets Python 3.11 or 3.12 (all
+three backends have wheels there): `python3` itself when it is one of them,
+else a `python3.12` or `python3.11` on PATH. Where `python3` is 3.13 and
+neither is installed, the venv gets 3.13 with torch and TensorFlow only:
+MXNet 1.9.1 needs numpy < 2, which has no 3.13 wheels, and quiz treats it
+as a backend that is not installed (`quiz doctor` says so; its cards are
+skipped). A stamp in `.venv` records what was installed; when pyproject.toml
+has not changed, nothing is reinstalled.
 """
 
 from __future__ import annotations
@@ -14,14 +19,125 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".bootstrap-stamp"
+BACKENDS = ("torch", "tensorflow", "mxnet")
+FULL = ((3, 11), (3, 12))  # every backend has wheels for these
+NO_MXNET = ((3, 13),)  # torch and TensorFlow only (MXNet's numpy < 2 has no wheels)
+REEXEC_ENV = "QUIZ_BOOTSTRAP_REEXEC"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to set up with: `python` (None: refuse, `message` says why), the extras, and what to tell."""
+
+    python: str | None
+    version: tuple[int, int] | None
+    extras: list[str]
+    message: str = ""
+    reexec: bool = False  # run this script again under `python`
+
+
+def _version_text(v: tuple[int, int]) -> str:
+    return f"{v[0]}.{v[1]}"
+
+
+def plan_setup(
+    current: tuple[int, int],
+    current_python: str,
+    others: dict[tuple[int, int], str],
+    backends: list[str],
+    dev: bool,
+) -> Plan:
+    """Which Python the venv gets and which extras: a pure decision (tested in tests/unit/test_bootstrap.py).
+
+    `others`: interpreters found on PATH by version (python3.12, python3.11);
+    `backends`: the asked extras ("all" or backend names).
+    """
+    dev_extra = ["dev"] if dev else []
+    if current in FULL:
+        return Plan(current_python, current, backends + dev_extra)
+    for version in sorted(FULL, reverse=True):
+        if version in others:
+            return Plan(
+                others[version],
+                version,
+                backends + dev_extra,
+                f"python3 is {_version_text(current)}; setting up with {others[version]} "
+                f"(Python {_version_text(version)}), which every backend supports",
+                reexec=True,
+            )
+    if current in NO_MXNET:
+        asked = list(BACKENDS) if "all" in backends else [b for b in backends if b != "all"]
+        kept = [b for b in asked if b != "mxnet"]
+        if not kept:
+            return Plan(
+                None,
+                None,
+                [],
+                f"Python {_version_text(current)} found, and MXNet 1.9.1 needs Python 3.11 or 3.12 "
+                "(numpy < 2 has no wheels for newer Pythons): install python3.12 or python3.11",
+            )
+        left_out = " MXNet is left out (its numpy < 2 has no wheels for this Python);" if "mxnet" in asked else ""
+        return Plan(
+            current_python,
+            current,
+            kept + dev_extra,
+            f"Python {_version_text(current)} with no python3.12 or python3.11 on PATH: setting up "
+            f"{' and '.join(kept)}.{left_out} install python3.12 and run this again for all three backends",
+        )
+    return Plan(
+        None,
+        None,
+        [],
+        f"Python {_version_text(current)} found; quiz needs Python 3.11 or 3.12 (3.13 without MXNet): "
+        "install python3.12 (or put it on PATH as python3.12) and run this again",
+    )
+
+
+def find_pythons() -> dict[tuple[int, int], str]:
+    """python3.12 and python3.11 on PATH that really run (a pyenv shim may name a missing version)."""
+    found: dict[tuple[int, int], str] = {}
+    for version in FULL:
+        exe = shutil.which(f"python{_version_text(version)}")
+        if exe is None:
+            continue
+        try:
+            out = subprocess.run(
+                [exe, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and out.stdout.strip() == _version_text(version):
+            found[version] = exe
+    return found
+
+
+def venv_version() -> tuple[int, int] | None:
+    """The Python version `.venv` was made with (from pyvenv.cfg), None if there is none."""
+    cfg = VENV / "pyvenv.cfg"
+    if not cfg.exists():
+        return None
+    for line in cfg.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version_info", "version"):
+            parts = value.strip().split(".")
+            try:
+                return int(parts[0]), int(parts[1])
+            except (ValueError, IndexError):
+                return None
+    return None
 
 
 def say(message: str) -> None:
@@ -70,17 +186,27 @@ def main() -> int:
     parser.add_argument("--force", action="store_true", help="reinstall even if the stamp says it's done")
     args = parser.parse_args()
 
-    if sys.version_info[:2] not in ((3, 11), (3, 12)):
-        say(
-            f"Python {sys.version.split()[0]} found; quiz's backends need 3.11 or 3.12 "
-            "(mxnet 1.9.1 and tensorflow-cpu 2.21 wheels)."
-        )
+    current = (sys.version_info[0], sys.version_info[1])
+    asked = [e.strip() for e in args.backends.split(",") if e.strip()]
+    others = {} if current in FULL or os.environ.get(REEXEC_ENV) else find_pythons()
+    plan = plan_setup(current, sys.executable, others, asked, args.dev)
+    if plan.message:
+        say(plan.message)
+    if plan.python is None:
         return 1
-    extras = [e.strip() for e in args.backends.split(",") if e.strip()]
-    if args.dev:
-        extras.append("dev")
+    if plan.reexec:
+        env = {**os.environ, REEXEC_ENV: "1"}
+        return subprocess.run([plan.python, str(Path(__file__).resolve()), *sys.argv[1:]], env=env).returncode
+    extras = plan.extras
 
-    if not venv_python().exists():
+    made_with = venv_version()
+    if venv_python().exists() and made_with is not None and made_with != current:
+        say(
+            f"{VENV.relative_to(ROOT)} was made with Python {_version_text(made_with)}; "
+            f"remaking it with {sys.executable}"
+        )
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+    elif not venv_python().exists():
         say(f"creating {VENV.relative_to(ROOT)} with {sys.executable}")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
 

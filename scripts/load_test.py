@@ -4,6 +4,7 @@
     .venv/bin/python scripts/load_test.py                       # 200 learners, 20 s, a server of its own
     .venv/bin/python scripts/load_test.py --url postgresql+psycopg://quiz@127.0.0.1:5432/postgres --seconds 60
     .venv/bin/python scripts/load_test.py --learners 24 --seconds 3 --json
+    .venv/bin/python scripts/load_test.py --pgbench --json     # and PostgreSQL's own pgbench, same server
 
 Each learner is what one learner's app does: its own connection (its own
 Store), asking the queue for the next card and saving each answer with
@@ -20,6 +21,12 @@ With --url the server is used as it is (a fresh database is made on it and
 dropped afterwards unless --keep); without it a durable throwaway server is
 started on 127.0.0.1 (scripts/pg_server.py) and stopped at the end. Only
 loopback addresses are accepted.
+
+With --pgbench the same server then runs PostgreSQL's own benchmark
+(`pgbench`, the default tpcb-like transaction: three rows updated, one
+inserted) with as many clients, `-j 2`, for as long, in a database of its
+own: the yardstick for what this server does on this machine, so the quiz
+figure can be read as a fraction of it.
 """
 
 from __future__ import annotations
@@ -186,6 +193,7 @@ def run_process(
     ready.put(os.getpid())
     go.wait()
     started = time.time()
+    cpu_before = time.process_time()
     clock.deadline = started + seconds
     clock.go.set()
     for t in threads:
@@ -198,6 +206,7 @@ def run_process(
         "errors": [],
         "started": started,
         "finished": started,
+        "cpu_s": time.process_time() - cpu_before,  # this process's learners, all threads
     }
     for profile, out in zip(profiles, outs):
         if "acknowledged" not in out:
@@ -250,6 +259,47 @@ def count_check(url: str, acknowledged: list[str], failed: list[str]) -> dict[st
     }
 
 
+def _cpu_ticks(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(server_dir: Path | None) -> list[int]:
+    """The server's processes (postmaster and its children), when this script started it."""
+    if server_dir is None:
+        return []
+    try:
+        postmaster = int((server_dir / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [postmaster]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return float(sum(values) - idle), float(sum(values))
+
+
 def create_database(base: str) -> str:
     """A fresh database on the server at `base`; returns its URL."""
     from sqlalchemy import create_engine, text
@@ -277,6 +327,71 @@ def drop_database(base: str, url: str) -> None:
         admin.dispose()
 
 
+def run_pgbench(url: str, *, clients: int, seconds: float, threads: int = 2, scale: int = 1) -> dict[str, Any]:
+    """PostgreSQL's own tpcb-like benchmark on the server at `url`, in a database made for it and dropped.
+
+    `pgbench -i -s scale` then `pgbench -c clients -j threads -T seconds`;
+    returns tps (without the initial connection time) and average latency.
+    """
+    import re
+    import subprocess
+
+    import pg_server
+    from sqlalchemy.engine import make_url
+
+    db = create_database(url)
+    u = make_url(db)
+    conn = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10", "PGAPPNAME": "pgbench"}
+    pgbench = pg_server.pg_bin("pgbench")
+    try:
+        subprocess.run(
+            [pgbench, "-i", "-q", "-s", str(scale), *conn, u.database or "postgres"],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=600,
+        )
+        out = subprocess.run(
+            [
+                pgbench,
+                *conn,
+                "-c",
+                str(clients),
+                "-j",
+                str(threads),
+                "-T",
+                str(max(1, round(seconds))),
+                u.database or "postgres",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=seconds + 600,
+        ).stdout
+    except subprocess.CalledProcessError as exc:
+        raise SystemExit(f"load_test: pgbench failed: {(exc.stderr or b'')!s:.500}") from None
+    finally:
+        drop_database(url, db)
+    tps = re.search(r"^tps = ([0-9.]+) \(without initial connection time\)", out, re.M)
+    latency = re.search(r"^latency average = ([0-9.]+) ms", out, re.M)
+    done = re.search(r"^number of transactions actually processed: (\d+)", out, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", out, re.M)
+    if tps is None:
+        raise SystemExit(f"load_test: cannot read pgbench's output:\n{out[-1000:]}")
+    return {
+        "tps": round(float(tps.group(1)), 1),
+        "latency_ms_avg": round(float(latency.group(1)), 2) if latency else None,
+        "transactions": int(done.group(1)) if done else None,
+        "failed": int(failed.group(1)) if failed else 0,
+        "clients": clients,
+        "threads": threads,
+        "scale": scale,
+        "seconds": max(1, round(seconds)),
+    }
+
+
 def _loopback_only(url: str) -> None:
     from sqlalchemy.engine import make_url
 
@@ -296,8 +411,13 @@ def run_load(
     cards: int = CARDS,
     keep: bool = False,
     progress: bool = False,
+    pgbench: bool = False,
 ) -> dict[str, Any]:
-    """Run the load and the count check; returns the figures (see main for their names)."""
+    """Run the load and the count check; returns the figures (see main for their names).
+
+    `pgbench`: then run PostgreSQL's pgbench on the same server with as many
+    clients for as long (its figures under "pgbench").
+    """
     server_dir = None
     if url is None:
         url = os.environ.get("QUIZ_BENCH_PG_URL")
@@ -328,7 +448,13 @@ def run_load(
             p.start()
         for _ in procs:  # everyone connected and synced: the clock starts for the whole class at once
             ready.get(timeout=600)
+        server = _server_pids(server_dir)
+        server_cpu, machine = _cpu_ticks(server), _machine_busy()
         go.set()
+        time.sleep(seconds)  # sample the server while the class is still connected
+        server = _server_pids(server_dir) or server
+        server_cpu = _cpu_ticks(server) - server_cpu
+        machine = tuple(b - a for a, b in zip(machine, _machine_busy()))
         results = [out.get(timeout=seconds + 300) for _ in procs]
         for p in procs:
             p.join(timeout=30)
@@ -338,6 +464,11 @@ def run_load(
         latencies = [x for r in results for x in r["latencies"]]
         errors = [e for r in results for e in r["errors"]]
         check = count_check(db, acknowledged, failed)
+        bench = None
+        if pgbench:
+            if progress:
+                print(f"[load] pgbench: {learners} clients, -j 2, {seconds:g} s…", file=sys.stderr)
+            bench = run_pgbench(url, clients=learners, seconds=seconds)
     finally:
         if not keep:
             drop_database(url, db)
@@ -349,7 +480,7 @@ def run_load(
             pg_server.stop(server_dir)
             shutil.rmtree(server_dir, ignore_errors=True)
     latencies.sort()
-    return {
+    result: dict[str, Any] = {
         "learners": learners,
         "seconds": round(elapsed, 1),
         "acknowledged": len(acknowledged),
@@ -359,9 +490,21 @@ def run_load(
         "commit_ms_p50": round(statistics.median(latencies), 2) if latencies else None,
         "commit_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,
         **check,
+        # Where the time goes: CPU per acknowledged review of the learners' processes and of
+        # the server (when this script started it; None otherwise), and how busy the whole
+        # machine was meanwhile (1.0: every core, whoever used it).
+        "client_cpu_ms_per_review": round(
+            1000 * sum(r["cpu_s"] for r in results) / max(len(acknowledged), 1), 2
+        ),
+        "server_cpu_ms_per_review": round(1000 * server_cpu / max(len(acknowledged), 1), 2) if server else None,
+        "machine_busy": round(machine[0] / machine[1], 2) if machine[1] else None,
         "errors": errors[:10],
         "database": db if keep else None,
     }
+    if bench is not None:
+        result["pgbench"] = bench
+        result["of_pgbench"] = round(result["reviews_per_s"] / bench["tps"], 3) if bench["tps"] else None
+    return result
 
 
 def main() -> int:
@@ -376,6 +519,9 @@ def main() -> int:
     parser.add_argument("--processes", type=int, help="processes the learners' threads are spread over")
     parser.add_argument("--cards", type=int, default=CARDS, help=f"cards per learner (default {CARDS})")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--pgbench", action="store_true", help="then run pgbench (tpcb-like) on the same server, as many clients"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     result = run_load(
@@ -386,6 +532,7 @@ def main() -> int:
         cards=args.cards,
         keep=args.keep,
         progress=not args.json,
+        pgbench=args.pgbench,
     )
     ok = (
         result["lost"] == 0

@@ -10,9 +10,24 @@ from pathlib import Path
 import pytest
 
 from quiz.runner.backends import backend_info
+from tests.classroom.pg import db_url, pg_server, pg_url
+
+# PostgreSQL for any test that asks: `pg_server` (session), `pg_url` and `db_url` (tests/classroom/pg.py).
+__all__ = ["db_url", "pg_server", "pg_url"]
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("torch", "tensorflow", "mxnet")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def added_decks_run() -> Iterator[None]:
+    """Tests run decks written to temporary folders: let them run without bubblewrap too.
+
+    Before any runner is built. The opt-in's own tests remove it (tests/cli/test_isolation_notice.py).
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QUIZ_ALLOW_UNISOLATED", "1")
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,10 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
   card's kind (a choice not among `choices`, a shape that is not a shape...);
 - `constant`: the card draws variables but its truth was the same for every seed
   (unless it says `constant = true`; judged with 5 variants or more);
+- `translate`: a translate card's reference answer gives another result (shape,
+  dtype or values) than its source code in the source framework;
+- `no-vars`: a `code` or `translate` card without variables: one variant only, so
+  a hard-coded answer would be graded correct;
 - `timeout`, `crashed`, `memory`: the run was stopped;
 - `misbehaved`: the worker's reply was forged or broken (card code wrote to the protocol);
 - `state`: the card left its worker changed (a patched module, a setting left on, a thread...):
@@ -42,7 +46,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from quiz.core.cards import BACKENDS, Card, Kind
 from quiz.core.decks import Library, Problem, deck_files, load_library, unmet_requirement
-from quiz.core.grading import RunResult, same_value
+from quiz.core.grading import (
+    RunResult,
+    format_truth,
+    raised_truth,
+    same_value,
+    source_run,
+    tensor_difference,
+)
 from quiz.core.variables import (
     DrawError,
     NoVariantError,
@@ -50,7 +61,7 @@ from quiz.core.variables import (
     build_variant,
     concrete,
     draw_with_choices,
-    strategy_for,
+    smallest_failing,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +84,17 @@ SHRINK_RUNS = 60
 # agree): below it, `constant` and `never-raises` are not judged.
 MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card's failure
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
-VARIANT_FLAGS = ("raises", "setup-raises", "answer", "timeout", "crashed", "memory", "misbehaved", "variant")
+VARIANT_FLAGS = (
+    "raises",
+    "setup-raises",
+    "answer",
+    "translate",
+    "timeout",
+    "crashed",
+    "memory",
+    "misbehaved",
+    "variant",
+)
 STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory", "misbehaved": "misbehaved"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
 _OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
@@ -100,6 +121,7 @@ class CheckOptions:
     jobs: int | None = None  # workers per backend (default: one per core)
     record: bool = True  # keep truths for the stale-card report
     shrink_runs: int = SHRINK_RUNS
+    allow_unisolated: bool | None = None  # added decks without full isolation (None: QUIZ_ALLOW_UNISOLATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +307,7 @@ def truth_key(card: Card, truth: Any) -> str:
 def same_truth(card: Card, a: Any, b: Any) -> bool:
     if card.kind == Kind.RAISES:
         return truth_key(card, a) == truth_key(card, b)
-    if card.kind in (Kind.VALUE, Kind.CODE):
+    if card.kind in (Kind.VALUE, Kind.CODE, Kind.TRANSLATE):
         return same_value(a, b, card.tolerance)
     return truth_key(card, a) == truth_key(card, b)
 
@@ -342,6 +364,8 @@ class Checker:
                         version=v,
                         elapsed_ms=ms,
                     )
+            if card.kind == Kind.TRANSLATE:
+                return self._translation(shown, variant, r)
             return Outcome(truth=r.truth, version=v, elapsed_ms=ms)
         kind = r.error_kind or "card-error"
         error = r.error or "the card could not be run"
@@ -354,7 +378,33 @@ class Checker:
             return Outcome(ok=False, flag=STOPPED[kind], message=error, version=v, elapsed_ms=ms)
         if card.kind == Kind.RAISES:
             return Outcome(ok=False, flag="setup-raises", message=error, version=v, elapsed_ms=ms)
+        raised = raised_truth(shown, r)
+        if raised is not None:  # a `may_raise` card: failing is one of its truths, not a fault
+            return Outcome(truth={"raised": raised.type}, version=v, elapsed_ms=ms)
         return self._diagnose(card, shown, variant, error, r)
+
+    def _translation(self, shown: Card, variant: Variant, target: RunResult) -> Outcome:
+        """A translate card's reference answer against its source code, run in the source framework."""
+        v, ms = target.version, target.elapsed_ms
+        source_card, source_variant = source_run(shown, variant)
+        src = self._run(source_card, source_variant)
+        ms += src.elapsed_ms
+        source = source_card.backend.value
+        if not src.ok:
+            kind = src.error_kind or "card-error"
+            if kind == "unavailable":
+                return Outcome(ok=False, skip=f"the source backend: {src.error}", version=v, elapsed_ms=ms)
+            flag = STOPPED.get(kind, "raises")
+            message = f"the {source} source code: {src.error or 'could not be run'}"
+            return Outcome(ok=False, flag=flag, message=message, runs=2, version=v, elapsed_ms=ms)
+        difference = tensor_difference(target.truth, src.truth, shown.tolerance)
+        if difference is not None:
+            message = (
+                f"the reference translation `{(shown.answer or '')[:120]}` gives {format_truth(shown, target.truth)}, "
+                f"the {source} source gives {format_truth(shown, src.truth)}: {difference}"
+            )
+            return Outcome(ok=False, flag="translate", message=message, runs=2, version=v, elapsed_ms=ms)
+        return Outcome(truth=target.truth, version=v, elapsed_ms=ms, runs=2)
 
     def _diagnose(self, card: Card, shown: Card, variant: Variant, error: str, first: RunResult) -> Outcome:
         """The code or the answer? Run the code alone, then the answer as a plain value."""
@@ -437,9 +487,7 @@ def shrink(
     then shrunk); `target` keeps the shrinker on that kind of failure; `seen`
     are the seeded variants already run, so the search does not run them again.
     """
-    from hypothesis import HealthCheck, Phase, Verbosity, find, settings
-    from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
-    from hypothesis.errors import HypothesisException, NoSuchExample, Unsatisfiable
+    from hypothesis.errors import HypothesisException
 
     memo: dict[str, tuple[bool, Outcome | None, Variant | None]] = {}
     runs = 0
@@ -482,32 +530,21 @@ def shrink(
             found[:] = [(out, variant_ or Variant(card.uid, seed, dict(values), "", ""))]
         return bad
 
-    database = InMemoryExampleDatabase()
-    key = f"quiz-deck-check:{card.uid}".encode()
-    phases = [Phase.reuse, Phase.generate, Phase.shrink] if examples > 0 else [Phase.reuse, Phase.shrink]
-    if known is not None:
-        database.save(key + b".secondary", choices_to_bytes(known))
-    config = settings(
-        database=database,
-        max_examples=max(examples, 1),
-        phases=phases,
-        deadline=None,
-        verbosity=Verbosity.quiet,
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
-    )
     try:
-        values = find(
-            strategy_for(card), fails, settings=config, random=Random(f"search:{card.uid}"), database_key=key
+        values = smallest_failing(
+            card,
+            fails,
+            examples=examples,
+            known=known,
+            random=Random(f"search:{card.uid}"),
+            key=f"quiz-deck-check:{card.uid}".encode(),
         )
-    except (NoSuchExample, Unsatisfiable):  # nothing failed; or `assume` left hypothesis too few variants
-        return SearchResult(None, runs, None, card_ms, frozenset(keys), next(iter(state), None))
     except NoVariantError as exc:
         return SearchResult(None, runs, str(exc), card_ms, frozenset(keys), next(iter(state), None))
     except HypothesisException as exc:
         error = f"{type(exc).__name__}: {exc}"
         return SearchResult(None, runs, error, card_ms, frozenset(keys), next(iter(state), None))
-    if not found:
+    if values is None or not found:
         return SearchResult(None, runs, None, card_ms, frozenset(keys), next(iter(state), None))
     out, variant = found[-1]
     minimal = Minimal(
@@ -567,6 +604,14 @@ def evaluate(result: CardResult, pending: _Pending, variants: int) -> None:
             result.flags.append(Flag(out.flag, out.message, seed, values))
     if result.flags and all(f.code == "unavailable" for f in result.flags):
         del result.flags[1:]
+    if card.runs_learner_code and not card.variables:
+        result.flags.append(
+            Flag(
+                "no-vars",
+                f"a {card.kind.value} card without `vars` has one variant only: a learner's answer that "
+                "hard-codes its result would be graded correct; draw the inputs from `vars`",
+            )
+        )
     truths = result.truths
     if (
         card.kind == Kind.RAISES
@@ -638,6 +683,8 @@ def run_check(
             result.status, result.reason = "skip", "backend not selected"
             continue
         reason = unmet_requirement(card, versions, gpu=False if options.device == "cpu" else None)
+        if reason is None and card.source_backend is not None and not versions.get(card.source_backend.value):
+            reason = f"its source, {card.source_backend.value}, is not installed"
         if reason:
             result.status, result.reason = "skip", reason
             continue
@@ -665,7 +712,9 @@ def run_check(
         from quiz.runner.pool import RunnerPool
 
         pool = RunnerPool(
-            options.jobs, device=options.device, config=WorkerConfig(log_dir=app_paths.log_dir())
+            options.jobs,
+            device=options.device,
+            config=WorkerConfig(log_dir=app_paths.log_dir(), allow_unisolated=options.allow_unisolated),
         )
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)

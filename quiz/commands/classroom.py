@@ -1,4 +1,4 @@
-"""`quiz class report`: how a class on one database is doing, per learner and per section."""
+"""`quiz class report`, `add-learner`, `remove-learner`: a class on one database and its browser sign-ins."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
 from quiz.commands.common import err, print_json
+from quiz.core.text import visible
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -40,8 +41,55 @@ learners, reviews, retention, ...}]. Rates are fractions (0..1), null when
 there is nothing to rate."""
 
 
+ADD_DESCRIPTION = """\
+Let a learner study in the browser on `quiz serve`: makes their profile if it
+is new and prints a sign-in link that works once (the token is after '#',
+which browsers never send to a server, so it stays out of every log). The
+database keeps only the token's sha256. Running it again for the same
+learner prints a new link and voids their unused one; sessions already
+signed in go on until they expire."""
+
+ADD_EPILOG = """\
+examples:
+  quiz class add-learner ada --url https://quiz.school --db postgresql+psycopg://teacher@db.school/quiz
+  quiz class add-learner grace --display-name "Grace H." --valid-days 2 --json
+
+--url is the address learners open (QUIZ_SERVE_URL; default http://127.0.0.1:8000).
+--json prints {profile, new_profile, token, link, expires_at}."""
+
+REMOVE_DESCRIPTION = """\
+Take a learner's browser access away: their sign-in links and sessions are
+deleted, and a running `quiz serve` closes their app within seconds. Their
+reviews and exams stay in the database for `quiz class report`."""
+
+
 def register(sub: Any, groups: dict[str, Any]) -> None:
     g = groups["class"]
+    p = g.add_parser(
+        "add-learner",
+        help="a learner for `quiz serve`: prints a one-time sign-in link",
+        description=ADD_DESCRIPTION,
+        epilog=ADD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", help="the learner's profile: letters, digits, - and _")
+    p.add_argument("--display-name", metavar="TEXT", help="the name the report shows")
+    p.add_argument("--url", metavar="URL", help="the server's address for the link (or QUIZ_SERVE_URL)")
+    p.add_argument(
+        "--valid-days", type=_days, default=7.0, metavar="DAYS", help="the link works this long (default: 7)"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_add_learner)
+    p = g.add_parser(
+        "remove-learner",
+        help="end a learner's browser access (their history stays)",
+        description=REMOVE_DESCRIPTION,
+    )
+    p.add_argument("name", metavar="NAME", help="the learner's profile")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_common(p)
+    p.set_defaults(handler=cmd_remove_learner)
     p = g.add_parser(
         "report",
         help="per learner and per section: retention, reviews, exam scores",
@@ -67,6 +115,107 @@ def _date(text: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise argparse.ArgumentTypeError("a date as YYYY-MM-DD") from None
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of days") from None
+    if not 0 < value <= 366:
+        raise argparse.ArgumentTypeError("more than 0 and at most 366 days")
+    return value
+
+
+def _open(settings: Settings, as_json: bool) -> Any:
+    from quiz.store.db import StoreError, open_store
+
+    try:
+        return open_store(settings.db_url)
+    except StoreError as exc:
+        _fail(str(exc), as_json)
+        return None
+
+
+def _fail(message: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": message})
+    else:
+        err(message)
+
+
+def cmd_add_learner(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    from datetime import timedelta
+
+    from quiz.serve.logins import LoginError, add_learner
+
+    url = (args.url or os.environ.get("QUIZ_SERVE_URL") or "http://127.0.0.1:8000").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        _fail(f"--url must start with http:// or https://, not {url!r}", args.json)
+        return 2
+    store = _open(settings, args.json)
+    if store is None:
+        return 2
+    try:
+        issued = add_learner(
+            store, args.name, display_name=args.display_name, valid=timedelta(days=args.valid_days)
+        )
+    except LoginError as exc:
+        _fail(str(exc), args.json)
+        return 2
+    finally:
+        store.dispose()
+    link = f"{url}/signin#t={issued.token}"
+    if args.json:
+        print_json(
+            {
+                "profile": issued.profile,
+                "new_profile": issued.new_profile,
+                "token": issued.token,
+                "link": link,
+                "expires_at": issued.expires_at.isoformat(),
+            }
+        )
+        return 0
+    what = "a new profile" if issued.new_profile else "an existing profile; any earlier unused link is void"
+    print(f"Learner {issued.profile} ({what}).")
+    print(f"Sign-in link, works once, until {issued.expires_at.strftime('%Y-%m-%d %H:%M')} UTC:")
+    print()
+    print(f"  {link}")
+    print()
+    print(f"Or paste the token on {url}/signin: {issued.token}")
+    print("Give it to the learner alone: whoever opens it first is signed in as them.")
+    return 0
+
+
+def cmd_remove_learner(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from quiz.serve.logins import remove_learner
+    from quiz.store.models import Profile
+
+    store = _open(settings, args.json)
+    if store is None:
+        return 2
+    try:
+        with store.session() as s:
+            known = s.scalar(select(Profile.id).where(Profile.name == args.name)) is not None
+        removed = remove_learner(store, args.name)
+    finally:
+        store.dispose()
+    if not known and not (removed.tokens or removed.sessions):
+        _fail(f"no learner {args.name!r} in this database (`quiz class report` lists them)", args.json)
+        return 1
+    if args.json:
+        print_json({"profile": removed.profile, "tokens": removed.tokens, "sessions": removed.sessions})
+        return 0
+    print(
+        f"{removed.profile} can no longer sign in: {removed.tokens} sign-in link(s) and "
+        f"{removed.sessions} session(s) deleted; a running app of theirs closes within seconds. "
+        "Their reviews stay for `quiz class report`."
+    )
+    return 0
 
 
 def _sections_from_decks(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
@@ -110,7 +259,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.to_dict())
     elif args.markdown:
-        print(markdown(report))
+        print(visible(markdown(report)))
     else:
         _print_tables(report)
     return 0
@@ -189,6 +338,7 @@ def _md(text: str) -> str:
 def _print_tables(report: ClassReport) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     t = report.total
@@ -210,7 +360,7 @@ def _print_tables(report: ClassReport) -> None:
         table.add_column(col, justify="left" if col in ("learner", "last review") else "right")
     for r in report.learners:
         table.add_row(
-            _name(r.profile, r.display_name),
+            Text(visible(_name(r.profile, r.display_name))),
             str(r.total.reviews),
             _pct(r.total.retention),
             _pct(r.total.correct_rate),
@@ -225,7 +375,7 @@ def _print_tables(report: ClassReport) -> None:
         table.add_column(col, justify="left" if col == "section" else "right")
     for name, s in sorted(report.sections.items()):
         table.add_row(
-            name,
+            Text(visible(name)),  # section titles come from decks: never markup
             str(report.section_learners.get(name, 0)),
             str(s.reviews),
             _pct(s.retention),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+from quiz.core.text import CONTROLS, has_controls, visible
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -13,11 +16,34 @@ if TYPE_CHECKING:
 
 
 def print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+    """One JSON object; JSON escapes C0 controls itself, the rest (C1, bidi overrides) are escaped here."""
+    text = json.dumps(obj, indent=2, default=str, ensure_ascii=False)
+    if has_controls(text):  # only inside strings: JSON's own syntax has none
+        text = re.sub(CONTROLS, lambda m: f"\\u{ord(m.group()):04x}", text)
+    print(text)
 
 
 def err(message: str) -> None:
-    print(f"quiz: {message}", file=sys.stderr)
+    print(f"quiz: {visible(message)}", file=sys.stderr)
+
+
+def say(text: str = "", *, file: TextIO | None = None) -> None:
+    """Print a line that holds deck or run text: its control characters made visible."""
+    print(visible(text), file=file)
+
+
+def isolation_notice(settings: Settings) -> bool:
+    """Before running card code: one line on stderr when it is not fully isolated here, with the fix.
+
+    False when card code cannot run here at all (the line says why).
+    """
+    from quiz.runner.isolation import notice, sandbox_for
+
+    sandbox = sandbox_for()
+    line = notice(sandbox, allow_unisolated=settings.allow_unisolated)
+    if line:
+        err(line)
+    return not sandbox.refused
 
 
 def library(settings: Settings, extra: list[str] | None = None, only: list[str] | None = None) -> Library:

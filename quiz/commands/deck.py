@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, print_json
+from quiz.commands.common import err, isolation_notice, print_json, say
 
 if TYPE_CHECKING:
     from quiz.checking.check import CardResult, CheckReport
@@ -187,6 +187,14 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         else:
             err(message)
         return 2
+    isolation_notice(settings)
+    refusal = _unisolated_refusal(files, settings)
+    if refusal:
+        if args.json:
+            print_json({"ok": False, "error": refusal})
+        else:
+            err(refusal)
+        return 2
     options = CheckOptions(
         variants=args.variants,
         search=args.search,
@@ -194,6 +202,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         device=settings.device,
         jobs=args.jobs,
         record=not args.no_record,
+        allow_unisolated=settings.allow_unisolated,
     )
     if not args.json:
         print(
@@ -206,6 +215,26 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print_report(report)
     return 0 if report.ok else 1
+
+
+def _unisolated_refusal(files: list[Path], settings: Settings) -> str | None:
+    """Why these files may not run here (added decks without full isolation, not opted in), or None."""
+    from quiz.runner.isolation import added_deck_refusal, sandbox_for
+
+    sandbox = sandbox_for()
+    refused = [
+        why
+        for f in files
+        if (why := added_deck_refusal(str(f), sandbox, allow_unisolated=settings.allow_unisolated))
+    ]
+    if not refused:
+        return None
+    more = (
+        f" (and {len(refused) - 1} more file(s)); nothing was checked"
+        if len(refused) > 1
+        else "; nothing was checked"
+    )
+    return refused[0] + more
 
 
 def _values_text(values: dict[str, Any] | None) -> str:
@@ -259,32 +288,33 @@ def _card_text(r: CardResult) -> list[str]:
 
 
 def print_report(report: CheckReport) -> None:
+    """The text report; every line may hold deck or run text (`say` shows its control characters)."""
     for problem in report.problems:
-        print(str(problem))
+        say(str(problem))
     if report.problems:
-        print()
+        say()
     for r in report.failed:
-        print("\n".join(_card_text(r)))
-        print()
+        say("\n".join(_card_text(r)))
+        say()
     skipped = report.skipped
     if skipped:
         reasons: dict[str, int] = {}
         for r in skipped:
             reasons[r.reason or "skipped"] = reasons.get(r.reason or "skipped", 0) + 1
         listed = "; ".join(f"{n} {reason}" for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-        print(f"skipped {len(skipped)} card{'s' if len(skipped) != 1 else ''}: {listed}")
+        say(f"skipped {len(skipped)} card{'s' if len(skipped) != 1 else ''}: {listed}")
     if report.stale:
-        print(
+        say(
             f"stale: {len(report.stale)} card(s) gave another truth than on the versions they were last checked on:"
         )
         for s in report.stale:
-            print(f"  {s.describe()}")
+            say(f"  {s.describe()}")
     if report.stale_total:
-        print(f"{report.stale_total} stale card(s) in the records (`quiz doctor` shows the count)")
+        say(f"{report.stale_total} stale card(s) in the records (`quiz doctor` shows the count)")
     for note in report.notes:
-        print(f"note: {note}")
+        say(f"note: {note}")
     o = report.options
-    print(
+    say(
         f"{len(report.results)} cards in {report.files} file(s) on {_versions_text(report.versions)} "
         f"({o.variants} variants + search {o.search}): {len(report.passed)} passed, {len(report.failed)} failed, "
         f"{len(skipped)} skipped; {len(report.problems)} file problem(s) ({report.elapsed_s:.1f} s)"

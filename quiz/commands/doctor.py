@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from quiz import __version__
 from quiz.cli import add_common
-from quiz.commands.common import library, print_json
+from quiz.commands.common import isolation_notice, library, print_json
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -39,6 +39,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         },
         "backends": {},
     }
+    isolation_notice(settings)
     runner = Runner.for_settings(settings, log_dir=paths.log_dir())
     infos = {b: backend_info(b) for b in ("torch", "tensorflow", "mxnet")}
     started = time.perf_counter()

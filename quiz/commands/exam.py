@@ -85,9 +85,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         err(str(exc))
         return 2
+    from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
-    return run_app(settings, exam=config, report_path=args.report)
+    code = run_app(settings, exam=config, report_path=args.report)
+    isolation_notice(settings)  # after the app, as `quiz study` does
+    return code
 
 
 def _config(args: argparse.Namespace, settings: Settings) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, print_json
+from quiz.commands.common import err, isolation_notice, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -229,7 +229,7 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
 
     decks, problems = _decks_for(args, settings)
     for p in problems:
-        print(p, file=sys.stderr)
+        say(p, file=sys.stderr)
     if not decks:
         err("no decks to export")
         return 2
@@ -261,6 +261,8 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
         css=CSS,
     )
     anki_decks = {d.id: genanki.Deck(_stable_id(f"quiz deck {d.id}"), f"quiz::{d.title}") for d in decks}
+    if work:
+        isolation_notice(settings)
     results = _run_all(work, settings, args, paths.log_dir(), RunnerPool)
     for (deck, card, variant), result in zip(work, results):
         if not result.ok:
@@ -280,7 +282,7 @@ def export_anki(args: argparse.Namespace, settings: Settings) -> int:
     if summary.notes == 0:
         err("no variant could be run here: nothing to export")
         for f in summary.failed[:5]:
-            print(f"  {f['card']} seed {f['seed']}: {f['error']}", file=sys.stderr)
+            say(f"  {f['card']} seed {f['seed']}: {f['error']}", file=sys.stderr)
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
     genanki.Package(list(anki_decks.values())).write_to_file(str(out))
@@ -328,7 +330,9 @@ def _run_all(
     if not work:
         return results
     show = not args.json and sys.stderr.isatty()
-    with pool_type(args.jobs, device=settings.device, log_dir=log_dir) as pool:
+    with pool_type(
+        args.jobs, device=settings.device, log_dir=log_dir, allow_unisolated=settings.allow_unisolated
+    ) as pool:
         pool.prestart(sorted({c.backend.value for _d, c, _v in work}))
         progress = None
         if show:
@@ -593,7 +597,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     cards, problems = cards_from_csv(src, args.section)
     if problems:
         for p in problems:
-            print(p, file=sys.stderr)
+            say(p, file=sys.stderr)
         err(f"{len(problems)} problem(s) in {src}; nothing was written")
         return 1
     deck_id = args.deck_id or _slug(out.stem, 60)
@@ -602,7 +606,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     deck, deck_problems = parse_deck(text, str(out))  # the loader must accept what we write
     if deck is None or deck_problems:
         for problem in deck_problems:
-            print(str(problem), file=sys.stderr)
+            say(str(problem), file=sys.stderr)
         err("the deck made from the table does not load; nothing was written")
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import CardNotFound, err, find_card, library, print_json
+from quiz.commands.common import CardNotFound, err, find_card, library, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.cards import Card
     from quiz.core.decks import Library
+    from quiz.core.grading import Verdict
 
 GRADE_EPILOG = """\
 exit status: 0 correct, 1 incorrect, 2 bad input (unknown card, malformed
@@ -21,7 +22,24 @@ backend missing).
 
 --json prints one object: correct (true/false; null when not graded, with
 error saying why), expected, given, backend, device, version, elapsed_ms,
-plus card and seed."""
+plus card and seed. A code or translate answer runs on the shown variant and
+on 3 more drawn from the seed; its verdict adds variants_checked,
+given_value (or given_error), reference (the card's own answer), and when it
+fails failing_variant: {values, expected, got} (or error) for the smallest
+variant hypothesis found where your code disagrees, or misbehaved when your
+code wrote replies of its own into the runner's pipe.
+
+--batch FILE.jsonl (or - for stdin) grades one answer per line, each a JSON
+object {"card": ID, "seed": N, "answer": TEXT} with optional "backend" and
+"device", on the same warm workers, in order. It prints one verdict per line
+(with --json: one JSON object per line, the keys above); a bad line gets a
+verdict with error and the batch goes on. Blank lines are skipped. Exit
+status: 0 when every line was graded (right or wrong), 2 when a line was bad
+input, else 3 when a card could not be run.
+
+examples:
+  quiz grade expand-shape.torch --seed 3 --answer "(2, 3)" --json
+  printf '%s\\n' '{"card": "expand-shape.torch", "seed": 3, "answer": "(2, 3)"}' | quiz grade --batch - --json"""
 
 
 def register(sub: Any, groups: dict[str, Any]) -> None:
@@ -55,9 +73,16 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
         epilog=GRADE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("card", metavar="CARD_ID", help="card id, deck/card, or a family id with --backend")
+    p.add_argument(
+        "card", metavar="CARD_ID", nargs="?", help="card id, deck/card, or a family id with --backend"
+    )
     p.add_argument("--seed", type=int, default=0, help="variant seed (default 0)")
-    p.add_argument("--answer", required=True, help="your prediction, as you would type it in the app")
+    p.add_argument("--answer", help="your prediction, as you would type it in the app")
+    p.add_argument(
+        "--batch",
+        metavar="FILE.jsonl",
+        help='grade one {"card", "seed", "answer"} JSON object per line (- reads stdin); see below',
+    )
     p.add_argument(
         "--backend", choices=("torch", "tensorflow", "mxnet"), help="pick the family's card for this backend"
     )
@@ -125,6 +150,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
     else:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
+
+        from quiz.core.text import visible
 
         console = Console()
         table = Table(title="decks", show_lines=False)
@@ -133,9 +161,9 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         for d in summary:
             first = True
             for section, counts in sorted(d["sections"].items()):
-                table.add_row(
-                    d["id"] if first else "",
-                    section,
+                table.add_row(  # deck text as Text: literal, never markup
+                    Text(visible(d["id"])) if first else "",
+                    Text(visible(section)),
                     *(str(counts.get(b, "")) for b in ("torch", "tensorflow", "mxnet")),
                     str(sum(counts.values())),
                 )
@@ -144,7 +172,7 @@ def cmd_decks(args: argparse.Namespace, settings: Settings) -> int:
         total = sum(d["cards"] for d in summary)
         console.print(f"{len(summary)} decks, {total} cards, {sum(d['families'] for d in summary)} families")
     for problem in lib.problems:
-        print(str(problem), file=sys.stderr)
+        say(str(problem), file=sys.stderr)
     if lib.problems:
         err(f"{len(lib.problems)} problem(s) in deck files; the other decks loaded")
         return 1
@@ -155,7 +183,7 @@ def _card_for(args: argparse.Namespace, settings: Settings) -> tuple[Card | None
     lib = library(settings, extra=args.deck)
     for problem in lib.problems:
         if args.deck and any(problem.path == d for d in args.deck):
-            print(str(problem), file=sys.stderr)
+            say(str(problem), file=sys.stderr)
     try:
         return find_card(lib, args.card, args.backend), 0
     except CardNotFound as exc:
@@ -178,39 +206,61 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
         err(str(exc))
         return 2
     if args.json:
-        print_json(
-            {
-                "card": card.uid,
-                "family": card.family,
-                "seed": args.seed,
-                "backend": card.backend.value,
-                "kind": card.kind.value,
-                "section": card.section,
-                "values": variant.values_json(),
-                "prompt": variant.prompt,
-                "code": variant.code,
-                "choices": list(variant.choices),
-            }
-        )
+        shown: dict[str, Any] = {
+            "card": card.uid,
+            "family": card.family,
+            "seed": args.seed,
+            "backend": card.backend.value,
+            "kind": card.kind.value,
+            "section": card.section,
+            "values": variant.values_json(),
+            "prompt": variant.prompt,
+            "code": variant.code,
+            "choices": list(variant.choices),
+        }
+        if card.source_backend is not None:
+            shown |= {"source_backend": card.source_backend.value, "source_code": variant.source_code}
+        print_json(shown)
         return 0
     from rich.console import Console
     from rich.markdown import Markdown
     from rich.syntax import Syntax
+    from rich.text import Text
 
+    from quiz.core.text import visible
+
+    # Deck text goes out as Text, Markdown and Syntax built from it: never read as markup,
+    # and its control characters made visible first.
     console = Console()
-    console.print(f"[bold]{card.uid}[/]  [dim]{card.backend.value} · {card.kind.value} · seed {args.seed}[/]")
-    console.print(Markdown(variant.prompt))
-    console.print(Syntax(variant.code, "python", theme="ansi_dark", line_numbers=False))
+    head = Text(visible(card.uid), style="bold")
+    head.append(f"  {card.backend.value} · {card.kind.value} · seed {args.seed}", style="dim")
+    console.print(head)
+    console.print(Markdown(visible(variant.prompt)))
+    if card.source_backend is not None and variant.source_code is not None:
+        console.print(Text(f"{card.source_backend.value}, the working code:", style="bold"))
+        console.print(Syntax(visible(variant.source_code), "python", theme="ansi_dark", line_numbers=False))
+        console.print(Text(f"{card.backend.value}, your line runs after:", style="bold"))
+    console.print(Syntax(visible(variant.code), "python", theme="ansi_dark", line_numbers=False))
     for i, choice in enumerate(variant.choices):
-        console.print(f"  {chr(ord('a') + i)}) {choice}")
+        console.print(Text(f"  {chr(ord('a') + i)}) {visible(choice)}"))
     return 0
 
 
 def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
-    from quiz.core.answers import MalformedAnswer, parse_answer
-    from quiz.core.grading import judge
-    from quiz.core.variables import NoVariantError, concrete, draw_variant
+    if args.batch is not None:
+        if args.card is not None or args.answer is not None:
+            err("--batch reads the cards and answers from its file: give no CARD_ID or --answer")
+            return 2
+        from quiz.commands.grade_batch import grade_batch
+
+        return grade_batch(args, settings)
+    if args.card is None or args.answer is None:
+        err("give CARD_ID and --answer (or --batch FILE.jsonl); see quiz grade --help")
+        return 2
+    from quiz.core.answers import visible
+    from quiz.core.variables import NoVariantError, draw_variant
     from quiz.runner.client import Runner
+    from quiz.session.grading import MalformedAnswer, grade, read_answer
 
     card, status = _card_for(args, settings)
     if card is None:
@@ -223,16 +273,15 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
         else:
             err(str(exc))
         return 2
-    card = concrete(card, variant)  # answer, choices and result rendered for this variant
     try:
-        parsed = parse_answer(card, args.answer)
+        reading = read_answer(card, variant, args.answer)
     except MalformedAnswer as exc:
         if args.json:
             print_json(
                 {
                     "correct": None,
                     "error": f"malformed answer: {exc.hint}",
-                    "given": args.answer,
+                    "given": visible(args.answer),  # it may hold control characters or bytes not UTF-8
                     "card": card.uid,
                 }
             )
@@ -240,21 +289,43 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
             err(f"malformed answer: {exc.hint}")
         return 2
     from quiz import paths
+    from quiz.commands.common import isolation_notice
 
+    isolation_notice(settings)
     with Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
-        result = runner.run(card, variant, given=parsed if card.kind.value == "code" else None)
-    verdict = judge(card, args.answer, parsed, result)
+        verdict = grade(runner, card, variant, reading)
     if args.json:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})
     else:
-        if verdict.correct is None:
-            print(f"not graded: {verdict.error}")
-        else:
-            word = "correct" if verdict.correct else "incorrect"
-            print(
-                f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
-            )
-            print(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")
+        say(verdict_text(card, verdict))
     if verdict.correct is None:
         return 3
     return 0 if verdict.correct else 1
+
+
+def verdict_text(card: Card, verdict: Verdict) -> str:
+    """A verdict in words, for a terminal."""
+    if verdict.correct is None:
+        return f"not graded: {verdict.error}"
+    word = "correct" if verdict.correct else "incorrect"
+    lines = [
+        f"{word}: you said {verdict.given}; {card.backend.value} on {verdict.device} gave {verdict.expected}"
+    ]
+    extra = verdict.extra
+    if extra.get("misbehaved"):
+        lines.append(str(extra["misbehaved"]))
+    failing = extra.get("failing_variant")
+    if isinstance(failing, dict):
+        values = ", ".join(f"{k}={v!r}" for k, v in failing["values"].items()) or "the values shown"
+        got = (
+            f"your code raised {failing['error']}"
+            if failing.get("error")
+            else f"your code gave {failing['got']}"
+        )
+        lines.append(f"fails for {values}: expected {failing['expected']}; {got}")
+    elif extra.get("given_error"):
+        lines.append(f"your code raised {extra['given_error']}")
+    if isinstance(extra.get("variants_checked"), int):
+        lines.append(f"checked on {extra['variants_checked']} variant(s)")
+    lines.append(f"({card.backend.value} {verdict.version}, ran in {verdict.elapsed_ms:.1f} ms)")
+    return "\n".join(lines)

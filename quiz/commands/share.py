@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, print_json
+from quiz.commands.common import err, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -88,19 +88,26 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 def show_code(deck: Deck, listing: list[tuple[Card, str]], unchanged: int, stream: Any = None) -> None:
     from rich.console import Console
     from rich.syntax import Syntax
+    from rich.text import Text
 
+    from quiz.core.text import visible
+
+    # Deck text as Text and Syntax of escaped source: never markup, no live control characters
+    # (an escape sequence in a comment must not hide the line after it).
     console = Console(file=stream or sys.stdout, highlight=False)
-    console.rule(
-        f"[bold]{deck.id}[/] — {deck.title}" + (f" (version {deck.version})" if deck.version else "")
-    )
+    rule = Text(deck.id, style="bold")
+    rule.append(f" — {visible(deck.title)}" + (f" (version {deck.version})" if deck.version else ""))
+    console.rule(rule)
     if deck.author:
-        console.print(f"author: {deck.author}")
+        console.print(Text(f"author: {visible(deck.author)}"))
     console.print(f"{len(deck.cards)} cards; each runs in a worker process on this machine:")
     for card, code in listing:
-        console.print(
-            f"\n[bold]{card.id}[/]  [dim]{card.backend.value} · {card.kind.value} · {card.location}[/]"
+        head = Text(f"\n{card.id}", style="bold")
+        head.append(
+            f"  {card.backend.value} · {card.kind.value} · {visible(str(card.location))}", style="dim"
         )
-        console.print(Syntax(code, "python", theme="ansi_dark", line_numbers=False, word_wrap=True))
+        console.print(head)
+        console.print(Syntax(visible(code), "python", theme="ansi_dark", line_numbers=False, word_wrap=True))
     if unchanged:
         console.print(f"\n({unchanged} card(s) run the same code as the version you trusted)")
 
@@ -166,7 +173,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 deck, problems = None, []
                 err(f"{path}: cannot read: {exc}")
             for problem in problems:
-                print(str(problem), file=sys.stderr)
+                say(str(problem), file=sys.stderr)
             if deck is None:
                 results.append({"path": str(path), "added": False, "error": "the deck does not load"})
                 err(f"{path}: not added (fix the problems above; `quiz deck check {path}` helps)")
@@ -362,6 +369,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from quiz.core.text import visible
 
     table = Table(title="decks")
     for col in ("deck", "version", "cards", "origin", "trust", "check"):
@@ -373,7 +383,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             r["id"],
             r["version"] or "–",
             str(r["cards"]),
-            r["origin"],
+            Text(visible(str(r["origin"]))),  # a path or URL someone else chose: never markup
             f"[{style}]{r['trust']}[/]" if style else r["trust"],
             r["check"],
         )
@@ -385,5 +395,5 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             + " ".join(waiting)
         )
     for problem in lib.problems:
-        print(str(problem), file=sys.stderr)
+        say(str(problem), file=sys.stderr)
     return 0

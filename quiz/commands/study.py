@@ -22,6 +22,10 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from quiz.commands.common import isolation_notice
     from quiz.tui.app import run_app
 
-    return run_app(settings, deck=getattr(args, "deck", None))
+    code = run_app(settings, deck=getattr(args, "deck", None))
+    # After the app (whose top bar said it all along): left on the terminal, and it costs no start-up time.
+    isolation_notice(settings)
+    return code

@@ -26,10 +26,21 @@ class Kind(StrEnum):
     RAISES = "raises"
     CHOICE = "choice"
     CODE = "code"
+    TRANSLATE = "translate"
 
 
 BACKENDS: tuple[str, ...] = tuple(b.value for b in Backend)
 KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
+# Kinds that take the answer "error" when a card sets `may_raise` (a `raises` card always names an
+# exception; a `code` answer is code).
+MAY_RAISE_KINDS: tuple[Kind, ...] = (
+    Kind.SHAPE,
+    Kind.DTYPE,
+    Kind.BOOL,
+    Kind.GRAD_IS_NONE,
+    Kind.VALUE,
+    Kind.CHOICE,
+)
 
 DEFAULT_TIMEOUT_S = 5.0
 MAX_TIMEOUT_S = 60.0
@@ -77,7 +88,11 @@ class Card:
     constant: bool = False
     variables: tuple[tuple[str, dict[str, Any]], ...] = ()
     assume: tuple[str, ...] = ()
+    may_raise: bool = False  # the prompt invites the answer "error": the code failing is a truth, not a fault
     location: Location = Location("")
+    # `translate` cards: the working code in another framework, run in that framework's worker.
+    source_backend: Backend | None = None
+    source_code: str | None = None
 
     @property
     def uid(self) -> str:
@@ -87,6 +102,18 @@ class Card:
     @property
     def needs_gpu(self) -> bool:
         return bool(self.requires.get("gpu"))
+
+    @property
+    def runs_learner_code(self) -> bool:
+        """The learner answers with code that is run (and graded over several variants)."""
+        return self.kind in (Kind.CODE, Kind.TRANSLATE)
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        """Every backend the card runs on: its own, and a translate card's source backend."""
+        if self.source_backend is not None and self.source_backend != self.backend:
+            return (self.backend.value, self.source_backend.value)
+        return (self.backend.value,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from quiz.core.cards import (
     BACKENDS,
     KINDS,
     MAX_TIMEOUT_S,
+    MAY_RAISE_KINDS,
     Backend,
     Card,
     Deck,
@@ -74,9 +75,12 @@ CARD_FIELDS = set(CARD_REQUIRED) | {
     "constant",
     "vars",
     "assume",
+    "may_raise",
+    "source_backend",
+    "source_code",
 }
 # Fields whose text may hold `${...}`.
-TEMPLATED = ("prompt", "code", "answer", "result", "explain")
+TEMPLATED = ("prompt", "code", "answer", "result", "explain", "source_code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +477,8 @@ def _parse_card(
             report(None, f"a {kind!r} card needs an `answer` expression")
             answer = None
         else:
-            _check_python(answer, "answer", report, statement=kind == Kind.CODE and "result" in raw)
+            statement = kind == Kind.TRANSLATE or (kind == Kind.CODE and "result" in raw)
+            _check_python(answer, "answer", report, statement=statement)
     elif answer is not None and not isinstance(answer, str):
         report("answer", "`answer` is a Python expression string")
 
@@ -499,11 +504,18 @@ def _parse_card(
 
     result = raw.get("result")
     if result is not None:
-        if kind != Kind.CODE or not isinstance(result, str) or not result.strip():
-            report("result", "`result` is for 'code' cards: an expression compared after the statement")
+        if kind not in (Kind.CODE, Kind.TRANSLATE) or not isinstance(result, str) or not result.strip():
+            report(
+                "result",
+                "`result` is for 'code' and 'translate' cards: an expression compared after the statement",
+            )
             result = None
         else:
             _check_python(result, "result", report)
+    elif kind == Kind.TRANSLATE:
+        report(None, "a 'translate' card needs `result`: the name compared on both sides, e.g. \"y\"")
+
+    source_backend, source_code = _source_fields(raw, kind, backend, report)
 
     if "code" in text and "${" not in text["code"]:
         _check_code(text["code"], report)
@@ -521,8 +533,8 @@ def _parse_card(
             report("tolerance", "`tolerance` is a table { rtol = ..., atol = ... } of non-negative numbers")
         else:
             tolerance = Tolerance(float(tol.get("rtol", 1e-5)), float(tol.get("atol", 1e-8)))
-        if kind not in (None, Kind.VALUE, Kind.CODE):
-            report("tolerance", "`tolerance` is for 'value' and 'code' cards")
+        if kind not in (None, Kind.VALUE, Kind.CODE, Kind.TRANSLATE):
+            report("tolerance", "`tolerance` is for 'value', 'code' and 'translate' cards")
 
     timeout = raw.get("timeout", 5)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= MAX_TIMEOUT_S:
@@ -549,11 +561,11 @@ def _parse_card(
             )
     if backend and isinstance(requires, dict):
         for other in BACKENDS:
-            if other != backend and other in requires:
+            if other != backend and other != source_backend and other in requires:
                 report(
                     "requires", f"a {backend} card cannot require {other} (it runs in the {backend} worker)"
                 )
-        if "keras" in requires and backend != Backend.TENSORFLOW:
+        if "keras" in requires and Backend.TENSORFLOW not in (backend, source_backend):
             report("requires", "`requires.keras` is for tensorflow cards")
 
     tags = raw.get("tags", [])
@@ -564,6 +576,14 @@ def _parse_card(
     if not isinstance(constant, bool):
         report("constant", "`constant` must be true or false")
         constant = False
+    may_raise = raw.get("may_raise", False)
+    if not isinstance(may_raise, bool):
+        report("may_raise", "`may_raise` must be true or false")
+        may_raise = False
+    elif may_raise and kind is not None and kind not in MAY_RAISE_KINDS:
+        why = "it always takes an exception" if kind == Kind.RAISES else "the learner's answer is code"
+        report("may_raise", f"`may_raise` is not for {kind!r} cards ({why})")
+        may_raise = False
     default_family = family_of(text["id"]) if "id" in text else ""
     family = raw.get("family", default_family)
     if not isinstance(family, str) or not family.strip():
@@ -603,7 +623,9 @@ def _parse_card(
             _check_expr(m.group(1), defined, "choices", report)
     if (
         variables
-        and not any("${" in str(raw.get(k, "")) for k in ("prompt", "code", "answer", "result"))
+        and not any(
+            "${" in str(raw.get(k, "")) for k in ("prompt", "code", "answer", "result", "source_code")
+        )
         and not any("${" in c for c in choices)
     ):
         report("vars", "the card draws `vars` but never uses them: put ${name} in its code or prompt")
@@ -632,10 +654,55 @@ def _parse_card(
             constant=constant,
             variables=tuple(variables),
             assume=tuple(assume),
+            may_raise=may_raise,
             location=Location(path, start),
+            source_backend=Backend(source_backend) if source_backend else None,
+            source_code=source_code,
         ),
         problems,
     )
+
+
+def _source_fields(
+    raw: Mapping[str, Any], kind: str | None, backend: str | None, report: Callable[[str | None, str], None]
+) -> tuple[str | None, str | None]:
+    """A translate card's `source_backend` and `source_code` (the working code it shows)."""
+    source_backend = raw.get("source_backend")
+    source_code = raw.get("source_code")
+    if kind != Kind.TRANSLATE:
+        for key in ("source_backend", "source_code"):
+            if key in raw and kind is not None:
+                report(key, f"only 'translate' cards take `{key}`")
+        return None, None
+    if source_backend is None:
+        report(None, "a 'translate' card needs `source_backend`: the framework its working code is in")
+    elif source_backend not in BACKENDS:
+        report(
+            "source_backend",
+            f"unknown source_backend {source_backend!r}: use one of {', '.join(BACKENDS)}"
+            f"{_hint(str(source_backend), BACKENDS)}",
+        )
+        source_backend = None
+    elif source_backend == backend:
+        report(
+            "source_backend",
+            "`source_backend` is the framework translated from; `backend` (the one the learner "
+            "writes) must be another",
+        )
+        source_backend = None
+    if source_code is None:
+        report(None, "a 'translate' card needs `source_code`: the working code in the source framework")
+    elif not isinstance(source_code, str) or not source_code.strip():
+        report("source_code", "`source_code` must be a non-empty string of Python")
+        source_code = None
+    elif "${" not in source_code:
+        _check_code(
+            source_code,
+            lambda _key, message: report("source_code", message.replace("`code`", "`source_code`")),
+        )
+    if isinstance(source_code, str):
+        source_code = source_code.strip("\n")
+    return source_backend, source_code
 
 
 def _check_expr(source: str, defined: set[str], key: str, report: Callable[[str | None, str], None]) -> None:

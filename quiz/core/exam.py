@@ -20,6 +20,7 @@ from typing import Any
 
 from quiz.core.cards import Card
 from quiz.core.stats import Tally
+from quiz.core.text import visible
 
 __all__ = [
     "ExamConfig",
@@ -313,4 +314,5 @@ def report_markdown(report: ExamReport, *, title: str = "quiz exam") -> str:
         out += ["## Not graded (left out of the score)", ""]
         out += [f"- {r.position + 1}. {r.card_uid}: {r.error}" for r in broken]
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    # Deck and run text throughout: one pass makes its control characters visible (our own text has none).
+    return visible("\n".join(out).rstrip() + "\n")

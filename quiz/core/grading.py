@@ -1,14 +1,45 @@
-"""Verdicts: the learner's parsed answer against what the code really did."""
+"""Verdicts: the learner's parsed answer against what the code really did.
+
+A prediction (shape, dtype, value...) is judged against one run of the card.
+A code answer (`code`, `translate`) is judged by `judge_code` on several
+variants, each a `VariantCheck`: the reference's result and the learner's,
+from separate runs, compared here in the parent and never in a worker.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
+from quiz.core.answers import Raises, visible
 from quiz.core.cards import Card, Kind, Tolerance
 
-__all__ = ["RunResult", "Verdict", "judge", "format_truth", "format_given", "suggest_rating", "same_value"]
+if TYPE_CHECKING:
+    from quiz.core.variables import Variant
+
+__all__ = [
+    "Raised",
+    "RunResult",
+    "Verdict",
+    "VariantCheck",
+    "judge",
+    "judge_code",
+    "format_truth",
+    "format_given",
+    "suggest_rating",
+    "same_value",
+    "raised_truth",
+    "same_result",
+    "tensor_difference",
+    "answer_as",
+    "source_run",
+]
+
+
+DEFAULT_TOLERANCE = Tolerance()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +71,20 @@ class RunResult:
     elapsed_ms: float = 0.0
     stdout: str = ""
     state_changed: tuple[str, ...] = ()
+    # A card-error run whose code raised: `{"type", "module", "message"}` (the truth of a `may_raise` card).
+    raised: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """The truth of a `may_raise` card whose code failed: the exception it raised."""
+
+    type: str
+    module: str = ""
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +119,12 @@ class Verdict:
 
 
 def judge(card: Card, given_text: str, parsed: Any, run: RunResult) -> Verdict:
-    """Compare a parsed answer (from `answers.parse_answer`) with a run of the card."""
+    """Compare a parsed answer (from `answers.parse_answer`) with a run of the card.
+
+    Code answers are run, not parsed into a value: `judge_code` judges them.
+    """
+    if card.runs_learner_code:
+        raise ValueError(f"a {card.kind.value} answer is judged by judge_code, on runs of the learner's code")
     common = dict(
         given=given_text.strip(),
         backend=run.backend,
@@ -86,33 +133,177 @@ def judge(card: Card, given_text: str, parsed: Any, run: RunResult) -> Verdict:
         elapsed_ms=run.elapsed_ms,
     )
     if not run.ok:
+        raised = raised_truth(card, run)
+        if raised is not None:  # the card invites "error": the failure is its truth
+            return _judge_raised(parsed, raised, common)
         return Verdict(correct=None, expected=None, error=run.error or "the card could not be run", **common)  # type: ignore[arg-type]
     expected = format_truth(card, run.truth)
-    if card.kind == Kind.CODE:
-        if run.given_error:
-            return Verdict(
-                correct=False,
-                expected=expected,
-                truth=run.truth,
-                extra={"given_error": run.given_error},
-                **common,  # type: ignore[arg-type]
-            )
-        correct = same_value(run.given_value, run.truth, card.tolerance)
-        return Verdict(
-            correct=correct,
-            expected=expected,
-            truth=run.truth,
-            extra={"given_value": _short(run.given_value)},
-            **common,  # type: ignore[arg-type]
-        )
     return Verdict(correct=matches(card, parsed, run.truth), expected=expected, truth=run.truth, **common)  # type: ignore[arg-type]
 
 
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+# Exceptions that say the card's own text is broken, not that the code fails as the prompt invites.
+_CARD_FAULTS = {"SyntaxError", "IndentationError", "TabError"}
+
+
+def raised_truth(card: Card, run: RunResult) -> Raised | None:
+    """What the code of a `may_raise` card raised, when a run failed because of it (None otherwise)."""
+    raised = run.raised
+    if not card.may_raise or run.error_kind != "card-error" or not isinstance(raised, dict):
+        return None
+    name = raised.get("type")
+    if not isinstance(name, str) or len(name) > 200 or not _CLASS_NAME.fullmatch(name):
+        return None  # a reply that does not name a class: the card is not graded
+    name = name.rsplit(".", 1)[-1]
+    if name in _CARD_FAULTS:
+        return None
+    module, message = raised.get("module"), raised.get("message")
+    return Raised(  # deck code wrote these: shown with control characters made visible
+        type=name,
+        module=visible(module[:200]) if isinstance(module, str) else "",
+        message=visible(message[:500]) if isinstance(message, str) else "",
+    )
+
+
+def _judge_raised(parsed: Any, raised: Raised, common: dict[str, Any]) -> Verdict:
+    """`error` is right when the code raised anything, `raises X` when it raised X; any other
+    prediction is wrong, because the code did not get as far as a value."""
+    if isinstance(parsed, Raises):
+        correct = parsed.name is None or parsed.name.lower() == raised.type.lower()
+    else:
+        correct = False
+    return Verdict(
+        correct=correct,
+        expected=f"raises {raised.type}",
+        truth=raised,
+        extra={"raised": {"type": raised.type, "module": raised.module, "message": raised.message}},
+        **common,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VariantCheck:
+    """One variant of a code answer: the reference's result and the learner's, from separate runs.
+
+    For a `translate` card `expected` is the source framework's run of the working code.
+    """
+
+    values: dict[str, Any]  # the variant's drawn values, JSON-friendly
+    expected: RunResult
+    got: RunResult
+
+    def agrees(self, card: Card) -> bool:
+        return self.expected.ok and self.got.ok and same_result(card, self.got.truth, self.expected.truth)
+
+    def to_dict(self, card: Card) -> dict[str, Any]:
+        """The verdict's `failing_variant`: the values, what the reference gave, what the learner's code gave."""
+        out: dict[str, Any] = {
+            "values": self.values,
+            "expected": format_truth(card, self.expected.truth),
+            "got": format_truth(card, self.got.truth) if self.got.ok else None,
+        }
+        if not self.got.ok:
+            out["error"] = self.got.error or "your code could not be run"
+        elif card.kind == Kind.TRANSLATE:
+            out["difference"] = tensor_difference(self.got.truth, self.expected.truth, card.tolerance)
+        return out
+
+
+def judge_code(
+    card: Card,
+    given_text: str,
+    checks: Sequence[VariantCheck],
+    *,
+    smallest: VariantCheck | None = None,
+    misbehaved: str | None = None,
+) -> Verdict:
+    """Judge a code answer over its variants (the shown one first): correct only if all agree.
+
+    A variant whose reference could not be run is left out (a card bug for those values, not the
+    learner's); when that is the shown one, or the learner's backend is unavailable, nothing is
+    graded. `smallest` is the smallest failing variant hypothesis found (else the first failing
+    one is shown); `misbehaved` says how the learner's code broke the runner's protocol: incorrect.
+    """
+    if not checks:
+        raise ValueError("judge_code needs at least the shown variant")
+    shown = checks[0]
+    # Device and version of the card's own backend, from a run that got that far.
+    runs = [c.got for c in checks] + ([] if card.kind == Kind.TRANSLATE else [c.expected for c in checks])
+    own = next((r for r in runs if r.ok), shown.got)
+    elapsed = sum(c.expected.elapsed_ms + c.got.elapsed_ms for c in checks)
+    if smallest is not None:
+        elapsed += smallest.expected.elapsed_ms + smallest.got.elapsed_ms
+    common: dict[str, Any] = dict(
+        given=given_text.strip(),
+        backend=card.backend.value,
+        device=own.device,
+        version=own.version,
+        elapsed_ms=elapsed,
+    )
+    for run in (shown.got, shown.expected):
+        if not run.ok and run.error_kind == "unavailable":
+            return Verdict(
+                correct=None, expected=None, error=run.error or "the card could not be run", **common
+            )
+    if not shown.expected.ok:
+        what = f"the {card.source_backend.value} source code" if card.source_backend else "the card"
+        error = f"{what} could not be run: {shown.expected.error or 'no result'}"
+        return Verdict(correct=None, expected=None, error=error, **common)
+    compared = [c for c in checks if c.expected.ok]
+    failures = [c for c in compared if not c.agrees(card)]
+    extra: dict[str, Any] = {"variants_checked": len(compared)}
+    if shown.got.ok:
+        extra["given_value"] = format_truth(card, shown.got.truth)
+    else:
+        extra["given_error"] = shown.got.error or "your code could not be run"
+    if card.answer is not None:
+        extra["reference"] = card.answer
+    if misbehaved:
+        extra["misbehaved"] = misbehaved
+    elif failures:
+        extra["failing_variant"] = (smallest or failures[0]).to_dict(card)
+    return Verdict(
+        correct=not failures and not misbehaved,
+        expected=format_truth(card, shown.expected.truth),
+        truth=shown.expected.truth,
+        extra=extra,
+        **common,
+    )
+
+
+def same_result(card: Card, got: Any, expected: Any) -> bool:
+    """A code answer's result against the reference's: as a value, or a translation's {shape, dtype, values}."""
+    if card.kind == Kind.TRANSLATE:
+        return tensor_difference(got, expected, card.tolerance) is None
+    return same_value(got, expected, card.tolerance)
+
+
+def tensor_difference(got: Any, expected: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> str | None:
+    """What differs between two `{shape, dtype, values}` results (None: they agree, within tolerance)."""
+    if not (isinstance(got, dict) and isinstance(expected, dict)):
+        return None if same_value(got, expected, tol) else "the results differ"
+    if got.get("shape") != expected.get("shape"):
+        return f"the shape is {_shape_or(got)} where the source's is {_shape_or(expected)}"
+    if got.get("dtype") != expected.get("dtype"):
+        return f"the dtype is {got.get('dtype')} where the source's is {expected.get('dtype')}"
+    if not same_value(got.get("values"), expected.get("values"), tol):
+        return "same shape and dtype, but the values differ"
+    return None
+
+
+def _shape_or(t: dict[str, Any]) -> str:
+    shape = t.get("shape")
+    return _shape_text(shape) if isinstance(shape, list) else repr(shape)
+
+
 def matches(card: Card, parsed: Any, truth: Any) -> bool:
+    if isinstance(parsed, Raises):
+        return False  # the code ran to a truth: it did not fail
     match card.kind:
-        case Kind.SHAPE:
-            return tuple(parsed) == tuple(truth)
-        case Kind.DTYPE | Kind.CHOICE:
+        case Kind.SHAPE | Kind.DTYPE:
+            # Element-wise, so a pair of shapes or dtypes compares too; the runner sends lists.
+            return bool(_as_lists(parsed) == _as_lists(truth))
+        case Kind.CHOICE:
             return bool(parsed == truth)
         case Kind.BOOL | Kind.GRAD_IS_NONE:
             return bool(parsed) == bool(truth)
@@ -124,9 +315,6 @@ def matches(card: Card, parsed: Any, truth: Any) -> bool:
                 return parsed is None and raised is None
             return bool(parsed.lower() == str(raised).lower())
     return False
-
-
-DEFAULT_TOLERANCE = Tolerance()
 
 
 def same_value(a: Any, b: Any, tol: Tolerance = DEFAULT_TOLERANCE) -> bool:
@@ -164,12 +352,23 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, complex))
 
 
+def _as_lists(x: Any, depth: int = 0) -> Any:
+    """Tuples and lists as lists, two levels down (a shape, or a tuple of shapes): comparable with `==`."""
+    if isinstance(x, (list, tuple)) and depth < 2:
+        return [_as_lists(v, depth + 1) for v in x]
+    return x
+
+
 def format_truth(card: Card, truth: Any) -> str:
     """The truth in the words the learner would type."""
+    if isinstance(truth, Raised):
+        return f"raises {truth.type}"
     match card.kind:
         case Kind.SHAPE:
-            return _shape_text(truth)
-        case Kind.DTYPE | Kind.CHOICE:
+            return _shapes_text(truth)
+        case Kind.DTYPE:
+            return _dtypes_text(truth)
+        case Kind.CHOICE:
             return str(truth)
         case Kind.BOOL:
             return "yes" if truth else "no"
@@ -177,13 +376,20 @@ def format_truth(card: Card, truth: Any) -> str:
             return "None" if truth else "not None"
         case Kind.RAISES:
             return str(truth["type"]) if truth else "no error"
+        case Kind.TRANSLATE:
+            if isinstance(truth, dict) and {"shape", "dtype", "values"} <= truth.keys():
+                return f"{truth['dtype']} {_shape_or(truth)}: {_short(truth['values'])}"
     return _short(truth)
 
 
 def format_given(card: Card, parsed: Any) -> str:
+    if isinstance(parsed, Raises):
+        return str(parsed)
     match card.kind:
         case Kind.SHAPE:
-            return _shape_text(parsed)
+            return _shapes_text(parsed)
+        case Kind.DTYPE:
+            return _dtypes_text(parsed)
         case Kind.BOOL:
             return "yes" if parsed else "no"
         case Kind.GRAD_IS_NONE:
@@ -196,6 +402,26 @@ def format_given(card: Card, parsed: Any) -> str:
 def _shape_text(shape: Any) -> str:
     dims = ["None" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _shapes_text(shape: Any) -> str:
+    """`(2, 3)`, or `((2, 3), (3,))` for a tuple of shapes."""
+    if not isinstance(shape, (list, tuple)):
+        return _short(shape)
+    if shape and all(isinstance(s, (list, tuple)) for s in shape):
+        return _tuple_text([_shape_text(s) for s in shape])
+    return _shape_text(shape)
+
+
+def _dtypes_text(dtype: Any) -> str:
+    """`float32`, or `(float64, int64)` for a tuple of dtypes."""
+    if isinstance(dtype, (list, tuple)):
+        return _tuple_text([str(d) for d in dtype])
+    return str(dtype)
+
+
+def _tuple_text(items: list[str]) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _short(value: Any, limit: int = 400) -> str:
@@ -217,3 +443,29 @@ def suggest_rating(correct: bool | None, response_ms: float) -> int | None:
     if response_ms > SLOW_MS:
         return 2
     return 3
+
+
+# --- the runs a code answer is graded on ------------------------------------------------
+
+
+def answer_as(shown: Card, variant: Variant, text: str) -> tuple[Card, Variant]:
+    """The run of the learner's code: the variant's code, then `text` in place of the reference
+    answer (and `result` after it). The reference is nowhere in the request: the runner reads
+    `answer` from the variant before the card, so both carry the learner's text."""
+    return replace(shown, answer=text, source_code=None), replace(variant, answer=text, source_code=None)
+
+
+def source_run(shown: Card, variant: Variant) -> tuple[Card, Variant]:
+    """A translate card's working code, as its source framework's worker runs it: `source_code`,
+    then `result`; no answer at all."""
+    if shown.source_backend is None or variant.source_code is None:
+        raise ValueError(f"{shown.uid} is not a translate card")
+    card = replace(
+        shown,
+        backend=shown.source_backend,
+        code=variant.source_code,
+        answer="",
+        source_backend=None,
+        source_code=None,
+    )
+    return card, replace(variant, code=variant.source_code, answer="", source_code=None)

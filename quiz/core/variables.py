@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from random import Random
@@ -37,16 +37,29 @@ __all__ = [
     "draw_variant",
     "draw_with_choices",
     "render",
+    "smallest_failing",
     "strategy_for",
     "build_variant",
     "validate_spec",
     "variant_from_values",
 ]
 
-SPEC_KINDS = ("int", "choice", "bool", "float", "shape", "permutation", "reshape_of", "broadcast", "expr")
+SPEC_KINDS = (
+    "int",
+    "choice",
+    "bool",
+    "float",
+    "shape",
+    "permutation",
+    "reshape_of",
+    "broadcast",
+    "array",
+    "expr",
+)
 _EXTRA_KEYS = {
     "float": {"places"},
     "reshape_of": {"rank", "infer"},
+    "array": {"elements", "places"},
 }
 PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 MAX_ATTEMPTS = 100
@@ -55,6 +68,10 @@ MAX_RANK = 16
 MAX_SIDE = 10_000
 MAX_PERMUTATION = 8
 NDIM_MAX = 32  # hypothesis' limit on array dimensions
+# An `array` variable is rendered into the code the learner reads: keep it a small literal.
+MAX_ARRAY_ELEMENTS = 256
+MAX_ARRAY_RANK = 6
+DEFAULT_ELEMENTS = (-9, 9)
 
 # The gufunc signature grammar hypothesis accepts (numpy's, one output), checked
 # here without importing hypothesis: "(m,n),(n,p)->(m,p)", "(3),(3)->(3)", "(n?),(n)->()".
@@ -94,6 +111,7 @@ class Variant:
     choices: tuple[str, ...] = ()
     explain: str = ""
     result: str | None = None
+    source_code: str | None = None
 
     def values_json(self) -> dict[str, Any]:
         """The drawn values as JSON-friendly data (tuples become lists)."""
@@ -239,10 +257,50 @@ def validate_spec(name: str, spec: Any, defined: set[str]) -> None:
             raise SpecError(f"{what}: infer must be true or false")
     elif kind == "broadcast":
         _validate_broadcast(value, what)
+    elif kind == "array":
+        _validate_array(spec, what, defined)
     elif kind == "expr":
         if not isinstance(value, str):
             raise SpecError(f"{what}: expr is an expression string")
         _bound_ok(value, what, defined)
+
+
+def _validate_array(spec: Mapping[str, Any], what: str, defined: set[str]) -> None:
+    value = spec["array"]
+    if isinstance(value, str):
+        if value not in defined:
+            raise SpecError(f"{what}: array = {value!r} names no earlier (shape) variable")
+    elif isinstance(value, list) and len(value) <= MAX_ARRAY_RANK:
+        for d in value:
+            if isinstance(d, str):
+                _bound_ok(d, what, defined)
+            elif not (_is_int(d) and 0 <= d <= MAX_ARRAY_ELEMENTS):
+                raise SpecError(f"{what}: array sizes are whole numbers from 0 to {MAX_ARRAY_ELEMENTS}")
+        if all(_is_int(d) for d in value) and math.prod(value) > MAX_ARRAY_ELEMENTS:
+            raise SpecError(
+                f"{what}: an array of shape {tuple(value)} has more than {MAX_ARRAY_ELEMENTS} elements"
+            )
+    else:
+        raise SpecError(
+            f'{what}: array = "shape_var" (an earlier shape variable) or a list of at most '
+            f"{MAX_ARRAY_RANK} sizes such as [2, 3]"
+        )
+    elements = spec.get("elements", list(DEFAULT_ELEMENTS))
+    if not (
+        isinstance(elements, list)
+        and len(elements) == 2
+        and all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in elements
+        )
+    ):
+        raise SpecError(f"{what}: elements = [lo, hi] of finite numbers (whole numbers draw integers)")
+    if elements[0] > elements[1]:
+        raise SpecError(f"{what}: elements = [{elements[0]}, {elements[1]}] is empty (lo > hi)")
+    if "places" in spec:
+        if all(_is_int(b) for b in elements):
+            raise SpecError(f"{what}: places is for float elements (write elements = [-1.0, 1.0])")
+        if not _is_int(spec["places"]) or not 0 <= spec["places"] <= 6:
+            raise SpecError(f"{what}: places must be a whole number from 0 to 6")
 
 
 def _validate_broadcast(value: Any, what: str) -> None:
@@ -391,7 +449,45 @@ def _draw_value(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> A
         import json
 
         return draw(_cached_broadcast(json.dumps(value, sort_keys=True)))
+    if kind == "array":
+        return _draw_array(draw, spec, env)
     return evaluate(value, env)
+
+
+def _draw_array(draw: Any, spec: Mapping[str, Any], env: Mapping[str, Any]) -> Any:
+    """Nested tuples of numbers (a Python literal every framework turns into a tensor)."""
+    from hypothesis import strategies as st
+
+    value = spec["array"]
+    shape = env[value] if isinstance(value, str) else tuple(_bound(d, env) for d in value)
+    if not (isinstance(shape, (tuple, list)) and all(_is_int(d) and d >= 0 for d in shape)):
+        raise DrawError(f"array of {value!r}: {shape!r} is not a shape")
+    if len(shape) > MAX_ARRAY_RANK:
+        raise DrawError(f"array of {value!r}: {tuple(shape)} has more than {MAX_ARRAY_RANK} axes")
+    n = math.prod(shape)
+    if n > MAX_ARRAY_ELEMENTS:
+        raise DrawError(
+            f"array of {value!r}: {tuple(shape)} has {n} elements, more than {MAX_ARRAY_ELEMENTS}: "
+            "keep the shape's sides small"
+        )
+    lo, hi = spec.get("elements", DEFAULT_ELEMENTS)
+    if _is_int(lo) and _is_int(hi):
+        flat = draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))
+    else:
+        places = spec.get("places", 2)
+        floats = st.floats(float(lo), float(hi), allow_nan=False, allow_infinity=False)
+        # `+ 0.0` turns -0.0 into 0.0: the literal reads as the learner expects.
+        flat = [round(x, places) + 0.0 for x in draw(st.lists(floats, min_size=n, max_size=n))]
+    return _nest(flat, tuple(shape))
+
+
+def _nest(flat: list[Any], shape: tuple[int, ...]) -> Any:
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return tuple(flat)
+    step = math.prod(shape[1:])
+    return tuple(_nest(flat[i * step : (i + 1) * step], shape[1:]) for i in range(shape[0]))
 
 
 @cache
@@ -519,6 +615,76 @@ def draw_with_choices(card: Card, seed: int) -> tuple[dict[str, Any], tuple[Any,
     raise NoVariantError(f"{card.uid}: no variant satisfied the card's conditions in {MAX_ATTEMPTS} attempts")
 
 
+def smallest_failing(
+    card: Card,
+    fails: Callable[[dict[str, Any]], bool],
+    *,
+    examples: int,
+    known: tuple[Any, ...] | None,
+    random: Random,
+    key: bytes,
+) -> dict[str, Any] | None:
+    """The smallest values of the card's variables for which `fails(values)` holds, as hypothesis
+    shrinks them; None when no failing values were found.
+
+    `known` is the choice sequence of a failing variant (from `draw_with_choices`): it is replayed
+    first, then shrunk. `examples` more variants are generated first (0: only shrink `known`).
+    `fails` may return False for a variant it did not run (a budget spent): the smallest failure
+    so far stands. Raises NoVariantError and hypothesis' own errors (HypothesisException).
+    """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis.database import choices_to_bytes
+    from hypothesis.errors import Unsatisfiable
+
+    database = _replay_database(None if known is None else choices_to_bytes(known))
+    phases = [Phase.reuse, Phase.generate, Phase.shrink] if examples > 0 else [Phase.reuse, Phase.shrink]
+    config = settings(
+        database=database,
+        max_examples=max(examples, 1),
+        phases=phases,
+        deadline=None,
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+    )
+    found: list[dict[str, Any]] = []
+
+    class Found(Exception):
+        pass
+
+    # hypothesis' `find`, but seeded without `@seed` (which also switches the database off, and
+    # with it the replay of `known`): the same failure shrinks to the same variant every time.
+    @config
+    @given(strategy_for(card))
+    def search(values: dict[str, Any]) -> None:
+        if fails(values):
+            found[:] = [dict(values)]
+            raise Found
+
+    search._hypothesis_internal_use_seed = random.getrandbits(64)  # type: ignore[attr-defined]
+    search._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
+    try:
+        search()
+    except Found:
+        return found[0]
+    except Unsatisfiable:  # `assume` left hypothesis too few variants
+        return None
+    return None
+
+
+def _replay_database(known: bytes | None) -> Any:
+    """An in-memory example database whose secondary corpus (failures not yet shrunk) holds `known`."""
+    from hypothesis.database import InMemoryExampleDatabase
+
+    class ReplayDatabase(InMemoryExampleDatabase):
+        def fetch(self, key: bytes) -> Any:
+            if known is not None and key.endswith(b".secondary"):
+                yield known
+            yield from super().fetch(key)
+
+    return ReplayDatabase()
+
+
 def draw_values(card: Card, seed: int) -> dict[str, Any]:
     """The card's variables for this seed: the same in every process."""
     return draw_with_choices(card, seed)[0]
@@ -568,6 +734,9 @@ def build_variant(card: Card, seed: int, values: dict[str, Any]) -> Variant:
         choices=tuple(_render_field(card, "choices", c, values) for c in card.choices),
         explain=_render_field(card, "explain", card.explain, values),
         result=None if card.result is None else _render_field(card, "result", card.result, values),
+        source_code=None
+        if card.source_code is None
+        else _render_field(card, "source_code", card.source_code, values),
     )
 
 
@@ -591,6 +760,7 @@ def concrete(card: Card, variant: Variant) -> Card:
         choices=variant.choices,
         explain=variant.explain,
         result=variant.result,
+        source_code=variant.source_code,
     )
 
 

@@ -40,7 +40,6 @@ import tempfile
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.core.cards import Card, Kind
@@ -56,8 +55,12 @@ from quiz.runner.isolation import (
     SANDBOX_HOME,
     SANDBOX_WORK,
     Sandbox,
+    added_deck_refusal,
+    exposed_private_dirs,
     host_homes,
+    plan_for,
     sandbox_for,
+    shield_app,
     worker_env,
 )
 from quiz.runner.limits import HARD_GRACE_S, Limits
@@ -184,11 +187,15 @@ class WorkerProcess:
             self._reset()
             config = self.config
             sandbox = self.sandbox = sandbox_for(config.isolation, config.python)
+            if sandbox.refused:
+                raise WorkerCrashed(f"card code will not run here: {sandbox.refused}; fix: {sandbox.fix}")
             sandboxed = sandbox.mode == "bwrap"
             uid = self.uid = sandbox.new_uid()
+            plan = None
             if sandboxed:
                 home, tmp, workdir, cwd = SANDBOX_HOME, "/tmp", SANDBOX_WORK, "/"
             else:
+                shield_app()
                 self.scratch = tempfile.mkdtemp(prefix=f"quiz-{self.backend}-")
                 home, tmp, workdir = (os.path.join(self.scratch, d) for d in ("home", "tmp", "work"))
                 for d in (home, tmp, workdir):
@@ -196,7 +203,17 @@ class WorkerProcess:
                 if uid is not None:
                     for d in (self.scratch, home, tmp, workdir):
                         os.chown(d, uid, uid)
-                cwd = workdir
+                cwd = "/"  # the worker enters its workdir itself, once it is walled in
+                plan = plan_for(
+                    sandbox, scratch=self.scratch, python=config.python, uid=uid, gpu=not config.cpu_only
+                )
+                exposed = exposed_private_dirs(plan, _private_dirs())
+                if exposed:
+                    self._cleanup()
+                    raise WorkerCrashed(
+                        f"card code will not run here: it could read {', '.join(exposed)} "
+                        f"(inside what it must read); move QUIZ_HOME elsewhere, or {sandbox.fix}"
+                    )
             env = worker_env(home=home, tmp=tmp, python=config.python, threads=config.threads)
             if config.cpu_only:
                 # The GPU hidden: the worker is a CPU worker, with the memory limit CUDA would not allow.
@@ -211,6 +228,7 @@ class WorkerProcess:
                     "parent_pid": os.getpid(),
                     "host_homes": host_homes(config.python),
                     "package_root": PACKAGE_ROOT,
+                    "confine": plan.to_dict() if plan is not None else None,
                 }
             )
             argv = [config.python, "-m", "quiz.runner.worker", self.backend]
@@ -237,7 +255,6 @@ class WorkerProcess:
                     env=env,
                     start_new_session=True,
                     close_fds=True,
-                    **sandbox.popen_user(uid),
                 )
             except OSError as exc:
                 self.kill()
@@ -505,9 +522,10 @@ class Runner:
     """Runs card variants on warm workers, one per backend.
 
     `config`: how workers are started (`WorkerConfig`: interpreter, log,
-    isolation, limits, idle exit, threads). `device`: "auto", "gpu" or
-    "cpu"; a "cpu" runner's workers do not see the GPU at all (and so get
-    the memory limit, which CUDA would not allow).
+    isolation, limits, idle exit, threads, unisolated added decks); any of its
+    fields may also be given by name (`Runner(device="cpu", isolation="rlimits")`).
+    `device`: "auto", "gpu" or "cpu"; a "cpu" runner's workers do not see the
+    GPU at all (and so get the memory limit, which CUDA would not allow).
     """
 
     def __init__(
@@ -516,9 +534,14 @@ class Runner:
         *,
         device: str = "auto",
         start_timeout: float = START_TIMEOUT_S,
+        **overrides: Any,
     ) -> None:
         self.device = device
-        self.config = (config or WorkerConfig()).but(cpu_only=device == "cpu")
+        config = (config or WorkerConfig()).but(**overrides)
+        if config.allow_unisolated is None:
+            unisolated = os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes")
+            config = config.but(allow_unisolated=unisolated)
+        self.config = config.but(cpu_only=device == "cpu")
         self.start_timeout = start_timeout
         self._workers: dict[str, WorkerProcess] = {}
         self._lock = threading.Lock()
@@ -527,12 +550,26 @@ class Runner:
     def limits(self) -> Limits:
         return self.config.limits
 
+    @property
+    def isolation(self) -> str:
+        return self.config.isolation
+
+    @property
+    def python(self) -> str:
+        return self.config.python
+
+    @property
+    def allow_unisolated(self) -> bool:
+        return bool(self.config.allow_unisolated)
+
     @classmethod
-    def for_settings(cls, settings: Settings, *, log_dir: Path | None = None, **kwargs: Any) -> Runner:
-        """A runner with the learner's settings: `device` and `worker_idle_s` (config.toml)."""
-        config = WorkerConfig(log_dir=log_dir, idle_s=float(settings.worker_idle_s))
+    def for_settings(cls, settings: Settings, **kwargs: Any) -> Runner:
+        """A runner with the learner's settings: `device`, `worker_idle_s`, `allow_unisolated` (config.toml).
+        Other keywords as for `Runner()` (`log_dir=...`)."""
         kwargs.setdefault("device", settings.device)
-        return cls(config, **kwargs)
+        kwargs.setdefault("idle_s", float(settings.worker_idle_s))
+        kwargs.setdefault("allow_unisolated", settings.allow_unisolated)
+        return cls(**kwargs)
 
     def worker(self, backend: str) -> WorkerProcess:
         with self._lock:
@@ -551,6 +588,10 @@ class Runner:
             if backend_info(backend).installed:
                 with contextlib.suppress(WorkerCrashed):  # the card that needs it will say why
                     self.worker(backend).start()
+
+    def sandbox(self) -> Sandbox:
+        """How this runner's workers are walled in (found once per process)."""
+        return sandbox_for(self.isolation, self.python)
 
     def state(self, backend: str) -> str:
         w = self._workers.get(backend)
@@ -571,6 +612,11 @@ class Runner:
         reason = unmet_requirement(card, installed_versions())
         if reason:
             return f"this card {reason}"
+        reason = added_deck_refusal(
+            card.location.path, self.sandbox(), allow_unisolated=self.allow_unisolated
+        )
+        if reason:
+            return reason
         if card.needs_gpu:
             if (device or self.device) == "cpu":
                 return "this card needs a GPU, and the device is set to cpu (--device)"
@@ -699,6 +745,7 @@ class Runner:
             elapsed_ms=float(response.get("elapsed_ms", 0.0)),
             stdout=str(response.get("stdout") or ""),
             state_changed=tuple(response.get("state_changed") or ()),
+            raised=response.get("raised") if not ok else None,
         )
 
     # --- what is in force ------------------------------------------------------------
@@ -738,6 +785,13 @@ class Runner:
         self.close()
 
 
+def _private_dirs() -> list[str]:
+    """The learner's data, settings and caches: card code must never read them."""
+    from quiz import paths
+
+    return [str(paths.data_dir()), str(paths.config_dir()), str(paths.cache_dir())]
+
+
 def _restart(w: WorkerProcess) -> None:
     """Replace a worker after a verdict; if it cannot start now, the next card says why."""
     with contextlib.suppress(WorkerCrashed):
@@ -753,11 +807,19 @@ def describe_isolation(
     missing: list[str] = []
     seen = next((o for o in observed.values() if o.get("ok")), None)
     bwrap = sandbox.mode == "bwrap"
-    if not bwrap:
-        missing += [
-            f"network isolation ({sandbox.reason})",
-            "filesystem isolation: card code can read and write what the worker's user can",
-        ]
+    if sandbox.refused:
+        missing.append(f"card code does not run at all: {sandbox.refused}")
+    elif not bwrap:
+        if sandbox.landlock >= 4:
+            missing.append(
+                f"network isolation: only TCP is blocked; UDP and unix sockets are not ({sandbox.reason})"
+            )
+        else:
+            missing.append(f"network isolation ({sandbox.reason})")
+        if not sandbox.landlock:
+            missing.append(
+                "filesystem isolation: only file permissions keep card code from files (no Landlock)"
+            )
     if seen is not None:
         applied = seen.get("limits", {})
         if bwrap and seen.get("network_interfaces") not in (["lo"], []):
@@ -793,6 +855,10 @@ def describe_isolation(
     ]
     return {
         "mode": sandbox.mode,
+        "full": sandbox.full,
+        "refused": sandbox.refused or None,
+        "fix": None if sandbox.full else sandbox.fix,
+        "landlock": sandbox.landlock,
         "layers": layers,
         "not_in_force": missing,
         "bwrap": {

@@ -27,6 +27,8 @@ class WorkerConfig:
     `threads`: intra-op threads per worker (None: the framework's default).
     `cpu_only`: the worker does not see the GPU at all (and so gets the memory limit, which
     CUDA would not allow).
+    `allow_unisolated`: run cards of decks that do not ship with quiz even without full
+    isolation (None: as the QUIZ_ALLOW_UNISOLATED environment variable says, read by `Runner`).
     """
 
     python: str = sys.executable
@@ -36,6 +38,7 @@ class WorkerConfig:
     idle_s: float = DEFAULT_IDLE_S
     threads: int | None = None
     cpu_only: bool = False
+    allow_unisolated: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "limits", self.limits.resolved())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from typing import Any
 
 from quiz.core.cards import Card
 from quiz.core.grading import RunResult
@@ -49,11 +50,17 @@ class RunnerPool:
     (unless `config` says otherwise)."""
 
     def __init__(
-        self, size: int | None = None, *, device: str = "auto", config: WorkerConfig | None = None
+        self,
+        size: int | None = None,
+        *,
+        device: str = "auto",
+        config: WorkerConfig | None = None,
+        **overrides: Any,
     ) -> None:
         self.size = size or default_pool_size()
         self.device = device
-        config = config or WorkerConfig()
+        # `overrides`: WorkerConfig fields by name (`log_dir=...`), applied to `config`.
+        config = (config or WorkerConfig()).but(**overrides)
         if config.threads is None and self.size > 1:
             config = config.but(threads=1)
         self.config = config

@@ -101,17 +101,44 @@ def _json_data(value: Any) -> None:
             raise Misbehaved(f"the truth held {_short(item)}")
 
 
+def _shape(truth: Any) -> None:
+    if not isinstance(truth, list) or len(truth) > MAX_DIMS:
+        raise Misbehaved(f"the shape truth was {_short(truth)}, not a list of sizes")
+    for d in truth:
+        if d is not None and (not isinstance(d, int) or isinstance(d, bool) or abs(d) > 2**62):
+            raise Misbehaved(f"the shape truth had the size {_short(d)}")
+
+
+def _dtype(truth: Any) -> None:
+    if not isinstance(truth, str) or canonical_dtype(truth) != truth:
+        raise Misbehaved(f"the dtype truth was {_short(truth)}, not a dtype")
+
+
 def check_truth(kind: str, truth: Any) -> None:
     """The truth a card of `kind` can have."""
     if kind == "shape":
-        if not isinstance(truth, list) or len(truth) > MAX_DIMS:
-            raise Misbehaved(f"the shape truth was {_short(truth)}, not a list of sizes")
-        for d in truth:
-            if d is not None and (not isinstance(d, int) or isinstance(d, bool) or abs(d) > 2**62):
-                raise Misbehaved(f"the shape truth had the size {_short(d)}")
+        if isinstance(truth, list) and truth and all(isinstance(s, list) for s in truth):
+            if len(truth) > MAX_DIMS:  # a tuple of shapes, `(a.shape, b.shape)`
+                raise Misbehaved(f"the shape truth held {len(truth)} shapes")
+            for one in truth:
+                _shape(one)
+        else:
+            _shape(truth)
     elif kind == "dtype":
-        if not isinstance(truth, str) or canonical_dtype(truth) != truth:
-            raise Misbehaved(f"the dtype truth was {_short(truth)}, not a dtype")
+        if isinstance(truth, list):  # a tuple of dtypes, `(a.dtype, b.dtype)`
+            if len(truth) > MAX_DIMS:
+                raise Misbehaved(f"the dtype truth held {len(truth)} dtypes")
+            for one in truth:
+                _dtype(one)
+        else:
+            _dtype(truth)
+    elif kind == "translate":
+        # {shape, dtype, values}: what a translation is compared on
+        if not isinstance(truth, dict) or set(truth) != {"shape", "dtype", "values"}:
+            raise Misbehaved(f"the translate truth was {_short(truth)}, not a tensor's shape, dtype and values")
+        _shape(truth["shape"])
+        _dtype(truth["dtype"])
+        _json_data(truth["values"])
     elif kind in ("bool", "grad_is_none"):
         if not isinstance(truth, bool):
             raise Misbehaved(f"the {kind} truth was {_short(truth)}, not true or false")

@@ -343,6 +343,16 @@ def _read_config() -> dict[str, Any]:
 def serve(backend: str) -> int:
     limits_mod.early()
     config = _read_config()
+    if config.get("confine"):
+        # Walled in first (no bubblewrap): nothing of the framework, no card, runs before.
+        from quiz.runner import confine
+
+        try:
+            confine.apply(confine.Plan.from_dict(config["confine"]))
+        except confine.ConfinementError as exc:
+            error = f"could not wall card code in: {exc}"
+            os.write(1, protocol.encode({"op": "ready", "ok": False, "backend": backend, "error": error}))
+            return 1
     # Orphans of card code come back to us to be killed; die if the app's spawning thread goes.
     procs.set_child_subreaper()
     parent = int(config.get("parent_pid") or 0)

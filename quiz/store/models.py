@@ -161,3 +161,31 @@ class TrustedDeck(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     origin: Mapped[str | None] = mapped_column(Text)
     trusted_at: Mapped[datetime]
+
+
+class SignInToken(Base):
+    """A one-time sign-in to `quiz serve` for a learner; only its sha256 is kept, the token is shown once."""
+
+    __tablename__ = "sign_in_token"
+    __table_args__ = (Index("ix_sign_in_token_profile", "profile"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]  # set when redeemed: a token signs in once
+
+
+class WebSession(Base):
+    """A signed-in browser of `quiz serve`: the sha256 of its cookie, whose it is, and until when."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (Index("ix_web_session_profile", "profile"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(64))
+    session_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]

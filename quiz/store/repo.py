@@ -8,7 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from quiz.core.scheduling import CardState as MemState
@@ -140,36 +153,83 @@ def next_card_uid(
     batch: int = 50,
     deck_ids: Iterable[str] | None = None,
 ) -> str | None:
-    """The card to study next: due first, then new (within today's limit), then learning ahead."""
-    horizon = now + learn_ahead
-    scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
+    """The card to study next: due first, then new (within today's limit), then learning ahead.
+
+    One query (`_queue_head`): on a shared server under a class's load, the
+    study loop's round trips and statement building were most of a client's CPU.
+    """
+    params: dict[str, Any] = {
+        "profile": profile,
+        "now": now,
+        "horizon": now + learn_ahead,
+        "day_start": day_start,
+        "batch": batch,
+    }
     if deck_ids is not None:
-        scope.append(CardState.deck_id.in_(list(deck_ids)))
-    due_rows = session.execute(
-        select(CardState.due, CardState.card_uid)
-        .where(*scope, CardState.due.is_not(None), CardState.due <= horizon)
-        .order_by(CardState.due)
-        .limit(batch)
-    ).all()
-    new_left = max(0, new_limit - new_introduced_since(session, profile, day_start))
+        params["deck_ids"] = list(deck_ids)
+    due_rows: list[tuple[datetime, str]] = []
     new_rows: list[str] = []
-    if new_left > 0:
-        new_rows = list(
-            session.scalars(
-                select(CardState.card_uid)
-                .where(*scope, CardState.state == 0)
-                .order_by(CardState.position)
-                .limit(batch)
-            )
-        )
+    introduced = 0
+    for part, due, uid, count in session.connection().execute(_queue_head(deck_ids is not None), params):
+        if part == 0 and due is not None:
+            due_rows.append((due, uid))
+        elif part == 1:
+            new_rows.append(uid)
+        elif part == 2:
+            introduced = int(count or 0)
+    new_left = max(0, new_limit - introduced)
     return pick_next(
-        ((due, uid) for due, uid in due_rows if due is not None),
+        due_rows,
         new_rows,
         now=now,
         new_left_today=new_left,
         usable=usable,
         learn_ahead=learn_ahead,
     )
+
+
+_QUEUE_HEAD: dict[bool, Any] = {}
+
+
+def _queue_head(with_decks: bool) -> Any:
+    """Built once: (part, due, card_uid, count) rows — part 0 the earliest due cards up to the
+    horizon, 1 the next new cards, 2 how many cards were first answered since day_start."""
+    if with_decks in _QUEUE_HEAD:
+        return _QUEUE_HEAD[with_decks]
+    t = CardState.__table__.c
+    when = CardState.__table__.c.due.type
+    scope = [
+        t.profile == bindparam("profile"),
+        t.suspended.is_(False),
+        or_(t.buried_until.is_(None), t.buried_until <= bindparam("now", type_=when)),
+    ]
+    if with_decks:
+        scope.append(t.deck_id.in_(bindparam("deck_ids", expanding=True)))
+    due = (
+        select(t.due, t.card_uid)
+        .where(*scope, t.due.is_not(None), t.due <= bindparam("horizon", type_=when))
+        .order_by(t.due)
+        .limit(bindparam("batch"))
+        .subquery()
+    )
+    new = (
+        select(t.card_uid, t.position)
+        .where(*scope, t.state == 0)
+        .order_by(t.position)
+        .limit(bindparam("batch"))
+        .subquery()
+    )
+    no_count = cast(null(), Integer)
+    head = union_all(
+        select(literal(0).label("part"), due.c.due, due.c.card_uid, no_count.label("n"), literal(0).label("k")),
+        select(literal(1), cast(null(), when), new.c.card_uid, no_count, new.c.position),
+        select(
+            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0)
+        ).where(t.profile == bindparam("profile"), t.introduced_at >= bindparam("day_start", type_=when)),
+    ).subquery()
+    stmt = select(head.c.part, head.c.due, head.c.card_uid, head.c.n).order_by(head.c.part, head.c.due, head.c.k)
+    _QUEUE_HEAD[with_decks] = stmt
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)

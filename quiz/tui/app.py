@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
+from quiz.core.text import visible
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -99,9 +101,25 @@ class QuizApp(App[int]):
         self.report_path = report_path
         self.first_run = False
         self.errors: list[str] = []  # unexpected errors shown as messages (see run_action)
+        # "partial isolation: install bubblewrap…" for the screens' top bars; None when full (see _load).
+        self.isolation_header: str | None = None
         self.study_screen = StudyScreen()
         # One long-lived thread grades answers, one at a time, in order.
         self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notifications carry errors and card ids (deck and run text): always plain text, controls visible."""
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
@@ -142,14 +160,16 @@ class QuizApp(App[int]):
 
     def _load(self) -> None:
         from quiz.runner.client import Runner
+        from quiz.runner.isolation import header_notice
 
         if self.runner is None:
             self.runner = Runner.for_settings(self.settings, log_dir=_log_dir())
+        self.isolation_header = header_notice(self.runner.sandbox())
         self.runner_ready.set()
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
-            self.runner.prestart([first.backend.value])
-            self.watch_warmup([first.backend.value])
+            self.runner.prestart(list(first.backends))
+            self.watch_warmup(list(first.backends))
         study = self.study_factory(
             self.settings, self.deck, runner=self.runner, library=self.library, clock=self.clock
         )

@@ -1,6 +1,12 @@
-"""Render card text for the terminal: the Markdown subset cards use, and Python highlighting.
+"""Render card text for the terminal: the Markdown subset cards use, Python highlighting, safe text.
 
-Both are small on purpose: they run on every card and at start-up, where
+Deck text and what card code produced never reach the screen as markup or
+with live control characters: `markdown_text` and `highlight_python` make
+their source's control characters visible first (quiz.core.text), and
+`shown` does it for any other text a widget shows (a str is taken
+literally, never as markup).
+
+The first two are small on purpose: they run on every card and at start-up, where
 loading a full Markdown parser and pygments' lexers (which compile over a
 hundred regular expressions) would cost more than the rest of the first
 paint. Cards use paragraphs, lists, fenced code, and inline `code`,
@@ -18,7 +24,37 @@ import tokenize
 
 from rich.text import Text
 
-__all__ = ["highlight_python", "markdown_text"]
+from quiz.core.text import CONTROLS, has_controls, visible
+
+__all__ = ["highlight_python", "markdown_text", "shown"]
+
+ESCAPE_STYLE = "reverse"  # a made-visible control character stands out from text that merely looks like one
+_CONTROL = re.compile(CONTROLS)
+
+
+def shown(content: str | Text) -> Text:
+    """`content` ready for a widget: a str literally (never markup); control characters visible, styles kept.
+
+    (Rich itself drops BEL, BS, VT, FF and CR from Text but passes ESC and the rest to the terminal.)
+    """
+    if isinstance(content, str):
+        return Text(visible(content))
+    plain = content.plain
+    if not has_controls(plain):
+        return content
+    cuts = sorted({i for m in _CONTROL.finditer(plain) for i in (m.start(), m.end())})
+    out = content.blank_copy()
+    for part in content.divide(cuts):
+        if len(part.plain) == 1 and has_controls(part.plain):
+            escaped = Text(visible(part.plain), style=part.style)
+            for span in part.spans:
+                escaped.stylize(span.style)
+            escaped.stylize(ESCAPE_STYLE)
+            out.append_text(escaped)
+        else:
+            out.append_text(part)
+    return out
+
 
 _INLINE = re.compile(
     r"(?P<code>`+)(?P<code_body>.+?)(?P=code)"
@@ -56,6 +92,7 @@ def _inline(text: str, out: Text, base: str = "") -> None:
 
 def markdown_text(source: str) -> Text:
     """The Markdown subset of card prompts and explanations, as styled text."""
+    source = visible(source)
     out = Text()
     lines = source.strip("\n").splitlines()
     paragraph: list[str] = []
@@ -131,6 +168,7 @@ _STYLES = {
 
 def highlight_python(code: str) -> Text:
     """Python source with keywords, calls, builtins, numbers, strings and comments coloured."""
+    code = visible(code)
     text = Text(code)
     lines = code.splitlines(keepends=True)
     offsets = [0]

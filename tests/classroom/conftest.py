@@ -1,5 +1,1 @@
-"""Fixtures for the classroom tests: PostgreSQL databases (see tests/classroom/pg.py)."""
-
-from tests.classroom.pg import db_url, pg_url
-
-__all__ = ["db_url", "pg_url"]
+"""The classroom tests use the PostgreSQL fixtures of tests/classroom/pg.py (registered in tests/conftest.py)."""

@@ -20,7 +20,6 @@ from quiz.store import repo
 from quiz.store.classroom import commit_review
 from quiz.store.db import open_store
 from quiz.store.models import Review
-from tests.classroom.pg import server_url
 from tests.factories import review_input
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,9 +109,9 @@ def test_a_connection_killed_mid_commit_is_retried_without_a_duplicate(pg_url: s
         store.dispose()
 
 
-def test_the_load_script_finds_every_review_exactly_once() -> None:
+def test_the_load_script_finds_every_review_exactly_once(pg_server: str) -> None:
     """A small class (16 learners, 2 processes, 2 s) through scripts/load_test.py and its count check."""
-    base = server_url()
+    base = pg_server
     out = subprocess.run(
         [
             sys.executable,
@@ -182,3 +181,79 @@ def test_reviews_on_both_engines_keep_their_times(db_url: str, days: int) -> Non
 
 def _fields(r: repo.ReviewInput) -> dict[str, object]:
     return {name: getattr(r, name) for name in r.__slots__}  # type: ignore[attr-defined]
+
+
+def test_the_usual_postgresql_commit_is_the_one_statement_way(pg_url: str) -> None:
+    """A card with a memory row is saved by the read-then-write statement, not the locked fallback."""
+    from quiz.store.classroom import _commit_unlocked
+
+    store = open_store(pg_url)
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        saved = _commit_unlocked(store, "ada", item(review_uuid=str(uuid.uuid4())), good)
+        assert saved is not None and saved[2] is True and saved[1].reps == 1
+        with store.session() as s:
+            memory = repo.memory_of(s, "ada", "d/a")
+            row = s.scalars(select(Review)).one()
+        assert memory == saved[1]
+        assert row.state_before == Memory().to_dict() and row.state_after == saved[1].to_dict()
+        assert row.due_after == saved[1].due
+    finally:
+        store.dispose()
+
+
+def test_a_memory_changed_between_read_and_write_is_never_overwritten(pg_url: str) -> None:
+    """Another device saves the same card while this one schedules: this one reads again and builds on it."""
+    other = open_store(pg_url)
+    store = open_store(pg_url)
+    seen: list[int] = []
+
+    def schedule(before: Memory) -> Memory:
+        seen.append(before.reps)
+        if len(seen) == 1:  # the other device's answer lands in between
+            commit_review(other, "ada", item(rating=1), lambda b: review(b, 1, NOW, make_scheduler()))
+        return good(before)
+
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        _id, after, inserted = commit_review(store, "ada", item(), schedule)
+        assert inserted and seen == [0, 1] and after.reps == 2
+        with store.session() as s:
+            rows = list(s.scalars(select(Review).order_by(Review.id)))
+            assert repo.memory_of(s, "ada", "d/a") == after
+        assert [r.rating for r in rows] == [1, 3]
+        assert rows[1].state_before == rows[0].state_after  # built on the other device's answer
+    finally:
+        store.dispose()
+        other.dispose()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "%(uuid)s'; DROP TABLE review; --",
+        "%s %% $1 :profile \\x27 '' \" ` ; --",
+        "é中文 🙂 \u202e\u200b",
+    ],
+)
+def test_hostile_text_in_a_review_is_stored_as_given(db_url: str, text: str) -> None:
+    """Card ids, answers and values come from strangers' decks and typed answers: parameters, never SQL."""
+    store = open_store(db_url)
+    uid = f"d/{text}"
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [(uid, "d")])
+        given = review_input(
+            uid, when=NOW, deck_id="d", answer_given=text, expected=text, error=text, variables={text: [text, 1.5]}
+        )
+        commit_review(store, "ada", given, good)
+        with store.session() as s:
+            row = s.scalars(select(Review)).one()
+            assert repo.memory_of(s, "ada", uid).reps == 1
+            assert s.scalar(select(func.count()).select_from(Review)) == 1
+        assert (row.card_uid, row.answer_given, row.expected, row.error) == (uid, text, text, text)
+        assert row.variables == {text: [text, 1.5]}
+    finally:
+        store.dispose()

@@ -9,6 +9,7 @@ import pytest
 from quiz.core.answers import parse_answer
 from quiz.core.grading import judge
 from quiz.runner.client import Runner
+from quiz.session.grading import grade, read_answer
 from tests.runner.conftest import MakeCard, expected_device
 
 # backend → kind → (code, answer, expected truth, what a learner types that is right, and wrong)
@@ -122,18 +123,20 @@ def test_kind_on_backend(runner: Runner, make_card: MakeCard, backend: str, kind
     extra = {"choices": CHOICES[backend]} if kind == "choice" else {}
     device = expected_device(runner, backend)
     card, variant = make_card(code, answer, kind=kind, backend=backend, **extra)
-    given = parse_answer(card, right)
-    result = runner.run(card, variant, given=given if kind == "code" else None)
+    result = runner.run(card, variant)
     assert result.ok, result.error
     assert result.backend == backend and result.device == device and result.version
     if kind == "raises":
         assert result.truth["type"] == expected
     else:
         assert result.truth == expected
-    assert judge(card, right, given, result).correct is True
-    bad = parse_answer(card, wrong)
-    bad_result = runner.run(card, variant, given=bad if kind == "code" else None)
-    assert judge(card, wrong, bad, bad_result).correct is False
+    if kind == "code":  # a code answer runs apart from the reference (quiz.session.grading)
+        assert grade(runner, card, variant, read_answer(card, variant, right)).correct is True
+        assert grade(runner, card, variant, read_answer(card, variant, wrong)).correct is False
+        return
+    assert judge(card, right, parse_answer(card, right), result).correct is True
+    bad_result = runner.run(card, variant)
+    assert judge(card, wrong, parse_answer(card, wrong), bad_result).correct is False
 
 
 @pytest.mark.torch
@@ -149,9 +152,8 @@ def test_bool_card_whose_answer_is_not_one_truth_value_is_a_card_error(
 @pytest.mark.torch
 def test_a_learners_code_line_that_fails_is_wrong_not_a_crash(runner: Runner, make_card: MakeCard) -> None:
     card, variant = make_card("x = torch.arange(6)", "x.view(2, 3)", kind="code")
-    result = runner.run(card, variant, given="x.view(4, 4)")
-    assert result.ok and result.given_error and "RuntimeError" in result.given_error
-    assert judge(card, "x.view(4, 4)", "x.view(4, 4)", result).correct is False
+    verdict = grade(runner, card, variant, read_answer(card, variant, "x.view(4, 4)"))
+    assert verdict.correct is False and "RuntimeError" in verdict.extra["given_error"]
 
 
 @pytest.mark.torch

@@ -13,7 +13,6 @@ from quiz.core.scheduling import make_scheduler, review
 from quiz.store import repo
 from quiz.store.db import HEAD_REVISION, StoreError, alembic_config, normalize_url, open_store
 from quiz.store.models import Base, Review
-from tests.classroom.pg import pg_url  # noqa: F401  (fixture)
 from tests.factories import review_input
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -40,7 +39,7 @@ def _answer(store, profile: str, uid: str, rating: int, when: datetime) -> None:
         )
 
 
-def test_migrations_reach_head_and_match_the_models(pg_url: str) -> None:  # noqa: F811
+def test_migrations_reach_head_and_match_the_models(pg_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -54,7 +53,7 @@ def test_migrations_reach_head_and_match_the_models(pg_url: str) -> None:  # noq
         store.dispose()
 
 
-def test_queue_reviews_and_profiles_work_as_on_sqlite(pg_url: str) -> None:  # noqa: F811
+def test_queue_reviews_and_profiles_work_as_on_sqlite(pg_url: str) -> None:
     store = open_store(pg_url)
     try:
         with store.session() as s:
@@ -73,7 +72,7 @@ def test_queue_reviews_and_profiles_work_as_on_sqlite(pg_url: str) -> None:  # n
         store.dispose()
 
 
-def test_downgrade_to_base_and_back(pg_url: str) -> None:  # noqa: F811
+def test_downgrade_to_base_and_back(pg_url: str) -> None:
     from alembic import command
 
     from quiz.store.db import upgrade
@@ -90,7 +89,7 @@ def test_downgrade_to_base_and_back(pg_url: str) -> None:  # noqa: F811
     assert open_store(pg_url).revision == HEAD_REVISION
 
 
-def test_a_class_starting_at_once_migrates_exactly_once(pg_url: str) -> None:  # noqa: F811
+def test_a_class_starting_at_once_migrates_exactly_once(pg_url: str) -> None:
     """Twelve apps open a fresh database together: the advisory lock lets one migrate."""
     results: list[str | None] = []
     errors: list[BaseException] = []
@@ -131,7 +130,7 @@ def test_an_unreachable_server_is_a_clear_message() -> None:
     assert f"127.0.0.1:{port}" in message and "--db" in message
 
 
-def test_a_missing_database_says_what_to_do(pg_url: str) -> None:  # noqa: F811
+def test_a_missing_database_says_what_to_do(pg_url: str) -> None:
     from sqlalchemy.engine import make_url
 
     url = make_url(pg_url).set(database="no_such_quiz_db").render_as_string(hide_password=False)
@@ -143,3 +142,63 @@ def test_plain_postgresql_urls_use_psycopg_3() -> None:
     assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _drop_other_connections(url: str) -> int:
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
+                or 0
+            )
+    finally:
+        admin.dispose()
+
+
+def test_a_pooled_connection_idle_past_the_ping_window_is_replaced_if_the_server_dropped_it(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import db
+
+    store = open_store(pg_url)
+    try:
+        with store.session() as s:
+            assert s.execute(sa.text("SELECT 1")).scalar() == 1
+        assert _drop_other_connections(pg_url) >= 1  # the server restarts, say, while the learner reads
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        with store.session() as s:  # pinged, found dead, reconnected: no error for the learner
+            assert s.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        store.dispose()
+
+
+def test_within_the_ping_window_a_dropped_connection_is_retried_by_commit_review(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import db
+    from quiz.store.classroom import commit_review
+
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)
+    store = open_store(pg_url)
+    slept: list[float] = []
+
+    def good(before):  # type: ignore[no-untyped-def]
+        return review(before, 3, NOW, make_scheduler())
+
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        commit_review(store, "ada", review_input("d/a", when=NOW), good)
+        assert _drop_other_connections(pg_url) >= 1
+        _id, after, inserted = commit_review(store, "ada", review_input("d/a", when=NOW), good, sleep=slept.append)
+        assert inserted and after.reps == 2 and len(slept) == 1  # one failed try on the dead connection
+        with store.session() as s:
+            assert s.scalar(select(sa.func.count()).select_from(Review)) == 2
+    finally:
+        store.dispose()

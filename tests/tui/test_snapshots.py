@@ -48,6 +48,12 @@ class PinnedRunner:
     def run(self, *args: Any, **kwargs: Any) -> Any:
         return replace(self.runner.run(*args, **kwargs), elapsed_ms=1.0)
 
+    def sandbox(self) -> Any:
+        """Pinned too: without bubblewrap the top bar would add "partial isolation" (test_control_characters)."""
+        from quiz.runner.isolation import Sandbox
+
+        return Sandbox("bwrap")
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.runner, name)
 

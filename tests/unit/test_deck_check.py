@@ -391,4 +391,4 @@ def test_the_examples_in_the_format_docs_pass_the_check(tmp_path: Path, pool: An
     assert report.problems == []
     assert report.ok, [(r.card.id, [f.message for f in r.flags]) for r in report.results if r.flags]
     kinds = {r.card.kind.value for r in report.results}
-    assert kinds == {"shape", "dtype", "bool", "grad_is_none", "value", "raises", "choice", "code"}
+    assert kinds == {"shape", "dtype", "bool", "grad_is_none", "value", "raises", "choice", "code", "translate"}

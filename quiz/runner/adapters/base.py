@@ -202,7 +202,25 @@ class Adapter:
             return bool(plain)
         raise TypeError(f"a bool card's answer must be one truth value, not {_short_repr(value)}")
 
+    def to_tensor(self, value: Any) -> dict[str, Any]:
+        """A tensor, array or number as `{shape, dtype, values}`: what a translation is compared on
+        (the same in every framework: a list of ints, a canonical dtype name, nested lists)."""
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            shape, dtype = self.to_shape(value), self.to_dtype(value)
+        else:
+            import numpy as np
+
+            array = np.asarray(value)  # a Python number or list: numpy's reading of it
+            shape, dtype = list(array.shape), self.to_dtype(array.dtype)
+        return {"shape": shape, "dtype": dtype, "values": self.to_plain(value)}
+
     def normalise(self, kind: str, value: Any) -> Any:
+        if kind == "translate":
+            return self.to_tensor(value)
+        if kind in ("shape", "dtype") and _is_pair(kind, value):
+            # A tuple of shapes or dtypes, `(a.shape, b.shape)`: a list of them, one level deep.
+            one = self.to_shape if kind == "shape" else self.to_dtype
+            return [one(v) if not _is_pair(kind, v) else _too_deep(v) for v in value]
         if kind == "shape":
             return self.to_shape(value)
         if kind == "dtype":
@@ -232,6 +250,17 @@ def refill(target: dict[str, Any]) -> Any:
         target.update(snapshot)
 
     return restore
+
+
+def _is_pair(kind: str, value: Any) -> bool:
+    """A tuple of shapes (some item is a shape itself) or of dtypes (any tuple)."""
+    if not isinstance(value, (tuple, list)):
+        return False
+    return kind == "dtype" or any(isinstance(v, (tuple, list)) or hasattr(v, "as_list") for v in value)
+
+
+def _too_deep(value: Any) -> Any:
+    raise TypeError(f"a tuple of shapes or dtypes holds shapes or dtypes, not {_short_repr(value)}")
 
 
 def _short_repr(value: Any) -> str:

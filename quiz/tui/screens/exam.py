@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
+from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
 from quiz.tui.widgets.key_bar import KeyBar
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from quiz.core.exam import ExamConfig
     from quiz.exam_session import ExamRun
+    from quiz.session.grading import ParsedAnswer
 
 
 def clock_text(seconds: float) -> str:
@@ -97,7 +99,7 @@ backend, your time on each question, and every missed card with its truth and ex
         except Exception as exc:
             self.post_message(Failed("preparing the exam", f"{exc}"))
             return
-        backends = sorted({run.study.cards[q.card_uid].backend.value for q in run.questions})
+        backends = sorted({b for q in run.questions for b in run.study.cards[q.card_uid].backends})
         run.study.runner.prestart(backends)
         self.post_message(ExamStarted(run))
 
@@ -129,7 +131,7 @@ backend, your time on each question, and every missed card with its truth and ex
         self.tick()
 
     def set_status(self, text: str | Text) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(shown(text))  # errors from card code and decks pass here
 
     def _spent_ms(self) -> int:
         if self.shown_at is None:
@@ -143,16 +145,16 @@ backend, your time on each question, and every missed card with its truth and ex
         if run is None or self.finishing:
             return
         try:
-            run.check(self.position, event.value)
+            reading = run.check(self.position, event.value)
         except MalformedAnswer as exc:
             self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"))
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent
-        self.grader.submit(self._grade, run, position, event.value, spent)
+        self.grader.submit(self._grade, run, position, reading, spent)
         self.show_question(position + 1)
 
-    def _grade(self, run: ExamRun, position: int, answer: str, spent: int) -> None:
+    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> None:
         try:
             result = run.answer(position, answer, spent)
         except Exception as exc:
@@ -219,6 +221,8 @@ backend, your time on each question, and every missed card with its truth and ex
         else:
             elapsed = (self.quiz.clock() - run.started_at).total_seconds()
             bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
+        if self.quiz.isolation_header:
+            bar.append(f"  ·  {self.quiz.isolation_header}", style="bold yellow")
         self.query_one("#exam-bar", Static).update(bar)
 
     # --- the end ------------------------------------------------------------------------

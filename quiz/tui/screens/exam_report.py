@@ -16,7 +16,8 @@ from textual.widgets import Static
 
 from quiz.core.exam import ExamReport, QuestionResult, report_markdown
 from quiz.core.stats import Tally
-from quiz.tui.render import highlight_python, markdown_text
+from quiz.core.text import visible
+from quiz.tui.render import highlight_python, markdown_text, shown
 from quiz.tui.widgets.card_view import numbered
 from quiz.tui.widgets.key_bar import KeyBar
 
@@ -27,7 +28,7 @@ def tally_table(title: str, rows: dict[str, Tally]) -> Table:
     table.add_column("right", justify="right")
     table.add_column("score", justify="right")
     for name, t in rows.items():
-        table.add_row(name, f"{t.correct}/{t.total}", t.percent())
+        table.add_row(Text(visible(name)), f"{t.correct}/{t.total}", t.percent())
     return table
 
 
@@ -75,14 +76,14 @@ missed card with the truth and the explanation. The exam is saved in your histor
             if not missed:
                 yield Static(Text("None: every answer was right.", style="green"))
             for m in missed:
-                yield Static(self._missed(m), classes="report-missed")
+                yield Static(shown(self._missed(m)), classes="report-missed")
             broken = r.not_graded
             if broken:
                 yield Static(
                     Text("not graded (left out of the score)", style="bold"), classes="report-section"
                 )
                 for b in broken:
-                    yield Static(Text(f"{b.position + 1}. {b.card_uid}: {b.error}", style="yellow"))
+                    yield Static(Text(visible(f"{b.position + 1}. {b.card_uid}: {b.error}"), style="yellow"))
         yield KeyBar()
 
     def _times(self) -> Table:
@@ -95,20 +96,20 @@ missed card with the truth and the explanation. The exam is saved in your histor
         table.add_column("time", justify="right")
         for r in self.report.results:
             time = "–" if r.time_ms is None else f"{r.time_ms / 1000:.0f} s"
-            table.add_row(str(r.position + 1), r.card_uid, result_word(r), time)
+            table.add_row(str(r.position + 1), shown(r.card_uid), result_word(r), time)
         return table
 
     def _missed(self, r: QuestionResult) -> Text:
         out = Text()
         out.append(f"{r.position + 1}. {r.card_uid}", style="bold")
-        out.append(f"  {r.backend} · {r.section}\n", style="dim")
+        out.append(f"  {r.backend} · {visible(r.section)}\n", style="dim")
         out.append_text(markdown_text(r.prompt))
         out.append("\n")
         out.append_text(numbered(highlight_python(r.code.strip("\n"))))
         out.append("\nyour answer  ", style="dim")
-        out.append("(not answered)" if r.answer is None else r.answer)
+        out.append("(not answered)" if r.answer is None else visible(r.answer))
         out.append("\ntruth        ", style="dim")
-        out.append(r.expected or "(could not run)", style="bold")
+        out.append(visible(r.expected or "(could not run)"), style="bold")
         out.append("\n")
         out.append_text(markdown_text(r.explain))
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.widgets import Button, Input, Label, SelectionList, Static
 
 from quiz.core.cards import BACKENDS
 from quiz.core.exam import ExamConfig, ExamError
+from quiz.core.text import visible
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
@@ -51,7 +53,8 @@ not touched. **Ctrl+S** or the Start button begins.
                 with Vertical(id="exam-setup-left"):
                     yield Label("sections")
                     yield SelectionList[str](
-                        *[(f"{s} ({counts[s]})", s, True) for s in sections], id="exam-sections"
+                        *[(Text(visible(f"{s} ({counts[s]})")), s, True) for s in sections],  # deck text
+                        id="exam-sections",
                     )
                 with Vertical(id="exam-setup-right"):
                     yield Label("backends")
@@ -98,7 +101,7 @@ not touched. **Ctrl+S** or the Start button begins.
         try:
             config = self.config()
         except ExamError as exc:
-            self.query_one("#exam-setup-error", Static).update(f"[b red]{exc}[/]")
+            self.query_one("#exam-setup-error", Static).update(Text(visible(str(exc)), style="bold red"))
             return
         self.dismiss(config)
 

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from quiz.core.cards import BACKENDS
 from quiz.tui.messages import Failed, HomeLoaded
+from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
@@ -187,6 +188,7 @@ due now) and **new** (never seen; at most the daily limit a day).
             title = Text(deck.id, style="bold")
             if deck.title:
                 title.append(f"  {deck.title}", style="dim")
+            title = shown(title)
             title.truncate(38, overflow="ellipsis")
             table.add_row(
                 self._mark(deck.id),

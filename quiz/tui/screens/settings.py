@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +22,7 @@ from quiz.config import (
     save_learner_settings,
 )
 from quiz.core.cards import BACKENDS
+from quiz.core.text import visible
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
@@ -119,14 +121,14 @@ class SettingsScreen(ModalScreen["Settings | None"]):
         try:
             values = self.values()
         except SettingsError as exc:
-            error.update(f"[b red]{exc}[/]")
+            error.update(Text(visible(str(exc)), style="bold red"))
             return
         if "device" in self.settings.pinned:
             values.pop("device", None)
         try:
             path = save_learner_settings(self.settings.profile, {**_saved(self.settings.profile), **values})
         except OSError as exc:
-            error.update(f"[b red]could not save the settings: {exc}[/]")
+            error.update(Text(visible(f"could not save the settings: {exc}"), style="bold red"))
             return
         if self.study is not None:
             try:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from quiz.core.text import visible
 from quiz.tui.messages import Failed, StatsLoaded
 from quiz.tui.widgets.key_bar import KeyBar
 
@@ -90,7 +91,7 @@ Keys **1**–**4** switch tabs; Esc goes back.
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.query_one("#stats-head", Static).update(
-            Text(f"Problem while {message.what}: {message.error}", style="bold red")
+            Text(visible(f"Problem while {message.what}: {message.error}"), style="bold red")
         )
 
     @on(StatsLoaded)
@@ -146,7 +147,7 @@ Keys **1**–**4** switch tabs; Esc goes back.
             plt = plot.plt
             plt.clear_figure()
             if tallies:
-                names = list(tallies)
+                names = [visible(name) for name in tallies]  # section names come from decks
                 plt.bar(names, [_pct(t) for t in tallies.values()], orientation="horizontal", width=0.3)
                 plt.xlim(0, 100)
             plt.title(f"% right {what}")

@@ -16,8 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
-from quiz.core.answers import MalformedAnswer, parse_answer
-from quiz.core.variables import concrete
+from quiz.core.answers import MalformedAnswer
 from quiz.tui.messages import (
     CardReady,
     CountsReady,
@@ -29,6 +28,7 @@ from quiz.tui.messages import (
     SiblingsFound,
     Undid,
 )
+from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
 from quiz.tui.widgets.card_view import CardView
 from quiz.tui.widgets.key_bar import KeyBar
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
     from quiz.prepared import FirstCard
+    from quiz.session.grading import ParsedAnswer
     from quiz.study import Answered, Study
     from quiz.tui.widgets.verdict_view import VerdictView
 
@@ -191,7 +192,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def set_status(self, text: str | Text, *, style: str = "") -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(shown(text))  # errors from card code and decks pass through here
         status.set_classes(style)
 
     def update_topbar(self) -> None:
@@ -230,7 +231,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         bar.append(f" · new {new}", style="bold blue" if new else "dim")
         bar.append(f"   today {counts.get('reviewed_today', 0) + 0}", style="dim")
         bar.append(f"   device {self.quiz.settings.device}", style="dim")
-        self.query_one("#topbar", Static).update(bar)
+        if self.quiz.isolation_header:
+            bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
+        self.query_one("#topbar", Static).update(shown(bar))
 
     # --- loading and the next card -----------------------------------------------
 
@@ -289,8 +292,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.post_message(Failed("choosing the next card", f"{type(exc).__name__}: {exc}"))
             return
         if card is not None:
-            study.runner.prestart([card.backend.value])
-            self.quiz.call_from_thread(self.quiz.watch_warmup, [card.backend.value])
+            study.runner.prestart(list(card.backends))  # a translate card needs its source's too
+            self.quiz.call_from_thread(self.quiz.watch_warmup, list(card.backends))
         self.post_message(CardReady(card, variant, lapses=lapses))
 
     @on(CardReady)
@@ -319,10 +322,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "question"
         submit_now = typed.endswith("\n")
         chosen = self.box.ask(self.card, self.variant, typed.rstrip("\n"))
-        backend = self.card.backend.value
         runner = self.quiz.runner
-        if runner is not None and runner.state(backend) == "stopped":
-            self.call_after_refresh(runner.prestart, [backend])
+        stopped = [b for b in self.card.backends if runner is not None and runner.state(b) == "stopped"]
+        if runner is not None and stopped:
+            self.call_after_refresh(runner.prestart, stopped)
         self.set_status(Text("Enter answers · Esc Home · F1 help", style="dim"))
         if (chosen or submit_now) and typed.strip() and not from_undo:
             self.call_after_refresh(self.submit_answer, self.box.value)
@@ -404,8 +407,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def submit_answer(self, value: str) -> None:
         if self.phase != "question" or self.card is None or self.variant is None:
             return
+        from quiz.session.grading import read_answer
+
         try:
-            parse_answer(concrete(self.card, self.variant), value)
+            reading = read_answer(self.card, self.variant, value)  # read once: grading takes it as it is
         except MalformedAnswer as exc:
             # Asked again, never marked wrong.
             self.set_status(Text(f"⚠ {exc.hint}", style="bold yellow"), style="-warning")
@@ -413,21 +418,26 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "running"
         backend = self.card.backend.value
         runner = self.quiz.runner
-        cold = runner is None or runner.state(backend) != "ready"
-        note = f" ({backend} is still loading: the first card takes a few seconds)" if cold else ""
+        cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
+        verb = "are" if len(cold) > 1 else "is"
+        note = (
+            f" ({' and '.join(cold)} {verb} still loading: the first card takes a few seconds)"
+            if cold
+            else ""
+        )
         self.set_status(Text(f"running on {backend}/{self.quiz.settings.device}…{note}", style="bold"))
-        self.grade(value)
+        self.grade(reading)
 
-    def grade(self, answer: str) -> None:
+    def grade(self, answer: ParsedAnswer) -> None:
         """Grade on the app's grading thread (kept warm: starting a thread per answer costs the
         verdict milliseconds); the verdict comes back as a message."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
         self.quiz.grader.submit(self._grade, card, variant, answer, shown)
 
-    def _grade(self, card: Card, variant: Variant, answer: str, shown: datetime) -> None:
+    def _grade(self, card: Card, variant: Variant, answer: ParsedAnswer, shown: datetime) -> None:
         app = self.quiz
-        from quiz.study import grade_answer
+        from quiz.session.grading import grade_answer
 
         if not app.runner_ready.wait(timeout=300):
             self.post_message(Failed("grading", "the runner did not start"))

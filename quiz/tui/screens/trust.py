@@ -18,7 +18,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from quiz.tui.render import highlight_python
+from quiz.core.text import visible
+from quiz.tui.render import highlight_python, shown
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,19 @@ class TrustScreen(ModalScreen[bool]):
         r = self.request
         head = Text()
         head.append(f"Deck {r.deck_id!r}", style="bold")
-        head.append(f"  {r.title}\n", style="dim")
+        head.append(f"  {visible(r.title)}\n", style="dim")
         if r.changed:
             head.append("changed since you trusted it. ", style="bold yellow")
             head.append(f"{len(r.listing)} card(s) now run new code:\n")
         else:
             head.append("was added from outside the built-in decks. ", style="bold yellow")
             head.append(f"Its {len(r.listing)} card(s) would run this code on your machine:\n")
-        head.append(r.path, style="dim")
+        head.append(visible(r.path), style="dim")
         with Vertical(id="trust"):
-            yield Static(head, id="trust-head")
+            yield Static(shown(head), id="trust-head")
             with VerticalScroll(id="trust-code"):
                 for card_id, code in r.listing:
-                    yield Static(Text(card_id, style="bold cyan"))
+                    yield Static(shown(Text(card_id, style="bold cyan")))
                     yield Static(highlight_python(code), classes="trust-card")
             with Horizontal(id="trust-buttons"):
                 yield Button("Trust and run it (t)", id="trust-yes", variant="warning")

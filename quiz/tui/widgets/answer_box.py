@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 
 from quiz.core.answers import DTYPES, hint_for
 from quiz.core.cards import Card, Kind
+from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -141,7 +142,7 @@ class AnswerBox(Vertical):
             return bool(key) and box.pick(key)
         if card.kind == Kind.CHOICE:
             return self._ask_choice(variant.choices or card.choices, key)
-        if card.kind == Kind.CODE:
+        if card.kind in (Kind.CODE, Kind.TRANSLATE):
             from quiz.tui.widgets.code_editor import CodeEditor
 
             editor = CodeEditor()
@@ -166,7 +167,9 @@ class AnswerBox(Vertical):
         options = []
         for i, text in enumerate(choices):
             letter = chr(ord("a") + i)
-            options.append(Option(Text.assemble((f" {letter} ", "bold reverse"), " ", text), id=letter))
+            options.append(
+                Option(shown(Text.assemble((f" {letter} ", "bold reverse"), " ", text)), id=letter)
+            )
         box = OptionList(*options, classes="answer-form answer-choice")
         self._use("choice", box)
         if key and "a" <= key < chr(ord("a") + len(choices)):

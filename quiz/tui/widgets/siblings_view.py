@@ -15,7 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from quiz.tui.render import highlight_python
+from quiz.core.text import visible
+from quiz.tui.render import highlight_python, shown
 from quiz.tui.widgets.card_view import numbered
 
 if TYPE_CHECKING:
@@ -33,10 +34,10 @@ def outcome(card: Card, result: RunResult) -> Text:
     out = Text()
     if not result.ok:
         out.append("could not run: ", style="bold yellow")
-        out.append(result.error or "unknown error", style="yellow")
+        out.append(visible(result.error or "unknown error"), style="yellow")
         return out
     out.append("→ ", style="bold")
-    out.append(format_truth(card, result.truth), style="bold")
+    out.append(visible(format_truth(card, result.truth)), style="bold")
     return out
 
 
@@ -52,7 +53,7 @@ class SiblingPanel(Vertical):
 
     def show_waiting(self, card: Card, note: str) -> None:
         self._head(card, None, None)
-        self.query_one(f"#sibling-out-{self.backend}", Static).update(Text(note, style="dim italic"))
+        self.query_one(f"#sibling-out-{self.backend}", Static).update(shown(Text(note, style="dim italic")))
 
     def show(self, card: Card, variant: Variant, same_values: bool | None, result: RunResult | None) -> None:
         self._head(card, same_values, variant)
@@ -60,7 +61,9 @@ class SiblingPanel(Vertical):
             numbered(highlight_python(variant.code))
         )
         out = self.query_one(f"#sibling-out-{self.backend}", Static)
-        out.update(outcome(card, result) if result is not None else Text("running…", style="dim italic"))
+        out.update(
+            shown(outcome(card, result)) if result is not None else Text("running…", style="dim italic")
+        )
 
     def _head(self, card: Card, same_values: bool | None, variant: Variant | None) -> None:
         head = Text()
@@ -69,11 +72,11 @@ class SiblingPanel(Vertical):
         if same_values is True:
             head.append("\nsame values", style="green")
         elif same_values is False and variant is not None:
-            values = ", ".join(f"{k}={v!r}" for k, v in variant.values.items())
+            values = visible(", ".join(f"{k}={v!r}" for k, v in variant.values.items()))
             head.append(f"\nits own values: {values}" if values else "\nits own example", style="yellow")
         elif same_values is None:
             head.append("\nyour card", style="dim")
-        self.query_one(f"#sibling-head-{self.backend}", Static).update(head)
+        self.query_one(f"#sibling-head-{self.backend}", Static).update(shown(head))
 
 
 class SiblingsView(Vertical):
@@ -102,7 +105,7 @@ class SiblingsView(Vertical):
         title.append("  (family ", style="dim")
         title.append(card.family, style="dim bold")
         title.append(")", style="dim")
-        self.query_one("#siblings-title", Static).update(title)
+        self.query_one("#siblings-title", Static).update(shown(title))
         panels = [SiblingPanel(card.backend.value, current=True)] + [
             SiblingPanel(s.backend.value) for s in siblings
         ]

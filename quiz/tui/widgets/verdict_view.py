@@ -3,7 +3,7 @@ on the other backends side by side."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from quiz.core.grading import suggest_rating
-from quiz.tui.render import markdown_text
+from quiz.core.text import visible
+from quiz.tui.render import markdown_text, shown
 from quiz.tui.widgets.card_view import is_leech
 from quiz.tui.widgets.siblings_view import SiblingsView
 
@@ -33,10 +34,39 @@ def said(answered: Answered) -> str:
     text = answered.answer.strip()
     if answered.card.kind != Kind.CHOICE:
         return text
+    if answered.parsed is not None:
+        return f"{text}) {answered.parsed}"
     try:
         return f"{text}) {parse_answer(concrete(answered.card, answered.variant), text)}"
     except MalformedAnswer:
         return text
+
+
+def code_detail(detail: Text, extra: dict[str, Any]) -> None:
+    """A code answer's other variants: how many were checked, the smallest that failed, the reference."""
+    if extra.get("misbehaved"):
+        detail.append(f"\n{extra['misbehaved']}", style="bold red")
+    failing = extra.get("failing_variant")
+    checked = extra.get("variants_checked")
+    if isinstance(failing, dict):
+        values = ", ".join(f"{k} = {v!r}" for k, v in (failing.get("values") or {}).items())
+        detail.append("\nfails for ", style="dim")
+        detail.append(values or "the values shown", style="bold")
+        detail.append("\n  expected ", style="dim")
+        detail.append(str(failing.get("expected")))
+        if failing.get("error"):
+            detail.append("\n  your code raised ", style="dim")
+            detail.append(str(failing["error"]), style="red")
+        else:
+            detail.append("\n  your code gave ", style="dim")
+            detail.append(str(failing.get("got")), style="red")
+        if failing.get("difference"):
+            detail.append(f"\n  ({failing['difference']})", style="dim")
+    elif isinstance(checked, int) and checked > 1:
+        detail.append(f"\nchecked on {checked} variants: all agree", style="dim")
+    if extra.get("reference"):
+        detail.append("\na reference answer: ", style="dim")
+        detail.append(str(extra["reference"]))
 
 
 class VerdictView(Vertical):
@@ -53,7 +83,7 @@ class VerdictView(Vertical):
         line = Text()
         if v.correct is None:
             line.append(" NOT GRADED ", style="bold reverse yellow")
-            line.append(f"  {v.error}", style="yellow")
+            line.append(f"  {visible(v.error or '')}", style="yellow")
             self.set_class(True, "-error")
         elif v.correct:
             line.append(" ✓ CORRECT ", style="bold reverse green")
@@ -63,21 +93,22 @@ class VerdictView(Vertical):
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
             line.append(f"   LEECH: forgotten {lapses} times", style="bold red")
-        self.query_one("#verdict-line", Static).update(line)
+        self.query_one("#verdict-line", Static).update(shown(line))
 
         detail = Text()
         detail.append("you said  ", style="dim")
-        detail.append(f"{said(answered)}\n")
+        detail.append(f"{visible(said(answered))}\n")
         if v.expected is not None:
             detail.append("truth     ", style="dim")
-            detail.append(v.expected, style="bold")
+            detail.append(visible(v.expected), style="bold")
             detail.append(f"   ({v.backend} {v.version} on {v.device}, {v.elapsed_ms:.1f} ms)", style="dim")
             given_error = v.extra.get("given_error")
             if given_error:
-                detail.append(f"\nyour code raised {given_error}", style="red")
+                detail.append(f"\nyour code raised {visible(str(given_error))}", style="red")
             elif "given_value" in v.extra:
-                detail.append(f"\nyour code gave {v.extra['given_value']}", style="dim")
-        self.query_one("#verdict-detail", Static).update(detail)
+                detail.append(f"\nyour code gave {visible(str(v.extra['given_value']))}", style="dim")
+            code_detail(detail, v.extra)
+        self.query_one("#verdict-detail", Static).update(shown(detail))
         explain = answered.variant.explain or answered.card.explain
         self.query_one("#verdict-explain", Static).update(markdown_text(explain))
 

@@ -1,0 +1,419 @@
+"""Grading: an answer read once, run, judged — the one path of the study screen, the exam and `quiz grade`.
+
+A prediction (shape, dtype, value, ...) is parsed once (`read_answer`; a
+malformed one raises MalformedAnswer: ask again), the variant runs, and
+`quiz.core.grading.judge` compares.
+
+A code answer (`code` and `translate` cards) is run, and the learner's code
+never runs where the reference can be read: each of its runs is a request of
+its own that carries the learner's text and no reference answer, and all of
+them run before any reference run of this answer. Around them, a probe with a
+fresh random value (`_pipe_clean`): the one before makes the worker's last
+reply a number nobody needs (not an earlier run's truth); the one after proves
+that the pipe holds no reply the learner's code wrote itself (else the worker
+is replaced and the answer runs once more; a second forgery is graded
+incorrect). Then the reference runs (for a `translate` card: the working code
+in its source framework's worker), and the results are compared here, in the
+parent. The answer is graded on the shown variant and on `EXTRA_VARIANTS`
+more drawn by hypothesis from the review's seed (the same seed gives the same
+variants, so the stored seed reproduces the verdict); it is correct only if
+all agree. When one fails, hypothesis shrinks it to the smallest failing
+variant, which the verdict shows with expected vs got.
+
+What a learner's run changes in the worker (a patched framework function, a
+thread left running) is the runner's to undo or detect before the next run:
+its pristine state per card is what keeps the reference runs honest.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from random import Random
+from typing import TYPE_CHECKING, Any
+
+from quiz.core.answers import MalformedAnswer, parse_answer
+from quiz.core.cards import DEFAULT_TIMEOUT_S, Card, Kind
+from quiz.core.grading import RunResult, VariantCheck, Verdict, answer_as, judge, judge_code, source_run
+from quiz.core.variables import (
+    DrawError,
+    NoVariantError,
+    Variant,
+    build_variant,
+    concrete,
+    draw_with_choices,
+    smallest_failing,
+)
+
+if TYPE_CHECKING:
+    from quiz.runner.client import Runner
+
+__all__ = [
+    "Answered",
+    "MalformedAnswer",
+    "ParsedAnswer",
+    "grade",
+    "grade_answer",
+    "grading_variants",
+    "read_answer",
+    "run_truth",
+    "why_unavailable",
+]
+
+EXTRA_VARIANTS = 3  # a code answer is graded on the shown variant and this many more
+DRAW_ATTEMPTS = 12  # seeds tried for them (a small variable space has fewer distinct variants)
+SHRINK_EVALUATIONS = 24  # at most this many variants (two runs each) run to shrink a failure
+MAX_SEED = 2**31 - 1
+# A learner's run that ended like this is not run again on more variants, nor shrunk.
+STOPPED = ("timeout", "crashed", "memory", "unavailable")
+FORGED = (
+    "your code wrote a reply of its own into the runner's pipe; the worker was replaced. Graded incorrect"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAnswer:
+    """An answer read for one variant of one card: the text as typed, and its value."""
+
+    card_uid: str
+    seed: int
+    text: str
+    value: Any
+
+
+@dataclass
+class Answered:
+    """A graded answer waiting for its rating."""
+
+    card: Card
+    variant: Variant
+    answer: str
+    verdict: Verdict
+    shown_at: datetime
+    answered_at: datetime
+    response_ms: int
+    parsed: Any = None  # the answer's value as read (an option's text for a choice card)
+
+
+def read_answer(card: Card, variant: Variant, text: str) -> ParsedAnswer:
+    """Read the answer as the card's kind asks; raises MalformedAnswer (ask again, never mark it wrong)."""
+    shown = concrete(card, variant)
+    if shown.kind == Kind.TRANSLATE:
+        shown = replace(shown, kind=Kind.CODE)  # typed like a code answer: a statement that sets `result`
+        value = parse_answer(shown, text)
+        _check_translation(value)
+        return ParsedAnswer(card.uid, variant.seed, text, value)
+    return ParsedAnswer(card.uid, variant.seed, text, parse_answer(shown, text))
+
+
+# A translation is written with what the card's code sets up. These would reach another framework
+# (the source's, to run its code instead of translating it) or the worker's own machinery.
+_NOT_IN_TRANSLATIONS = frozenset(
+    {"__import__", "eval", "exec", "compile", "getattr", "setattr", "delattr", "globals", "locals"}
+    | {"vars", "open", "breakpoint", "input", "help", "importlib"}
+)
+_MODULE_ATTRIBUTES = frozenset({"sys", "os", "modules", "importlib", "builtins", "subprocess"})
+
+
+def _check_translation(source: str) -> None:
+    """Refuse (ask again) a translation that imports or reaches for modules: it must translate.
+
+    A deterrent, not a wall: code running in the worker can always find a way to another module,
+    which is why the learner's runs never see the reference anyway."""
+    hint = (
+        "a translation uses only what the card's code sets up (and the framework's own names): "
+        "no import, no names or attributes starting with _, no eval/exec/getattr"
+    )
+    for node in ast.walk(ast.parse(source.strip(), mode="exec")):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            raise MalformedAnswer(hint)
+        if isinstance(node, ast.Name) and (node.id in _NOT_IN_TRANSLATIONS or node.id.startswith("_")):
+            raise MalformedAnswer(hint)
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("_") or node.attr in _MODULE_ATTRIBUTES):
+            raise MalformedAnswer(hint)
+
+
+def grade_answer(
+    runner: Runner,
+    device: str,
+    clock: Callable[[], datetime],
+    card: Card,
+    variant: Variant,
+    answer: str | ParsedAnswer,
+    shown_at: datetime,
+) -> Answered:
+    """Read the answer (unless it was read already; MalformedAnswer propagates), run, judge.
+
+    Needs only the runner: the app can grade its first card before the database layer has loaded.
+    """
+    reading = answer if isinstance(answer, ParsedAnswer) else read_answer(card, variant, answer)
+    answered_at = clock()
+    verdict = grade(runner, card, variant, reading, device=device)
+    response_ms = int((answered_at - shown_at).total_seconds() * 1000)
+    return Answered(
+        card, variant, reading.text, verdict, shown_at, answered_at, max(0, response_ms), reading.value
+    )
+
+
+def grade(
+    runner: Runner, card: Card, variant: Variant, answer: ParsedAnswer, *, device: str | None = None
+) -> Verdict:
+    """The verdict on an answer read by `read_answer` for this card and variant."""
+    if (answer.card_uid, answer.seed) != (card.uid, variant.seed):
+        raise ValueError(f"the answer was read for {answer.card_uid} seed {answer.seed}, not this variant")
+    if card.runs_learner_code:
+        return _CodeAnswer(runner, card, variant, answer.text, device).verdict()
+    shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
+    started = time.perf_counter()
+    result = runner.run(shown, variant, device=device)
+    verdict = judge(shown, answer.text, answer.value, result)
+    if not result.elapsed_ms:
+        verdict = replace(verdict, elapsed_ms=(time.perf_counter() - started) * 1000)
+    return verdict
+
+
+def run_truth(runner: Runner, card: Card, variant: Variant, *, device: str | None = None) -> RunResult:
+    """What the card's code really does for this variant (a translate card: its source code's result)."""
+    shown = concrete(card, variant)
+    if card.kind == Kind.TRANSLATE:
+        source_card, source_variant = source_run(shown, variant)
+        return runner.run(source_card, source_variant, device=device)
+    return runner.run(shown, variant, device=device)
+
+
+def why_unavailable(runner: Runner, card: Card, device: str | None = None) -> str | None:
+    """Why the card cannot be graded here, on its backend or (translate) its source's; None when it can."""
+    reason = runner.why_unavailable(card, device)
+    if reason is None and card.source_backend is not None and card.source_code is not None:
+        source_card = replace(card, backend=card.source_backend, source_backend=None, source_code=None)
+        reason = runner.why_unavailable(source_card, device)
+    return reason
+
+
+# --- code answers --------------------------------------------------------------------------
+
+
+def grading_variants(
+    card: Card, variant: Variant, extra: int = EXTRA_VARIANTS
+) -> list[tuple[Variant, tuple[Any, ...] | None]]:
+    """The shown variant and up to `extra` other ones, each with hypothesis' choice sequence (None
+    where not known), drawn from seeds derived from the shown one's: the same every time."""
+    out: list[tuple[Variant, tuple[Any, ...] | None]] = [(variant, None)]
+    if not card.variables:
+        return out
+    seen = {_values_key(variant.values)}
+    for i in range(1, DRAW_ATTEMPTS + 1):
+        if len(out) > extra:
+            break
+        seed = derived_seed(card.uid, variant.seed, i)
+        try:
+            values, choices = draw_with_choices(card, seed)
+            key = _values_key(values)
+            if key in seen:
+                continue
+            other = build_variant(card, seed, values)
+        except NoVariantError:  # DrawError too: a draw the card cannot show is no variant to grade on
+            continue
+        seen.add(key)
+        out.append((other, choices))
+    return out
+
+
+def derived_seed(uid: str, seed: int, i: int) -> int:
+    """The seed of the i-th further variant of a review (stable across processes and versions)."""
+    digest = hashlib.sha256(f"grade:{uid}:{seed}:{i}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % MAX_SEED
+
+
+def _values_key(values: dict[str, Any]) -> str:
+    return json.dumps({k: values[k] for k in sorted(values)}, default=repr)
+
+
+def _choices_for(card: Card, variant: Variant) -> tuple[Any, ...] | None:
+    """Hypothesis' choice sequence for the shown variant, if drawing its seed gives its values."""
+    try:
+        values, choices = draw_with_choices(card, variant.seed)
+    except NoVariantError:
+        return None
+    return choices if _values_key(values) == _values_key(variant.values) else None
+
+
+class _CodeAnswer:
+    """One code answer being graded: the learner's runs, the probe, the reference runs, the shrink."""
+
+    def __init__(self, runner: Runner, card: Card, variant: Variant, text: str, device: str | None) -> None:
+        self.runner = runner
+        self.card = card
+        self.variant = variant
+        self.text = text
+        self.device = device
+
+    def verdict(self) -> Verdict:
+        card = self.card
+        reason = why_unavailable(self.runner, card, self.device)
+        if reason is not None:
+            nothing = RunResult(ok=False, error=reason, error_kind="unavailable", backend=card.backend.value)
+            return judge_code(concrete(card, self.variant), self.text, [VariantCheck({}, nothing, nothing)])
+        variants = grading_variants(card, self.variant)
+        misbehaved: str | None = None
+        got: list[RunResult] = []
+        for _attempt in (1, 2):
+            # The worker's last reply becomes a random number: nothing an earlier run left (an
+            # earlier review of this very card, say) is there for the learner's code to read.
+            if not self._pipe_clean():
+                self._replace_worker()
+            runs = self._learner_runs(variants)
+            if runs is not None and runs[0].error_kind == "unavailable":  # the worker did not start
+                return judge_code(
+                    concrete(card, self.variant), self.text, [VariantCheck({}, runs[0], runs[0])]
+                )
+            if self._pipe_clean() and runs is not None:
+                got = runs
+                break
+            # A reply the parent did not ask for, or one it could not read: the learner's code
+            # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
+            # same answer forging again is graded incorrect.
+            self._replace_worker()
+            got = runs or []
+        else:
+            misbehaved = FORGED
+        checked = variants[: max(1, len(got))]
+        expected = [self._reference(v) for v, _ in checked]
+        if not got:  # the learner's runs broke the protocol: only the shown variant is reported
+            got = [
+                RunResult(ok=False, error="your code broke the runner's protocol", error_kind="misbehaved")
+            ]
+        checks = [
+            VariantCheck(v.values_json(), e, g) for (v, _), e, g in zip(checked, expected, got, strict=True)
+        ]
+        smallest = None
+        if misbehaved is None:
+            failing = next(
+                (i for i, c in enumerate(checks) if c.expected.ok and not c.agrees(card)),
+                None,
+            )
+            if failing is not None and checks[failing].got.error_kind not in STOPPED:
+                smallest = self._shrink(checked[failing], checks[failing])
+        return judge_code(
+            concrete(card, self.variant), self.text, checks, smallest=smallest, misbehaved=misbehaved
+        )
+
+    # --- runs ---
+
+    def _run(self, card: Card, variant: Variant) -> RunResult | None:
+        """One run; None when the reply could not be read (a reply the learner's code forged)."""
+        try:
+            return self.runner.run(card, variant, device=self.device)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def _learner(self, variant: Variant) -> RunResult | None:
+        result = self._run(*answer_as(concrete(self.card, variant), variant, self.text))
+        if result is not None and result.error_kind == "misbehaved":
+            return None  # the runner found a reply of the learner's own (its nonce handshake)
+        return result
+
+    def _learner_runs(self, variants: list[tuple[Variant, tuple[Any, ...] | None]]) -> list[RunResult] | None:
+        out: list[RunResult] = []
+        for variant, _ in variants:
+            result = self._learner(variant)
+            if result is None:
+                return None
+            out.append(result)
+            if not result.ok and result.error_kind in STOPPED:
+                break  # a timeout or crash would only repeat on the other variants
+        return out
+
+    def _reference(self, variant: Variant) -> RunResult:
+        shown = concrete(self.card, variant)
+        if self.card.kind == Kind.TRANSLATE:
+            shown, variant = source_run(shown, variant)
+        return self.runner.run(shown, variant, device=self.device)
+
+    def _pipe_clean(self) -> bool:
+        """Ask the worker for a random number nobody could know before: only the real reply has it.
+
+        Every line in the pipe before that reply is read and dropped by the runner, so once this
+        holds, no reply the learner's code wrote is left for a later request to take."""
+        nonce = secrets.randbelow(2**62) + 1
+        probe = replace(
+            self.card,
+            kind=Kind.VALUE,
+            code="pass",
+            answer=str(nonce),
+            result=None,
+            choices=(),
+            timeout=DEFAULT_TIMEOUT_S,
+            source_backend=None,
+            source_code=None,
+        )
+        variant = Variant(self.card.uid, 0, {}, "", "pass", answer=str(nonce))
+        result = self._run(probe, variant)
+        return result is not None and result.ok and result.truth == nonce
+
+    def _replace_worker(self) -> None:
+        from quiz.runner.client import WorkerCrashed
+
+        with contextlib.suppress(WorkerCrashed):  # the next run says why it cannot start
+            self.runner.worker(self.card.backend.value).restart()
+
+    # --- the smallest failing variant ---
+
+    def _shrink(
+        self, start: tuple[Variant, tuple[Any, ...] | None], failing: VariantCheck
+    ) -> VariantCheck | None:
+        from hypothesis.errors import HypothesisException
+
+        card = self.card
+        variant, choices = start
+        if choices is None:
+            choices = _choices_for(card, variant)
+        if choices is None:
+            return None
+        memo: dict[str, VariantCheck | None] = {_values_key(variant.values): failing}
+        evaluations = 0
+
+        def fails(values: dict[str, Any]) -> bool:
+            nonlocal evaluations
+            key = _values_key(values)
+            if key in memo:
+                return memo[key] is not None
+            if evaluations >= SHRINK_EVALUATIONS:
+                return False  # the smallest failure so far stands
+            evaluations += 1
+            memo[key] = None
+            try:
+                candidate = build_variant(card, variant.seed, dict(values))
+            except DrawError:
+                return False
+            got = self._learner(candidate)
+            if got is None or (not got.ok and got.error_kind in STOPPED):
+                return False
+            check = VariantCheck(candidate.values_json(), self._reference(candidate), got)
+            if check.expected.ok and not check.agrees(card):
+                memo[key] = check
+                return True
+            return False
+
+        try:
+            values = smallest_failing(
+                card,
+                fails,
+                examples=0,
+                known=choices,
+                random=Random(f"grade:{card.uid}:{self.variant.seed}"),
+                key=f"quiz-grade:{card.uid}".encode(),
+            )
+        except (NoVariantError, HypothesisException):
+            values = None
+        finally:
+            if evaluations and not self._pipe_clean():
+                self._replace_worker()  # the learner's code ran last: leave no reply of its own behind
+        return memo.get(_values_key(values)) if values is not None else None

@@ -1,0 +1,269 @@
+"""Code answers on real workers: graded over several variants, shrunk when wrong, and out of the
+learner's reach — the attacks a cheating learner would try are all graded incorrect."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from quiz.core.cards import Card
+from quiz.core.variables import Variant, draw_variant
+from quiz.runner.client import Runner
+from quiz.session.grading import grade, read_answer
+from tests.runner.conftest import MakeCard
+
+pytestmark = pytest.mark.torch
+
+SWAP = {
+    "code": "x = torch.arange(${prod(s)}).reshape(${s})",
+    "answer": "x.transpose(-1, -2)",
+    "vars.s": "{ shape = { rank = [2, 3], side = [2, 4] } }",
+}
+
+
+@pytest.fixture(scope="module")
+def own_runner() -> Iterator[Runner]:
+    """A runner of this module's own: the attacks get its workers replaced."""
+    r = Runner(device="cpu")
+    yield r
+    r.close()
+
+
+def graded(runner: Runner, card: Card, variant: Variant, text: str) -> dict[str, Any]:
+    return grade(runner, card, variant, read_answer(card, variant, text)).to_dict()
+
+
+def swap_card(make_card: MakeCard, **fields: Any) -> tuple[Card, Variant]:
+    spec = {**SWAP, **fields}
+    return make_card(spec.pop("code"), spec.pop("answer"), kind="code", **spec)
+
+
+def test_a_right_line_is_right_on_every_variant(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = swap_card(make_card)
+    v = graded(own_runner, card, variant, "x.mT")
+    assert v["correct"] is True, v
+    assert v["variants_checked"] == 4
+    assert v["reference"] == "x.transpose(-1, -2)"
+    assert v["given_value"] == v["expected"]
+    assert "failing_variant" not in v
+
+
+def test_a_hard_coded_result_is_wrong(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = swap_card(make_card)
+    honest = graded(own_runner, card, variant, "x.transpose(-1, -2)")
+    v = graded(own_runner, card, variant, honest["expected"])  # the shown variant's truth, typed in
+    assert v["correct"] is False, v
+    assert v["given_value"] == honest["expected"]  # right for the values shown...
+    failing = v["failing_variant"]  # ...and wrong for others, shown with what each side gave
+    assert failing["values"] != variant.values_json()
+    assert failing["got"] == honest["expected"] and failing["expected"] != failing["got"]
+
+
+def test_the_learners_request_holds_no_reference(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = swap_card(make_card, answer="x.transpose(-1, -2) + 0")
+    peek = "str(__import__('sys')._getframe(1).f_locals['req'])"
+    v = graded(own_runner, card, variant, peek)
+    assert v["correct"] is False
+    seen = v["given_value"]
+    assert "_getframe" in seen  # the request the learner's code runs in: its own text...
+    assert "transpose" not in seen  # ...and nothing of the reference
+
+
+def test_evaluating_the_requests_answer_is_wrong(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = swap_card(make_card)
+    v = graded(own_runner, card, variant, "eval(__import__('sys')._getframe(1).f_locals['req']['answer'])")
+    assert v["correct"] is False, v
+
+
+STEAL = """
+import gc, sys
+_texts, _truths = [], []
+_f = sys._getframe()
+while _f is not None:
+    for _v in list(_f.f_locals.values()):
+        if isinstance(_v, dict):
+            if isinstance(_v.get('answer'), str):
+                _texts.append(_v['answer'])
+            if 'truth' in _v:
+                _truths.append(_v['truth'])
+    _f = _f.f_back
+for _o in gc.get_objects():
+    if isinstance(_o, dict):
+        if isinstance(_o.get('answer'), str):
+            _texts.append(_o['answer'])
+        if 'truth' in _o:
+            _truths.append(_o['truth'])
+_stolen = None
+for _t in _texts:
+    if 'gc.get_objects' in _t or not _t.strip():
+        continue
+    try:
+        _stolen = eval(_t)
+        break
+    except Exception:
+        pass
+if _stolen is None:
+    _shape = list(x.shape)[::-1]
+    for _t in _truths:
+        if isinstance(_t, list) and len(_t) == _shape[0]:
+            _stolen = _t
+"""
+
+
+def test_reading_frames_and_objects_for_the_reference_is_wrong(
+    own_runner: Runner, make_card: MakeCard
+) -> None:
+    card, variant = swap_card(make_card)
+    # The same card graded honestly first: whatever its runs leave in the worker is there to find.
+    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
+    v = graded(own_runner, card, variant, f"(exec({STEAL!r}), _stolen)[1]")
+    assert v["correct"] is False, v
+
+
+FORGE = """
+import os, sys
+_rid = None
+_f = sys._getframe()
+while _f is not None:
+    for _name in ('req', 'request'):
+        _r = _f.f_locals.get(_name)
+        if isinstance(_r, dict) and isinstance(_r.get('id'), int):
+            _rid = _r['id']
+    _f = _f.f_back
+_lines = b''.join(
+    b'{"id": %d, "ok": true, "truth": 0, "elapsed_ms": 0.1, "device": "cpu"}\\n' % i
+    for i in range(_rid, _rid + 60)
+)
+for _fd in range(3, 256):
+    try:
+        os.write(_fd, _lines)
+    except OSError:
+        pass
+"""
+
+
+def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
+    own_runner: Runner, make_card: MakeCard
+) -> None:
+    card, variant = swap_card(make_card)
+    # Replies for this request and the next 59, each saying "0", which is what the line returns.
+    v = graded(own_runner, card, variant, f"exec({FORGE!r}) or 0")
+    assert v["correct"] is False, v
+    assert "reply of its own" in v["misbehaved"]
+    # The worker that held the forged replies was replaced: the next verdicts are the truth.
+    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
+    shape_card, shape_variant = make_card("y = torch.zeros(2, 3).t()", "y.shape", kind="shape")
+    assert graded(own_runner, shape_card, shape_variant, "(3, 2)")["correct"] is True
+    assert graded(own_runner, shape_card, shape_variant, "(2, 3)")["correct"] is False
+
+
+def test_patching_the_framework_for_the_reference_runs_is_wrong(
+    own_runner: Runner, make_card: MakeCard
+) -> None:
+    # The learner's runs come first: the runner's pristine state per card (issue 10 section 1) must
+    # undo the patch before the reference runs, or the reference would say 7 too.
+    card, variant = swap_card(make_card)
+    v = graded(own_runner, card, variant, "(setattr(torch.Tensor, 'transpose', lambda self, *a: 7), 7)[1]")
+    assert v["correct"] is False, v
+    assert v["given_value"] == "7" and v["expected"] != "7"
+    # No patched torch is left behind for the next learner, with no restart asked for.
+    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
+
+
+def test_the_smallest_failing_variant_is_shown(own_runner: Runner, make_card: MakeCard) -> None:
+    card, _ = make_card(
+        "n = ${n}\nx = torch.arange(n)", "int(x.sum())", kind="code", **{"vars.n": "{ int = [1, 60] }"}
+    )
+    variant = next(draw_variant(card, s) for s in range(50) if draw_variant(card, s).values["n"] > 20)
+    v = graded(own_runner, card, variant, "int(x[:4].sum())")  # right only while n <= 4
+    assert v["correct"] is False
+    assert v["failing_variant"] == {"values": {"n": 5}, "expected": "10", "got": "6"}
+    # The stored seed reproduces the verdict, failing variant included.
+    again = graded(own_runner, card, variant, "int(x[:4].sum())")
+    assert {k: x for k, x in again.items() if k != "elapsed_ms"} == {
+        k: x for k, x in v.items() if k != "elapsed_ms"
+    }
+
+
+def test_a_line_that_hangs_is_wrong_and_is_run_once(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = swap_card(make_card, timeout="1")
+    started = time.perf_counter()
+    v = graded(own_runner, card, variant, "__import__('time').sleep(30)")
+    assert v["correct"] is False and "timed out" in v["given_error"]
+    assert v["variants_checked"] == 1  # not 4 timeouts in a row
+    assert time.perf_counter() - started < 25
+    assert graded(own_runner, card, variant, "x.mT")["correct"] is True
+
+
+@pytest.mark.tensorflow
+@pytest.mark.mxnet
+@pytest.mark.parametrize(
+    ("backend", "code", "answer", "right"),
+    [
+        (
+            "tensorflow",
+            "x = tf.reshape(tf.range(${prod(s)}), ${s})",
+            "tf.transpose(x)",
+            "tf.transpose(x, perm=[1, 0])",
+        ),
+        ("mxnet", "x = nd.arange(${prod(s)}).reshape(${s})", "x.T", "nd.transpose(x)"),
+    ],
+)
+def test_code_answers_on_the_other_backends(
+    own_runner: Runner, make_card: MakeCard, backend: str, code: str, answer: str, right: str
+) -> None:
+    card, variant = make_card(
+        code, answer, kind="code", backend=backend, **{"vars.s": "{ shape = { rank = 2, side = [2, 4] } }"}
+    )
+    v = graded(own_runner, card, variant, right)
+    assert v["correct"] is True and v["variants_checked"] == 4 and v["backend"] == backend, v
+    hard = graded(own_runner, card, variant, v["expected"])
+    assert hard["correct"] is False and "failing_variant" in hard, hard
+
+
+TRANSLATE = {
+    "source_backend": '"torch"',
+    "source_code": "'''\nx = torch.tensor(${x}, dtype=torch.float32)\na = ${a}\ny = x.unsqueeze(a)\n'''",
+    "result": '"y"',
+    "vars.s": "{ shape = { rank = [1, 3], side = [1, 3] } }",
+    "vars.x": '{ array = "s", elements = [-9, 9] }',
+    "vars.a": '{ int = [0, "len(s)"] }',
+}
+
+
+@pytest.mark.mxnet
+def test_a_translation_is_compared_by_shape_dtype_and_values(own_runner: Runner, make_card: MakeCard) -> None:
+    card, variant = make_card(
+        'x = nd.array(${x}, dtype="float32")\na = ${a}',
+        "y = x.expand_dims(axis=a)",
+        kind="translate",
+        backend="mxnet",
+        **TRANSLATE,
+    )
+    right = graded(own_runner, card, variant, "y = nd.expand_dims(x, axis=a)")
+    assert right["correct"] is True and right["variants_checked"] == 4, right
+    assert right["expected"].startswith("float32 (")
+    dtype = graded(own_runner, card, variant, "y = x.expand_dims(axis=a).astype('float64')")
+    assert dtype["correct"] is False
+    assert dtype["failing_variant"]["difference"] == "the dtype is float64 where the source's is float32"
+    shape = graded(own_runner, card, variant, "y = x.expand_dims(axis=0)")
+    assert shape["correct"] is False
+    assert "the shape is" in shape["failing_variant"]["difference"]
+    assert shape["failing_variant"]["values"]["a"] != 0  # the smallest input where they differ
+
+
+def test_a_worker_that_cannot_start_leaves_the_answer_ungraded_not_wrong(
+    tmp_path: Any, make_card: MakeCard
+) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    card, variant = swap_card(make_card)
+    with Runner(device="cpu", python=str(broken), isolation="rlimits") as runner:
+        v = graded(runner, card, variant, "x.mT")
+    assert v["correct"] is None and "misbehaved" not in v, v
+    # Either the worker fails to start, or (no working sandbox for that Python) card code is refused.
+    assert "start" in v["error"] or "will not run here" in v["error"], v["error"]
