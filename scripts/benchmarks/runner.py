@@ -89,10 +89,12 @@ INPROCESS = textwrap.dedent(
     signal.signal(signal.SIGALRM, alarm)
     request = {"op": "run", "card": "bench/card", "seed": 1, "kind": "shape", "code": code,
                "answer": answer, "result": None, "device": "cpu", "timeout": 5.0}
-    from quiz.runner.pristine import StateWatch, process_policy
+    from quiz.runner.pristine import Containers, StateWatch, modules_in_order, process_policy
     adapter.reset(0)
     gc.collect()
-    watch = StateWatch(process_policy() | adapter.policy())
+    # Everything but this script's own namespace (the worker's is not watched either: it is quiz.runner.worker).
+    modules = [(n, m) for n, m in modules_in_order() if m is not sys.modules["__main__"]]
+    watch = StateWatch(process_policy() | adapter.policy(), containers=Containers.of_modules(modules))
     gc.freeze()
 
     def worker_card(i):
