@@ -419,6 +419,7 @@ def _make_check(
     listdir, getcwd, chdir, isdir = os.listdir, os.getcwd, os.chdir, os.path.isdir
     collect, freeze, perf_counter, sleep = gc.collect, gc.freeze, time.perf_counter, time.sleep
     waitpid, no_hang, kill_descendants, me = os.waitpid, os.WNOHANG, procs.kill_descendants, os.getpid()
+    descendants, signal_all, sigkill = procs.descendants, procs.signal_all, signal.SIGKILL
     gettrace, settrace, getprofile, setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
     len_, type_, str_, id_, sorted_, frozenset_ = len, type, str, id, sorted, frozenset
     # Builtins, by the names the code below uses: `builtins.set = ...` in a card must not blind it.
@@ -484,6 +485,8 @@ def _make_check(
     have_proc = isdir("/proc/self/task")
     threads0 = len_(listdir("/proc/self/task")) if have_proc else 0
     fds0 = frozenset_(listdir(FDS)) if have_proc else frozenset_()
+    # Processes already below this one (none in a worker: the watch starts before any card).
+    kept = frozenset_(descendants(me)) if have_proc else frozenset_()
     cwd0 = workdir or getcwd()
     c_environ = _c_environ()
     env0 = c_environ() if c_environ else None
@@ -683,20 +686,37 @@ def _make_check(
 
         # 3. Processes the card left (orphans come back to the worker, a child subreaper): killed.
         killed = 0
-        try:
-            waitpid(-1, no_hang)
-        except ChildProcessError_:
-            pass  # no child processes at all: the usual case, one syscall
-        else:
-            killed = kill_descendants(me, timeout=KILL_S)
-            if killed:
+        if kept:
+            # Processes that were there before the snapshot (a test's own workers, when the watch runs
+            # in-process) are no card's: only the others are killed, each reaped by its own pid, so
+            # no exit status of a kept child is taken from its owner.
+            strays = [p for p in descendants(me) if p not in kept]
+            if strays:
+                signal_all(strays, sigkill)
+                for p in strays:
+                    try:
+                        waitpid(p, 0)
+                    except ChildProcessError_:
+                        pass  # a grandchild: its own parent, or we once it is orphaned, reaps it
+                killed = len_(strays)
                 say("leaves a process running" if killed == 1 else f"leaves {killed} processes running")
+                if any_(p not in kept for p in descendants(me)):
+                    recycle.append("the card left processes that did not stop in time")
+        else:
             try:
                 waitpid(-1, no_hang)
             except ChildProcessError_:
-                pass
-            else:  # some would not die in time: the app kills the whole worker tree
-                recycle.append("the card left processes that did not stop in time")
+                pass  # no child processes at all: the usual case, one syscall
+            else:
+                killed = kill_descendants(me, timeout=KILL_S)
+                if killed:
+                    say("leaves a process running" if killed == 1 else f"leaves {killed} processes running")
+                try:
+                    waitpid(-1, no_hang)
+                except ChildProcessError_:
+                    pass
+                else:  # some would not die in time: the app kills the whole worker tree
+                    recycle.append("the card left processes that did not stop in time")
 
         # 4. Threads the card left (OS threads: `_thread` ones too), waiting a moment for any ending.
         if have_proc:

@@ -135,7 +135,9 @@ def check_truth(kind: str, truth: Any) -> None:
     elif kind == "translate":
         # {shape, dtype, values}: what a translation is compared on
         if not isinstance(truth, dict) or set(truth) != {"shape", "dtype", "values"}:
-            raise Misbehaved(f"the translate truth was {_short(truth)}, not a tensor's shape, dtype and values")
+            raise Misbehaved(
+                f"the translate truth was {_short(truth)}, not a tensor's shape, dtype and values"
+            )
         _shape(truth["shape"])
         _dtype(truth["dtype"])
         _json_data(truth["values"])

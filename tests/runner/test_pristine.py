@@ -6,6 +6,8 @@ must find the same), changes it the way a card would, and reads the findings.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -214,3 +216,22 @@ def test_the_whole_interpreter_is_watched_and_a_builtin_patch_is_found() -> None
         assert "leaves builtins.sum changed" in watch.check().changed
     finally:
         builtins.sum = original
+
+
+def test_processes_there_before_the_watch_are_left_alone(watched: tuple[types.ModuleType, Any]) -> None:
+    # In-process (as here, next to a test session's warm workers) the watch must kill only what
+    # came after it: a worker has no children when it starts watching, a test process may.
+    _, start = watched
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    before = subprocess.Popen(sleeper)
+    try:
+        watch = start()
+        after = subprocess.Popen(sleeper)
+        found = watch.check()
+        assert "leaves a process running" in found.changed
+        assert not os.path.exists(f"/proc/{after.pid}")  # killed and reaped
+        assert before.poll() is None  # still running, its exit status still its owner's
+        assert watch.check().changed == ()
+    finally:
+        before.kill()
+        before.wait()
