@@ -12,9 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quiz.core.stats import ReviewFact
+
+if TYPE_CHECKING:
+    from quiz.config import Settings
 
 __all__ = [
     "MAX_SEQUENCE",
@@ -214,4 +217,50 @@ def optimize(
         desired_retention=desired_retention,
         before=evaluate(seqs, current, now=now, desired_retention=desired_retention),
         after=evaluate(seqs, fitted, now=now, desired_retention=desired_retention),
+    )
+
+
+def apply_weights(settings: Settings, weights: tuple[float, ...], now: datetime) -> None:
+    """Save the weights in the learner's settings file and its copy in the database (as the Settings
+    screen saves), so the scheduler uses them from the next review on."""
+    from quiz.config import learner_settings_file, read_learner_settings, save_learner_settings
+    from quiz.store.db import open_store
+    from quiz.store.settings_repo import save_settings
+
+    profile = settings.profile
+    saved = read_learner_settings(profile) if learner_settings_file(profile).exists() else {}
+    save_learner_settings(profile, {**saved, "fsrs_parameters": list(weights)})
+    store = open_store(settings.db_url, backup=False)
+    try:
+        with store.session() as s:
+            save_settings(s, profile, {"fsrs_parameters": list(weights)}, now)
+    finally:
+        store.dispose()
+
+
+def render(report: OptimizeReport, *, custom: bool) -> str:
+    b, a = report.before, report.after
+    which = "your current weights" if custom else "fsrs's default weights"
+
+    def row(name: str, before: str, after: str) -> str:
+        return f"  {name:34s} {before:>12s} {after:>12s}"
+
+    return "\n".join(
+        [
+            f"{report.reviews} reviews of {report.cards} cards; {report.usable} usable for fitting "
+            f"(needs {report.needed}). Desired retention {report.desired_retention:.2f}.",
+            "",
+            row("", "current", "fitted"),
+            row("fit to your history (log loss)", f"{b.log_loss:.4f}", f"{a.log_loss:.4f}"),
+            row(
+                f"predicted recall (actual {b.actual:.1%})",
+                f"{b.predicted:.1%}",
+                f"{a.predicted:.1%}",
+            ),
+            row("reviews in the next 30 days", str(b.reviews_next_30d), str(a.reviews_next_30d)),
+            row("mean next interval (days)", f"{b.mean_interval_days:.1f}", f"{a.mean_interval_days:.1f}"),
+            "",
+            f"current: {which}. Workload assumes every answer Good; a fit closer to your actual recall "
+            "keeps your retention at the level you chose.",
+        ]
     )

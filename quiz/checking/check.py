@@ -16,6 +16,10 @@ so a slow TensorFlow card never holds up the torch workers), and flags:
 - `no-vars`: a `code` or `translate` card without variables: one variant only, so
   a hard-coded answer would be graded correct;
 - `timeout`, `crashed`, `memory`: the run was stopped;
+- `misbehaved`: the worker's reply was forged or broken (card code wrote to the protocol);
+- `state`: the card left its worker changed (a patched module, a setting left on, a thread...):
+  the flag names what; the runner put it back or replaced the worker, and the card's truths
+  are not recorded (a later check is not compared with them);
 - `variant`: no variant could be drawn or rendered (a spec or `${...}` broke);
 - `unstable`: the same (card, seed) gave another truth than the last check on
   the same versions (the card depends on something besides its seed);
@@ -103,11 +107,21 @@ SHRINK_RUNS = 60
 # agree): below it, `constant` and `never-raises` are not judged.
 MIN_VARIANTS_FOR_CONSTANT = 5  # at most this many runs spent shrinking one card's failure
 # Flags that belong to one variant, so hypothesis can look for (and shrink) them.
-VARIANT_FLAGS = ("raises", "setup-raises", "answer", "translate", "timeout", "crashed", "memory", "variant")
+VARIANT_FLAGS = (
+    "raises",
+    "setup-raises",
+    "answer",
+    "translate",
+    "timeout",
+    "crashed",
+    "memory",
+    "misbehaved",
+    "variant",
+)
 # The `inert` probe: from this many drawn variants, at most this many single-variable changes each.
 PROBE_BASES = 8
 PROBE_PER_BASE = 3
-STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory"}
+STOPPED = {"timeout": "timeout", "crashed": "crashed", "memory": "memory", "misbehaved": "misbehaved"}
 # The adapters fall back to repr() for objects they cannot turn into data; these reprs say so.
 _OBJECT_REPR = re.compile(r"^<.* at 0x[0-9a-fA-F]+>$|^<KerasTensor ", re.S)
 
@@ -306,6 +320,7 @@ class Outcome:
     version: str = ""
     elapsed_ms: float = 0.0
     runs: int = 1
+    state: tuple[str, ...] = ()  # what the run left changed in its worker (RunResult.state_changed)
 
 
 def truth_key(card: Card, truth: Any) -> str:
@@ -358,6 +373,11 @@ class Checker:
             return Outcome(ok=False, flag="unavailable", message=self.broken[backend], runs=0)
         shown = concrete(card, variant)
         r = self._run(shown, variant)
+        out = self._classify(card, shown, variant, r)
+        return replace(out, state=r.state_changed) if r.state_changed and not out.state else out
+
+    def _classify(self, card: Card, shown: Card, variant: Variant, r: RunResult) -> Outcome:
+        backend = card.backend.value
         v, ms = r.version, r.elapsed_ms
         if r.ok:
             if card.kind in (Kind.VALUE, Kind.CODE):
@@ -473,6 +493,7 @@ class SearchResult:
     error: str | None  # the search itself failed (e.g. no variant could be drawn)
     elapsed_ms: float
     truths: frozenset[str] = frozenset()  # truth keys of the variants it ran that gave one
+    state: tuple[tuple[str, ...], dict[str, Any]] | None = None  # a variant that left state changed
 
 
 def shrink(
@@ -500,6 +521,7 @@ def shrink(
     keys: set[str] = set()
     lock = threading.Lock()
     found: list[tuple[Outcome, Variant]] = []
+    state: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     for variant, out in seen:
         bad = out.flag in VARIANT_FLAGS and (target is None or out.flag == target)
         memo[repr(sorted(variant.values.items()))] = (bad, out, variant)
@@ -528,6 +550,8 @@ def shrink(
             card_ms += out.elapsed_ms
             if out.ok:
                 keys.add(truth_key(card, out.truth))
+            if out.state and not state:
+                state.append((out.state, _jsonable(dict(values))))
         if bad:
             found[:] = [(out, variant_ or Variant(card.uid, seed, dict(values), "", ""))]
         return bad
@@ -542,16 +566,17 @@ def shrink(
             key=f"quiz-deck-check:{card.uid}".encode(),
         )
     except NoVariantError as exc:
-        return SearchResult(None, runs, str(exc), card_ms, frozenset(keys))
+        return SearchResult(None, runs, str(exc), card_ms, frozenset(keys), next(iter(state), None))
     except HypothesisException as exc:
-        return SearchResult(None, runs, f"{type(exc).__name__}: {exc}", card_ms, frozenset(keys))
+        error = f"{type(exc).__name__}: {exc}"
+        return SearchResult(None, runs, error, card_ms, frozenset(keys), next(iter(state), None))
     if values is None or not found:
-        return SearchResult(None, runs, None, card_ms, frozenset(keys))
+        return SearchResult(None, runs, None, card_ms, frozenset(keys), next(iter(state), None))
     out, variant = found[-1]
     minimal = Minimal(
         flag=out.flag or "", message=out.message, values=_jsonable(dict(values)), code=variant.code, runs=runs
     )
-    return SearchResult(minimal, runs, None, card_ms, frozenset(keys))
+    return SearchResult(minimal, runs, None, card_ms, frozenset(keys), next(iter(state), None))
 
 
 # --- the whole check ------------------------------------------------------------------
@@ -595,6 +620,9 @@ def evaluate(result: CardResult, pending: _Pending, variants: int) -> None:
         if out.skip:
             result.status, result.reason = "skip", out.skip
             return
+        if out.state and not any(f.code == "state" for f in result.flags):
+            values = pending.variants[seed].values_json() if seed in pending.variants else None
+            result.flags.append(Flag("state", state_message(out.state), seed, values))
         if out.ok:
             result.truths[seed] = out.truth
         elif out.flag:
@@ -706,13 +734,13 @@ def run_check(
     own_pool = pool is None
     if pool is None:
         from quiz import paths as app_paths
+        from quiz.runner.config import WorkerConfig
         from quiz.runner.pool import RunnerPool
 
         pool = RunnerPool(
             options.jobs,
             device=options.device,
-            log_dir=app_paths.log_dir(),
-            allow_unisolated=options.allow_unisolated,
+            config=WorkerConfig(log_dir=app_paths.log_dir(), allow_unisolated=options.allow_unisolated),
         )
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)
@@ -804,6 +832,8 @@ def run_check(
                     Flag("variant", f"the hypothesis search could not draw a variant: {found.error}")
                 )
             _refute_with_search(p.result, found.truths)
+            if found.state is not None and not any(f.code == "state" for f in p.result.flags):
+                p.result.flags.append(Flag("state", state_message(found.state[0]), None, found.state[1]))
             minimal = found.minimal
             if minimal is not None:
                 p.result.minimal = minimal
@@ -837,6 +867,15 @@ def run_check(
     return report
 
 
+def state_message(changed: Sequence[str]) -> str:
+    """`state`'s message: what the card left changed, in the learner's words."""
+    shown = "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return (
+        f"the card {shown}: later cards would see it (its worker was put back or replaced); "
+        "undo it in the card (a `with` block, try/finally)"
+    )
+
+
 def _refute_with_search(result: CardResult, search_truths: frozenset[str]) -> None:
     """Variants the search ran count too: a truth it saw change is not constant, a raise it saw is a raise."""
     card = result.card
@@ -866,6 +905,8 @@ def _update_records(
         result, card = p.result, p.result.card
         if result.status == "skip" or not result.truths:
             continue
+        if any(f.code == "state" for f in result.flags):
+            continue  # its truths came with changes to the worker: never a reference for a later check
         seen = card_versions(card, versions)
         if result.version:
             seen[card.backend.value] = result.version  # what the worker really ran

@@ -28,8 +28,11 @@ A card fails when its code raises (and its kind is not `raises`), when a
 `raises` card never raises, when its answer raises or cannot be compared as
 its kind (a choice that is not among `choices`, a shape that is not a shape),
 when it draws variables but its truth never changes (unless `constant =
-true`), when it times out or crashes, or when a seed gives another truth than
-the last check on the same versions. It also fails when the text is not true
+true`), when it times out or crashes, when it leaves its worker changed (a
+patched module, a setting left on, a thread left running: the check names
+what, and never records that card's truths), when it writes to the worker's
+protocol (misbehaved), or when a seed gives another truth than the last check
+on the same versions. It also fails when the text is not true
 for the variant shown: a `raises` card's explanation that names an exception
 the variant did not raise (or leaves out the one it did, or says "raises" when
 nothing was raised), a drawn variable that never changes the truth on its own

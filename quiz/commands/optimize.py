@@ -11,7 +11,6 @@ from quiz.cli import add_common
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.optimize import OptimizeReport
 
 EPILOG = """\
 FSRS predicts when you are about to forget a card from weights fitted to many learners' reviews.
@@ -48,7 +47,15 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.commands.common import err, print_json
-    from quiz.optimize import NEEDED_REVIEWS, NotEnoughHistory, optimize, sequences, usable_reviews
+    from quiz.optimize import (
+        NEEDED_REVIEWS,
+        NotEnoughHistory,
+        apply_weights,
+        optimize,
+        render,
+        sequences,
+        usable_reviews,
+    )
     from quiz.store.db import StoreError, open_store
     from quiz.store.stats import review_facts
 
@@ -128,49 +135,3 @@ def _defaults() -> tuple[float, ...]:
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
     return tuple(DEFAULT_PARAMETERS)
-
-
-def apply_weights(settings: Settings, weights: tuple[float, ...], now: datetime) -> None:
-    """Save the weights in the learner's settings file and its copy in the database (as the Settings
-    screen saves), so the scheduler uses them from the next review on."""
-    from quiz.config import learner_settings_file, read_learner_settings, save_learner_settings
-    from quiz.store.db import open_store
-    from quiz.store.settings_repo import save_settings
-
-    profile = settings.profile
-    saved = read_learner_settings(profile) if learner_settings_file(profile).exists() else {}
-    save_learner_settings(profile, {**saved, "fsrs_parameters": list(weights)})
-    store = open_store(settings.db_url, backup=False)
-    try:
-        with store.session() as s:
-            save_settings(s, profile, {"fsrs_parameters": list(weights)}, now)
-    finally:
-        store.dispose()
-
-
-def render(report: OptimizeReport, *, custom: bool) -> str:
-    b, a = report.before, report.after
-    which = "your current weights" if custom else "fsrs's default weights"
-
-    def row(name: str, before: str, after: str) -> str:
-        return f"  {name:34s} {before:>12s} {after:>12s}"
-
-    return "\n".join(
-        [
-            f"{report.reviews} reviews of {report.cards} cards; {report.usable} usable for fitting "
-            f"(needs {report.needed}). Desired retention {report.desired_retention:.2f}.",
-            "",
-            row("", "current", "fitted"),
-            row("fit to your history (log loss)", f"{b.log_loss:.4f}", f"{a.log_loss:.4f}"),
-            row(
-                f"predicted recall (actual {b.actual:.1%})",
-                f"{b.predicted:.1%}",
-                f"{a.predicted:.1%}",
-            ),
-            row("reviews in the next 30 days", str(b.reviews_next_30d), str(a.reviews_next_30d)),
-            row("mean next interval (days)", f"{b.mean_interval_days:.1f}", f"{a.mean_interval_days:.1f}"),
-            "",
-            f"current: {which}. Workload assumes every answer Good; a fit closer to your actual recall "
-            "keeps your retention at the level you chose.",
-        ]
-    )

@@ -50,7 +50,11 @@ class RunResult:
     dtype its canonical name, a raised exception `{"type", "module", "message"}`
     (None when nothing was raised), a value plain nested lists and numbers.
     `error` is set when the card could not be run to a truth (timeout, crash,
-    an exception where none was expected); then there is no truth.
+    an exception where none was expected, a reply the card forged or broke:
+    "misbehaved"); then there is no truth. `state_changed` says what the card
+    left changed in its worker, in the learner's words ("leaves torch print
+    options changed"); the runner put it back or replaced the worker, so no
+    later card sees it.
     """
 
     ok: bool
@@ -58,12 +62,15 @@ class RunResult:
     given_value: Any = None
     given_error: str | None = None
     error: str | None = None
-    error_kind: str | None = None  # "timeout" | "crashed" | "card-error" | "unavailable" | "memory"
+    error_kind: str | None = (
+        None  # "timeout" | "crashed" | "card-error" | "unavailable" | "memory" | "misbehaved"
+    )
     backend: str = ""
     device: str = ""
     version: str = ""
     elapsed_ms: float = 0.0
     stdout: str = ""
+    state_changed: tuple[str, ...] = ()
     # A card-error run whose code raised: `{"type", "module", "message"}` (the truth of a `may_raise` card).
     raised: dict[str, Any] | None = None
 

@@ -11,6 +11,14 @@ process tree is killed and a fresh worker is started. A worker that dies
 carries on. A worker left idle for `idle_s` exits by itself and is started
 again on the next card that needs it.
 
+Every card runs on a worker in its pristine state: the worker checks its
+state after each card (`pristine.py`) and says `recycle` when a card left
+something it could not put back; the runner then replaces it before the
+next card. Replies are checked field by field (`replies.py`), must echo
+the request's id and nonce, and must be the last thing the worker says in
+its turn (the `end` handshake, see `protocol.py`): a reply the card forged
+or broke is the verdict "card misbehaved: …", and a fresh worker.
+
 Workers are started from one long-lived thread: the sandbox dies with the
 thread that started it (bubblewrap's --die-with-parent is per thread), and
 the app's own threads come and go.
@@ -23,15 +31,15 @@ import contextlib
 import json
 import os
 import queue
+import secrets
 import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from quiz.core.cards import Card, Kind
@@ -41,6 +49,7 @@ from quiz.core.variables import Variant
 from quiz.runner import procs, protocol
 from quiz.runner.backends import backend_info, installed_versions
 from quiz.runner.cgroups import PidsCgroup, pids_base
+from quiz.runner.config import DEFAULT_IDLE_S, START_TIMEOUT_S, WorkerConfig
 from quiz.runner.isolation import (
     PACKAGE_ROOT,
     SANDBOX_HOME,
@@ -55,14 +64,21 @@ from quiz.runner.isolation import (
     worker_env,
 )
 from quiz.runner.limits import HARD_GRACE_S, Limits
+from quiz.runner.replies import Misbehaved, check_ready, check_run_reply, check_warm
 
 if TYPE_CHECKING:
     from quiz.config import Settings
 
-__all__ = ["Runner", "WorkerProcess", "WorkerCrashed", "WorkerTimeout", "DEFAULT_IDLE_S"]
+__all__ = [
+    "DEFAULT_IDLE_S",
+    "Runner",
+    "WorkerConfig",
+    "WorkerCrashed",
+    "WorkerMisbehaved",
+    "WorkerProcess",
+    "WorkerTimeout",
+]
 
-START_TIMEOUT_S = 120.0
-DEFAULT_IDLE_S = 600.0  # a worker nobody asked anything for 10 minutes exits
 LOG_ROTATE_BYTES = 4 * 1024 * 1024
 CONFIG_ENV = "QUIZ_WORKER_CONFIG"
 
@@ -77,6 +93,15 @@ class WorkerCrashed(RuntimeError):
     def __init__(self, message: str, returncode: int | None = None) -> None:
         super().__init__(message)
         self.returncode = returncode
+
+
+class WorkerMisbehaved(RuntimeError):
+    """The worker's reply was forged or malformed (card code can write to the protocol's pipe)."""
+
+
+# A worker that exited by itself between requests (idle, or after a card that left state
+# changed) read nothing of the next one: start it again and ask again.
+CLEAN_EXITS = (protocol.IDLE_EXIT, protocol.RECYCLE_EXIT)
 
 
 def describe_exit(returncode: int | None, sandboxed: bool = False) -> str:
@@ -128,26 +153,9 @@ _spawner = _Spawner()
 class WorkerProcess:
     """One worker process for one backend, and the pipe to it."""
 
-    def __init__(
-        self,
-        backend: str,
-        *,
-        python: str = sys.executable,
-        log_dir: Path | None = None,
-        isolation: str = "auto",
-        limits: Limits | None = None,
-        idle_s: float = DEFAULT_IDLE_S,
-        threads: int | None = None,
-        cpu_only: bool = False,
-    ) -> None:
+    def __init__(self, backend: str, config: WorkerConfig | None = None) -> None:
         self.backend = backend
-        self.cpu_only = cpu_only
-        self.python = python
-        self.log_dir = log_dir
-        self.isolation = isolation
-        self.limits = (limits or Limits()).resolved()
-        self.idle_s = idle_s
-        self.threads = threads
+        self.config = config or WorkerConfig()
         self.proc: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] | None = None
         self.sandbox: Sandbox | None = None
@@ -156,10 +164,16 @@ class WorkerProcess:
         self.scratch: str | None = None
         self.started_at = 0.0
         self.ready_at: float | None = None
+        self.warm: dict[str, Any] | None = None  # the worker's "warm" line: it may run cards now
         self.restarts = 0
+        self.late_replies = 0  # turns found out afterwards to have had a forged reply
         self._buf = b""
         self._next_id = 0
         self.lock = threading.RLock()
+
+    @property
+    def limits(self) -> Limits:
+        return self.config.limits
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -171,7 +185,8 @@ class WorkerProcess:
             if self.proc is not None:
                 self.kill()  # it ended (idle, crashed): collect it, its scratch and its cgroup first
             self._reset()
-            sandbox = self.sandbox = sandbox_for(self.isolation, self.python)
+            config = self.config
+            sandbox = self.sandbox = sandbox_for(config.isolation, config.python)
             if sandbox.refused:
                 raise WorkerCrashed(f"card code will not run here: {sandbox.refused}; fix: {sandbox.fix}")
             sandboxed = sandbox.mode == "bwrap"
@@ -190,7 +205,7 @@ class WorkerProcess:
                         os.chown(d, uid, uid)
                 cwd = "/"  # the worker enters its workdir itself, once it is walled in
                 plan = plan_for(
-                    sandbox, scratch=self.scratch, python=self.python, uid=uid, gpu=not self.cpu_only
+                    sandbox, scratch=self.scratch, python=config.python, uid=uid, gpu=not config.cpu_only
                 )
                 exposed = exposed_private_dirs(plan, _private_dirs())
                 if exposed:
@@ -199,32 +214,32 @@ class WorkerProcess:
                         f"card code will not run here: it could read {', '.join(exposed)} "
                         f"(inside what it must read); move QUIZ_HOME elsewhere, or {sandbox.fix}"
                     )
-            env = worker_env(home=home, tmp=tmp, python=self.python, threads=self.threads)
-            if self.cpu_only:
+            env = worker_env(home=home, tmp=tmp, python=config.python, threads=config.threads)
+            if config.cpu_only:
                 # The GPU hidden: the worker is a CPU worker, with the memory limit CUDA would not allow.
                 env["CUDA_VISIBLE_DEVICES"] = ""
             env[CONFIG_ENV] = json.dumps(
                 {
-                    "limits": self.limits.to_dict(),
-                    "idle_s": self.idle_s,
-                    "threads": self.threads,
+                    "limits": config.limits.to_dict(),
+                    "idle_s": config.idle_s,
+                    "threads": config.threads,
                     "workdir": workdir,
                     "sandboxed": sandboxed,
                     "parent_pid": os.getpid(),
-                    "host_homes": host_homes(self.python),
+                    "host_homes": host_homes(config.python),
                     "package_root": PACKAGE_ROOT,
                     "confine": plan.to_dict() if plan is not None else None,
                 }
             )
-            argv = [self.python, "-m", "quiz.runner.worker", self.backend]
+            argv = [config.python, "-m", "quiz.runner.worker", self.backend]
             if sandboxed:
                 argv = sandbox.command(
                     argv,
-                    python=self.python,
+                    python=config.python,
                     env=env,
-                    scratch_mb=self.limits.scratch_mb,
+                    scratch_mb=config.limits.scratch_mb,
                     uid=uid,
-                    gpu=not self.cpu_only,
+                    gpu=not config.cpu_only,
                 )
                 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             self._make_cgroup(sandbox, uid)
@@ -269,10 +284,11 @@ class WorkerProcess:
             self.cgroup = None
 
     def _open_log(self) -> Any:
-        if self.log_dir is None:
+        log_dir = self.config.log_dir
+        if log_dir is None:
             return subprocess.DEVNULL
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / f"worker-{self.backend}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        path = log_dir / f"worker-{self.backend}.log"
         with contextlib.suppress(OSError):
             if path.stat().st_size > LOG_ROTATE_BYTES:
                 path.replace(path.with_suffix(".log.1"))
@@ -282,6 +298,7 @@ class WorkerProcess:
         self._cleanup()
         self.ready_at = None
         self.info = None
+        self.warm = None
         self._buf = b""
 
     @property
@@ -320,6 +337,7 @@ class WorkerProcess:
                             stream.close()
             self.proc = None
             self.info = None
+            self.warm = None
             self._cleanup()
             if self.cgroup is not None:
                 self.cgroup.remove()
@@ -367,9 +385,23 @@ class WorkerProcess:
                 raise WorkerCrashed(describe_exit(code, self.sandboxed), code)
             self._buf += chunk
             if len(self._buf) > protocol.MAX_LINE:
-                raise WorkerCrashed("sent an oversized message")
+                raise WorkerMisbehaved("the reply was larger than 8 MB")
         line, _, self._buf = self._buf.partition(b"\n")
         return line
+
+    def _pending(self) -> bool:
+        """Whether the worker said anything since its last turn ended (it must not have)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        if self._buf:
+            return True
+        ready, _, _ = select.select([self.proc.stdout.fileno()], [], [], 0)
+        if not ready:
+            return False
+        chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+        if not chunk:
+            return False  # it exited (idle, or recycled): the next read says how
+        self._buf += chunk
+        return True
 
     def wait_ready(self, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
         with self.lock:
@@ -384,99 +416,156 @@ class WorkerProcess:
             except WorkerTimeout:
                 self.kill()
                 raise
-            except (ValueError, WorkerCrashed) as exc:
+            except (ValueError, RecursionError, WorkerCrashed, WorkerMisbehaved) as exc:
                 self.kill()
                 raise WorkerCrashed(f"{self.backend} worker failed to start: {exc}") from None
-            if message.get("op") != "ready" or not message.get("ok"):
+            if message.get("op") == "ready" and message.get("ok") is False:
                 self.kill()
-                raise WorkerCrashed(f"{self.backend} failed to load: {message.get('error', message)}")
+                error = message.get("error")
+                raise WorkerCrashed(
+                    f"{self.backend} failed to load: {error[:300] if isinstance(error, str) else '?'}"
+                )
+            try:
+                check_ready(message, self.backend)
+            except Misbehaved as exc:
+                self.kill()
+                raise WorkerCrashed(f"{self.backend} worker failed to start: {exc}") from None
             self.info = message
             self.ready_at = time.perf_counter()
             return message
 
-    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its answer; kill the worker on timeout or breakage.
+    def wait_warm(self, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
+        """Wait until the worker has warmed up and taken its state snapshot (after `ready`)."""
+        with self.lock:
+            self.wait_ready(timeout)
+            if self.warm is not None:
+                return self.warm
+            try:
+                self.warm = check_warm(protocol.decode(self._readline(time.monotonic() + timeout)))
+            except WorkerTimeout:
+                self.kill()
+                raise
+            except (ValueError, RecursionError, WorkerCrashed, WorkerMisbehaved, Misbehaved) as exc:
+                self.kill()
+                raise WorkerCrashed(f"{self.backend} worker failed to warm up: {exc}") from None
+            return self.warm
 
-        A worker that left because it was idle is started again and asked
+    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait for its reply; kill the worker on timeout or breakage.
+
+        The reply echoes the request's id and a fresh nonce, and is the last
+        line of the worker's turn (see `_call_once`). A worker that exited by
+        itself between requests (idle, or recycled) is started again and asked
         again, once: it exits only when it has read nothing, so nothing ran.
+        Raises WorkerTimeout, WorkerCrashed, WorkerMisbehaved.
         """
         with self.lock:
             for attempt in (1, 2):
                 try:
                     return self._call_once(request, timeout)
                 except WorkerCrashed as exc:
-                    if exc.returncode != protocol.IDLE_EXIT or attempt == 2:
+                    if exc.returncode not in CLEAN_EXITS or attempt == 2:
                         raise
             raise AssertionError("unreachable")  # pragma: no cover
 
-    def _call_once(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        self.wait_ready()
+    def _send(self, message: dict[str, Any]) -> None:
         assert self.proc is not None and self.proc.stdin is not None
-        self._next_id += 1
-        request = {**request, "id": self._next_id}
         try:
-            self.proc.stdin.write(protocol.encode(request))
+            self.proc.stdin.write(protocol.encode(message))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             code = self.proc.wait(timeout=5)
             self.kill()
             raise WorkerCrashed(describe_exit(code, self.sandboxed), code) from None
+
+    def _expect(self, deadline: float, ident: int, nonce: str) -> dict[str, Any]:
+        """The next line, which must be an object echoing `ident` and `nonce`."""
+        try:
+            message = protocol.decode(self._readline(deadline))
+        except (ValueError, RecursionError) as exc:
+            raise WorkerMisbehaved(f"the reply was not a JSON object ({str(exc)[:80]})") from None
+        if message.get("id") != ident or message.get("nonce") != nonce:
+            raise WorkerMisbehaved("a line that is not the reply to the request came first (forged?)")
+        return message
+
+    def _call_once(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.wait_warm()
+        if self._pending():
+            # The last turn's reply was not the worker's last word: a forgery found out late. That
+            # verdict is gone; this card at least runs on a fresh worker.
+            self.late_replies += 1
+            self.kill()
+            self.wait_warm()
+        self._next_id += 1
+        ident, nonce = self._next_id, secrets.token_hex(16)
         deadline = time.monotonic() + timeout
         try:
-            while True:
-                response = protocol.decode(self._readline(deadline))
-                if response.get("id") == request["id"]:
-                    return response
-        except (WorkerTimeout, WorkerCrashed):
+            self._send({**request, "id": ident, "nonce": nonce})
+            reply = self._expect(deadline, ident, nonce)
+            if self._buf:
+                raise WorkerMisbehaved("more came after its reply (a forged line?)")
+            # The turn is over when the worker echoes `end`: its real reply cannot come after that,
+            # so a reply the card forged before the real one is found out here.
+            self._next_id += 1
+            end_id, end_nonce = self._next_id, secrets.token_hex(16)
+            self._send({"op": "end", "id": end_id, "nonce": end_nonce})
+            end = self._expect(time.monotonic() + HARD_GRACE_S + 5, end_id, end_nonce)
+            if end.get("op") != "end" or self._buf:
+                raise WorkerMisbehaved("more came after its reply (a forged line?)")
+            return reply
+        except (WorkerTimeout, WorkerCrashed, WorkerMisbehaved):
             self.kill()
             raise
-        except ValueError as exc:
-            self.kill()
-            raise WorkerCrashed(f"broke the protocol: {exc}") from None
 
 
 class Runner:
     """Runs card variants on warm workers, one per backend.
 
+    `config`: how workers are started (`WorkerConfig`: interpreter, log,
+    isolation, limits, idle exit, threads, unisolated added decks); any of its
+    fields may also be given by name (`Runner(device="cpu", isolation="rlimits")`).
     `device`: "auto", "gpu" or "cpu"; a "cpu" runner's workers do not see the
     GPU at all (and so get the memory limit, which CUDA would not allow).
-    `isolation`: "auto" (bubblewrap when it runs here, else rlimits), "bwrap"
-    or "rlimits". `limits`: what a worker may use. `idle_s`: a worker unused
-    this long exits (0: never). `threads`: intra-op threads per worker (None:
-    the framework's default). `allow_unisolated`: run cards of decks that do
-    not ship with quiz even without full isolation (None: QUIZ_ALLOW_UNISOLATED).
     """
 
     def __init__(
         self,
+        config: WorkerConfig | None = None,
         *,
         device: str = "auto",
-        python: str = sys.executable,
-        log_dir: Path | None = None,
         start_timeout: float = START_TIMEOUT_S,
-        isolation: str = "auto",
-        limits: Limits | None = None,
-        idle_s: float = DEFAULT_IDLE_S,
-        threads: int | None = None,
-        allow_unisolated: bool | None = None,
+        **overrides: Any,
     ) -> None:
         self.device = device
-        self.python = python
-        self.log_dir = log_dir
+        config = (config or WorkerConfig()).but(**overrides)
+        if config.allow_unisolated is None:
+            unisolated = os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes")
+            config = config.but(allow_unisolated=unisolated)
+        self.config = config.but(cpu_only=device == "cpu")
         self.start_timeout = start_timeout
-        if allow_unisolated is None:
-            allow_unisolated = os.environ.get("QUIZ_ALLOW_UNISOLATED", "").lower() in ("1", "true", "yes")
-        self.allow_unisolated = allow_unisolated
-        self.isolation = isolation
-        self.limits = (limits or Limits()).resolved()
-        self.idle_s = idle_s
-        self.threads = threads
         self._workers: dict[str, WorkerProcess] = {}
         self._lock = threading.Lock()
 
+    @property
+    def limits(self) -> Limits:
+        return self.config.limits
+
+    @property
+    def isolation(self) -> str:
+        return self.config.isolation
+
+    @property
+    def python(self) -> str:
+        return self.config.python
+
+    @property
+    def allow_unisolated(self) -> bool:
+        return bool(self.config.allow_unisolated)
+
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs: Any) -> Runner:
-        """A runner with the learner's settings: `device`, `worker_idle_s`, `allow_unisolated` (config.toml)."""
+        """A runner with the learner's settings: `device`, `worker_idle_s`, `allow_unisolated` (config.toml).
+        Other keywords as for `Runner()` (`log_dir=...`)."""
         kwargs.setdefault("device", settings.device)
         kwargs.setdefault("idle_s", float(settings.worker_idle_s))
         kwargs.setdefault("allow_unisolated", settings.allow_unisolated)
@@ -486,16 +575,7 @@ class Runner:
         with self._lock:
             w = self._workers.get(backend)
             if w is None:
-                w = self._workers[backend] = WorkerProcess(
-                    backend,
-                    python=self.python,
-                    log_dir=self.log_dir,
-                    isolation=self.isolation,
-                    limits=self.limits,
-                    idle_s=self.idle_s,
-                    threads=self.threads,
-                    cpu_only=self.device == "cpu",
-                )
+                w = self._workers[backend] = WorkerProcess(backend, self.config)
             return w
 
     def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
@@ -552,7 +632,26 @@ class Runner:
         given: str | None = None,
         device: str | None = None,
     ) -> RunResult:
-        """Run the variant's code; for `code` cards also the learner's line `given`."""
+        """Run the variant's code on a worker in its pristine state, and return what it gave.
+
+        `given` (a `code` card's answer, the learner's line) is run apart, as a
+        second run of the card's code with the learner's line for its answer,
+        and compared in the parent (`judge`): the learner's code never runs
+        where the reference answer or its truth can be read.
+        """
+        result = self._run(
+            card, variant, variant.answer if variant.answer is not None else card.answer, device
+        )
+        if card.kind != Kind.CODE or given is None or not result.ok:
+            return result
+        theirs = self._run(replace(card, kind=Kind.VALUE, choices=()), variant, given, device, learner=True)
+        if theirs.ok:
+            return replace(result, given_value=theirs.truth)
+        return replace(result, given_error=theirs.error or "your code could not be run")
+
+    def _run(
+        self, card: Card, variant: Variant, answer: str | None, device: str | None, *, learner: bool = False
+    ) -> RunResult:
         backend = card.backend.value
         dev = device or self.device
         reason = self.why_unavailable(card, dev)
@@ -560,7 +659,8 @@ class Runner:
             return RunResult(ok=False, error=reason, error_kind="unavailable", backend=backend, device=dev)
         w = self.worker(backend)
         try:
-            info = w.wait_ready(self.start_timeout)
+            w.wait_warm(self.start_timeout)
+            info = w.info or {}
         except (WorkerCrashed, WorkerTimeout) as exc:
             return RunResult(ok=False, error=str(exc), error_kind="unavailable", backend=backend, device=dev)
         version = str(info.get("version", ""))
@@ -576,21 +676,20 @@ class Runner:
                 )
             dev = "gpu"
         timeout = self.limits.card_timeout(card.timeout)
-        runs = 2 if card.kind == Kind.CODE and given is not None else 1
         request = {
             "op": "run",
             "card": card.uid,
             "seed": variant.seed,
             "kind": card.kind.value,
             "code": variant.code,
-            "answer": variant.answer if variant.answer is not None else card.answer,
+            "answer": answer,
             "result": variant.result if variant.result is not None else card.result,
-            "given": given if card.kind == Kind.CODE else None,
             "device": dev,
             "timeout": timeout,
         }
+        who = "your code" if learner else "card"
         try:
-            response = w.call(request, timeout=timeout * runs + HARD_GRACE_S)
+            response = check_run_reply(w.call(request, timeout=timeout + HARD_GRACE_S), card.kind.value)
         except WorkerTimeout:
             _restart(w)  # a fresh worker warms up while the learner reads the verdict
             return RunResult(
@@ -600,7 +699,7 @@ class Runner:
                 backend=backend,
                 device=dev,
                 version=version,
-                elapsed_ms=timeout * runs * 1000,
+                elapsed_ms=timeout * 1000,
             )
         except WorkerCrashed as exc:
             _restart(w)
@@ -612,10 +711,20 @@ class Runner:
                 device=dev,
                 version=version,
             )
+        except (WorkerMisbehaved, Misbehaved) as exc:
+            _restart(w)  # whatever wrote that may still be running in it
+            return RunResult(
+                ok=False,
+                error=f"{who} misbehaved: {exc}",
+                error_kind="misbehaved",
+                backend=backend,
+                device=dev,
+                version=version,
+            )
         if response.get("recycle"):
-            _restart(w)
+            _restart(w)  # the card left state the worker could not put back: no card runs after it there
         truth = response.get("truth")
-        ok = bool(response.get("ok"))
+        ok = bool(response["ok"])
         error = response.get("error")
         error_kind = response.get("error_kind")
         choices = variant.choices or card.choices
@@ -628,15 +737,14 @@ class Runner:
         return RunResult(
             ok=ok,
             truth=truth if ok else None,
-            given_value=response.get("given_value"),
-            given_error=response.get("given_error"),
             error=error,
             error_kind=error_kind,
             backend=backend,
-            device=str(response.get("device", dev)),
+            device=str(response.get("device") or dev),
             version=version,
             elapsed_ms=float(response.get("elapsed_ms", 0.0)),
-            stdout=str(response.get("stdout", "")),
+            stdout=str(response.get("stdout") or ""),
+            state_changed=tuple(response.get("state_changed") or ()),
             raised=response.get("raised") if not ok else None,
         )
 
@@ -650,7 +758,7 @@ class Runner:
 
     def isolation_report(self, backends: list[str] | tuple[str, ...] | None = None) -> dict[str, Any]:
         """Which isolation layers are in force, as the workers of `backends` observe them (for `quiz doctor`)."""
-        sandbox = sandbox_for(self.isolation, self.python)
+        sandbox = sandbox_for(self.config.isolation, self.config.python)
         if backends is None:
             backends = [b for b, w in self._workers.items() if w.state == "ready"]
         observed: dict[str, Any] = {}

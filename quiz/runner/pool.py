@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import threading
-from pathlib import Path
+from typing import Any
 
 from quiz.core.cards import Card
 from quiz.core.grading import RunResult
 from quiz.core.variables import Variant
-from quiz.runner.client import DEFAULT_IDLE_S, Runner
-from quiz.runner.limits import Limits
+from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
 
 __all__ = ["RunnerPool", "default_pool_size"]
 
@@ -47,28 +46,24 @@ def default_pool_size() -> int:
 
 
 class RunnerPool:
+    """`size` runners per backend, each worker with one intra-op thread when there are several
+    (unless `config` says otherwise)."""
+
     def __init__(
         self,
         size: int | None = None,
         *,
         device: str = "auto",
-        python: str = sys.executable,
-        log_dir: Path | None = None,
-        isolation: str = "auto",
-        limits: Limits | None = None,
-        idle_s: float = DEFAULT_IDLE_S,
-        threads: int | None = None,
-        allow_unisolated: bool | None = None,
+        config: WorkerConfig | None = None,
+        **overrides: Any,
     ) -> None:
         self.size = size or default_pool_size()
-        self.allow_unisolated = allow_unisolated
         self.device = device
-        self.python = python
-        self.log_dir = log_dir
-        self.isolation = isolation
-        self.limits = limits
-        self.idle_s = idle_s
-        self.threads = threads if threads is not None else (1 if self.size > 1 else None)
+        # `overrides`: WorkerConfig fields by name (`log_dir=...`), applied to `config`.
+        config = (config or WorkerConfig()).but(**overrides)
+        if config.threads is None and self.size > 1:
+            config = config.but(threads=1)
+        self.config = config
         self._free: dict[str, queue.Queue[Runner]] = {}
         self._all: list[Runner] = []
         self._lock = threading.Lock()
@@ -79,16 +74,7 @@ class RunnerPool:
             if q is None:
                 q = self._free[backend] = queue.Queue()
                 for _ in range(self.size):
-                    r = Runner(
-                        device=self.device,
-                        python=self.python,
-                        log_dir=self.log_dir,
-                        isolation=self.isolation,
-                        limits=self.limits,
-                        idle_s=self.idle_s,
-                        threads=self.threads,
-                        allow_unisolated=self.allow_unisolated,
-                    )
+                    r = Runner(self.config, device=self.device)
                     self._all.append(r)
                     q.put(r)
             return q

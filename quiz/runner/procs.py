@@ -86,7 +86,8 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def _signal_all(pids: list[int] | set[int], sig: int) -> None:
+def signal_all(pids: list[int] | set[int], sig: int) -> None:
+    """Send `sig` to each of `pids` that still exists (and is ours to signal)."""
     for p in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, sig)
@@ -104,9 +105,9 @@ def kill_tree(root: int, *, rounds: int = 20) -> int:
         found = {root, *descendants(root)} - stopped
         if not found:
             break
-        _signal_all(found, signal.SIGSTOP)
+        signal_all(found, signal.SIGSTOP)
         stopped |= found
-    _signal_all(stopped, signal.SIGKILL)
+    signal_all(stopped, signal.SIGKILL)
     return len(stopped)
 
 
@@ -122,7 +123,7 @@ def kill_descendants(me: int | None = None, *, timeout: float = 3.0) -> int:
     while True:
         tree = descendants(me)
         if tree:
-            _signal_all(tree, signal.SIGKILL)
+            signal_all(tree, signal.SIGKILL)
             killed += len(tree)
         while True:
             try:

@@ -6,12 +6,18 @@ nothing the card code (or a C library) prints can corrupt the protocol, and
 the worker never reads the terminal: fd 0 is /dev/null, fds 1 and 2 go to
 the log the app gave it as stderr.
 
-Once ready it warms the framework up, applies its resource limits
-(`limits.apply`) and serves. After each card it cleans up what the card
-left: child processes (it is a child subreaper, so orphans come back to it),
-files in its scratch directory, a changed working directory, warnings
-filters. A card that leaves Python threads running gets its worker
-replaced. With no request for `idle_s` seconds it exits (status IDLE_EXIT).
+Once ready it warms the framework up, takes a snapshot of its state
+(`pristine.StateWatch`), applies its resource limits (`limits.apply`) and
+serves. After each card it kills the processes the card left (it is a child
+subreaper, so orphans come back to it), empties its scratch directory, and
+checks the state against the snapshot: what can be put back is put back;
+a card that left anything else changed gets its worker replaced (the reply
+says `recycle`, and this worker runs no other card). With no request for
+`idle_s` seconds it exits (status IDLE_EXIT).
+
+Everything the worker does after a card (the check, the reply) goes through
+functions bound when it started: a card that patches `quiz.runner` changes
+a namespace the check watches, and is reported, not obeyed.
 """
 
 from __future__ import annotations
@@ -25,21 +31,19 @@ import io
 import json
 import linecache
 import os
-import select
 import shutil
 import signal
 import socket
 import sys
-import threading
 import time
 import traceback
-import warnings
 from types import FrameType
 from typing import Any
 
 from quiz.runner import limits as limits_mod
 from quiz.runner import procs, protocol
 from quiz.runner.adapters.base import Adapter, DeviceUnavailable
+from quiz.runner.pristine import StateWatch, process_policy
 
 ADAPTERS = {
     "torch": "quiz.runner.adapters.torch_adapter",
@@ -121,8 +125,6 @@ class Worker:
         self.pid = os.getpid()
         self.workdir = workdir
         self.in_card = False
-        self.base_threads = threading.active_count()
-        self._warning_filters = list(warnings.filters)
         self._sources: list[str] = []
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -144,13 +146,11 @@ class Worker:
             return {"ok": False, "error": str(exc), "error_kind": "unavailable"}
         response: dict[str, Any] = {"device": device}
         timeout = float(req.get("timeout") or 5.0)
-        # A `code` card with the learner's line runs the card's code twice.
-        budget = timeout * (2 if req.get("kind") == "code" and req.get("given") is not None else 1)
         out = CappedText()
         saved = sys.stdout, sys.stderr
         sys.stdout = sys.stderr = out
         self.in_card = True
-        signal.setitimer(signal.ITIMER_REAL, budget)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             try:
                 result = self._run_card(req, device)
@@ -171,7 +171,7 @@ class Worker:
             sys.stdout, sys.stderr = saved
             if os.getpid() != self.pid:
                 os._exit(0)  # a process the card forked came back up here: it must not answer
-        self._after_card(response)
+        self._tidy()
         response["elapsed_ms"] = (time.perf_counter() - started) * 1000
         response["stdout"] = out.text()
         return response
@@ -199,20 +199,7 @@ class Worker:
                 "error_kind": "card-error",
                 "raised": _describe(exc),
             }
-        result: dict[str, Any] = {"ok": True, "truth": truth}
-        if kind == "code" and req.get("given") is not None:
-            ns2 = self._fresh(seed, device)
-            given_file = f"<your answer {card}>"
-            try:
-                self._exec(code, filename, ns2)
-                value = self._evaluate(req, ns2, req["given"], given_file)
-                result["given_value"] = self.adapter.normalise("value", value)
-            except (CardTimeout, MemoryError):
-                raise
-            except BaseException as exc:
-                self._check_oom(exc)
-                result["given_error"] = _short_error(exc, given_file)
-        return result
+        return {"ok": True, "truth": truth}
 
     def _check_oom(self, exc: BaseException) -> None:
         if self.adapter.is_out_of_memory(exc):
@@ -236,7 +223,7 @@ class Worker:
         exec(compile(source, filename, "exec"), ns)
 
     def _evaluate(self, req: dict[str, Any], ns: dict[str, Any], source: str, filename: str) -> Any:
-        """An answer or a learner's line: an expression's value, or (with `result`) a statement then `result`."""
+        """The card's answer: an expression's value, or (with `result`) a statement then `result`."""
         result_expr = req.get("result")
         if result_expr:
             self._exec(source, filename, ns)
@@ -280,34 +267,18 @@ class Worker:
 
     # --- after a card -------------------------------------------------------------
 
-    def _after_card(self, response: dict[str, Any]) -> None:
-        """Undo what the card left behind, cheaply when it left nothing (the usual case)."""
-        try:
-            os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            pass  # no child processes: nothing to kill
-        else:
-            killed = procs.kill_descendants(self.pid)
-            if killed:
-                response["killed_processes"] = killed
-        if threading.active_count() > self.base_threads:
-            response["recycle"] = "the card left threads running"
+    def _tidy(self) -> None:
+        """Drop the card's source lines and empty the scratch directory (the state check comes after)."""
         for name in self._sources:
             linecache.cache.pop(name, None)
         self._sources.clear()
-        if warnings.filters != self._warning_filters:
-            warnings.filters[:] = self._warning_filters  # type: ignore[index]
-            getattr(warnings, "_filters_mutated", lambda: None)()
         if self.workdir is None:
             return
         try:
-            if os.getcwd() != self.workdir:
-                os.chdir(self.workdir)
             with os.scandir(self.workdir) as it:
                 leftovers = [e.path for e in it]
         except OSError:
-            response["recycle"] = "the card removed its working directory"
-            return
+            return  # gone or moved: the state check reports it
         for path in leftovers:
             try:
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -396,13 +367,7 @@ def serve(backend: str) -> int:
     os.dup2(2, 1)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
     faulthandler.enable(all_threads=True)  # a crash leaves its Python traceback in the log
-
-    def send(message: dict[str, Any]) -> None:
-        data = protocol.encode(message)
-        view = memoryview(data)
-        while view:
-            n = os.write(proto_out, view)
-            view = view[n:]
+    send = protocol.make_sender(proto_out)
 
     threads = config.get("threads")
     try:
@@ -424,54 +389,75 @@ def serve(backend: str) -> int:
             "pid": os.getpid(),
         }
     )
-    # Warm up (the first op of a framework is slow), then limit: the limits are measured from
-    # what the warm framework holds. No card runs before both are done.
-    try:
-        adapter.warm_up()
-    except Exception as exc:
-        print(f"warm-up failed: {exc!r}", file=sys.stderr)
-    # The framework's objects live as long as the worker: keep the collector from walking them.
-    # A full collection with TensorFlow loaded takes about 120 ms; frozen, a card's takes microseconds.
-    gc.collect()
-    gc.freeze()
+    # Warm up (the first op of a framework is slow, and its first use changes state: better here
+    # than blamed on a card), then limit (the limits are measured from what the warm framework
+    # holds), then take the snapshot every card is compared with. No card runs before all three.
     workdir = config.get("workdir")  # set by the app; run by hand, a worker leaves its cwd alone
     if workdir:
         with contextlib.suppress(OSError):
             os.chdir(workdir)
+    try:
+        adapter.warm_up()
+    except Exception as exc:
+        print(f"warm-up failed: {exc!r}", file=sys.stderr)
     worker = Worker(adapter, workdir=workdir)
     alarm.worker = worker
     applied = limits_mod.apply(limits_mod.Limits.from_dict(config.get("limits", {})), gpu="gpu" in devices)
+    adapter.reset(0)  # the state every card starts from, as the snapshot sees it
+    # The framework's objects live as long as the worker: keep the collector from walking them.
+    # A full collection with TensorFlow loaded takes about 120 ms; frozen, a card's takes microseconds.
+    gc.collect()
+    watch = StateWatch(process_policy() | adapter.policy(), workdir=workdir or os.getcwd())
+    gc.freeze()
+    check = watch.checker  # bound now: a card that patches StateWatch or Findings changes nothing here
+    run = worker.run
+    # Warm and watched: cards may come (the app starts their timers from this line, not from "ready").
+    send({"op": "warm", "ok": True, "watch": {**watch.size, "gather": watch.gathered}})
+
     idle_s = float(config.get("idle_s") or 0)
-    buf = b""
+    read_request = protocol.make_reader(proto_in, idle_s)
+    tainted = False  # a card left state that could not be put back: this worker runs nothing more
     while True:
-        while b"\n" not in buf:
-            if idle_s > 0:
-                ready, _, _ = select.select([proto_in], [], [], idle_s)
-                if not ready:
-                    return protocol.IDLE_EXIT  # unused for a while: give the memory back
-            chunk = os.read(proto_in, 1 << 16)
-            if not chunk:
-                return 0  # the app closed the pipe: exit quietly
-            buf += chunk
-            if len(buf) > protocol.MAX_LINE:
-                return 1
-        line, _, buf = buf.partition(b"\n")
         try:
-            request = protocol.decode(line)
+            request = read_request()
+        except protocol.Idle:
+            return protocol.IDLE_EXIT  # unused for a while: give the memory back
+        except EOFError:
+            return 0  # the app closed the pipe: exit quietly
         except ValueError as exc:
             send({"ok": False, "error": f"bad request: {exc}", "error_kind": "protocol"})
             continue
+        op = request.get("op")
+        echo = {"id": request.get("id"), "nonce": request.get("nonce")}
+        if op == "end":
+            send({"op": "end", **echo})  # the turn is over: nothing of ours follows the reply
+            if tainted:
+                return protocol.RECYCLE_EXIT
+            continue
+        if tainted:
+            return protocol.RECYCLE_EXIT  # never run a card after one that left state changed
         try:
-            if request.get("op") == "status":
+            if op == "status":
                 response = {"ok": True, **worker.observe(config, applied)}
+            elif op == "run":
+                response = run(request)
+                changed, recycle, killed = check()
+                if recycle:
+                    tainted = True
+                    response["recycle"] = recycle
+                if changed:
+                    response["state_changed"] = list(changed)
+                if killed:
+                    response["killed_processes"] = killed
             else:
                 response = worker.handle(request)
         except BaseException as exc:
             if os.getpid() != worker.pid:
                 os._exit(0)
             response = {"ok": False, "error": _short_error(exc, ""), "error_kind": "card-error"}
-        response["id"] = request.get("id")
-        send(response)
+            tainted = True  # something broke outside the card's own try: trust nothing
+            response["recycle"] = "the worker failed outside the card"
+        send({**response, **echo})
 
 
 def main(argv: list[str] | None = None) -> int:

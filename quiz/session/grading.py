@@ -315,7 +315,10 @@ class _CodeAnswer:
             return None
 
     def _learner(self, variant: Variant) -> RunResult | None:
-        return self._run(*answer_as(concrete(self.card, variant), variant, self.text))
+        result = self._run(*answer_as(concrete(self.card, variant), variant, self.text))
+        if result is not None and result.error_kind == "misbehaved":
+            return None  # the runner found a reply of the learner's own (its nonce handshake)
+        return result
 
     def _learner_runs(self, variants: list[tuple[Variant, tuple[Any, ...] | None]]) -> list[RunResult] | None:
         out: list[RunResult] = []

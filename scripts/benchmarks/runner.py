@@ -4,9 +4,13 @@ grade_roundtrip_ms       p50 of Runner.run() for one card on a warm worker (app 
 inprocess_ms             p50 of the same card in one process, no runner: the adapter's per-card
                          reset (seeds, Keras state), a fresh namespace, exec of the code, eval of the
                          answer, normalisation of the truth: exactly the work the worker does for it
-inprocess_worker_ms      p50 of the worker's own Worker.run() in-process: inprocess_ms plus output
-                         capture, the timeout timer and the after-card cleanup (no pipe, no JSON)
-roundtrip_overhead_ms    grade_roundtrip_ms - inprocess_ms
+inprocess_worker_ms      p50 of what the worker does for a card in-process: Worker.run() (inprocess_ms
+                         plus output capture, the timeout timer, the scratch cleanup) and the
+                         pristine-state check after it (no pipe, no JSON)
+pristine_check_ms        p50 of the pristine-state check alone after that card (StateWatch.check:
+                         the word gather over every watched namespace, the settings, threads, fds...)
+roundtrip_overhead_ms    grade_roundtrip_ms - inprocess_ms: everything the runner adds to running the
+                         card (the check, the pipe with its `end` handshake, JSON, validation)
 pipe_ms                  p50 of a round trip minus the time the worker itself reports for the card:
                          the pipe, JSON and the app side alone. The rest of the overhead is the
                          card running in a process that sleeps between requests (colder caches and
@@ -18,6 +22,10 @@ framework_import_s       median time from spawning `python -c "import <what the 
                          to its saying so (interpreter start included, its exit not)
 respawn_after_timeout_s  from the verdict of a card that ignored its timeout (worker killed) to the
                          fresh worker being ready
+worker_warm_s            median time from starting a worker to its "warm" line: imported, warmed up
+                         (what the built-in decks use on first use) and its state snapshot taken
+taint_recover_s          from the verdict of a card that leaves state changed (builtins.sum patched:
+                         the worker is replaced) to the verdict of the next card
 rss_all_workers_mb       resident memory of three warm workers together (every process of each
                          worker's tree: the sandbox's helpers too), after one card each
 """
@@ -80,7 +88,27 @@ INPROCESS = textwrap.dedent(
     alarm.worker = worker
     signal.signal(signal.SIGALRM, alarm)
     request = {"op": "run", "card": "bench/card", "seed": 1, "kind": "shape", "code": code,
-               "answer": answer, "result": None, "given": None, "device": "cpu", "timeout": 5.0}
+               "answer": answer, "result": None, "device": "cpu", "timeout": 5.0}
+    from quiz.runner.pristine import Containers, StateWatch, modules_in_order, process_policy
+    adapter.reset(0)
+    gc.collect()
+    # Everything but this script's own namespace (the worker's is not watched either: it is quiz.runner.worker).
+    modules = [(n, m) for n, m in modules_in_order() if m is not sys.modules["__main__"]]
+    watch = StateWatch(process_policy() | adapter.policy(), containers=Containers.of_modules(modules))
+    gc.freeze()
+
+    def worker_card(i):
+        worker.handle({**request, "seed": i})
+        findings = watch.check()
+        assert not findings.changed, findings
+
+    checks = []
+
+    def check_only(i):
+        worker.handle({**request, "seed": i})
+        t = time.perf_counter()
+        watch.check()
+        checks.append((time.perf_counter() - t) * 1000)
 
     def p50(fn):
         for i in range(20):
@@ -92,7 +120,10 @@ INPROCESS = textwrap.dedent(
             samples.append((time.perf_counter() - t) * 1000)
         return statistics.median(samples)
 
-    out = {"bare": p50(bare), "worker": p50(lambda i: worker.handle({**request, "seed": i}))}
+    out = {"bare": p50(bare), "worker": p50(worker_card)}
+    p50(check_only)
+    out["check"] = statistics.median(checks[20:])
+    out["watched"] = watch.size
     print(json.dumps(out))
     """
 )
@@ -160,6 +191,41 @@ def _cold_start_s(backend: str, reps: int) -> tuple[float, float]:
     return round(statistics.median(starts), 3), round(statistics.median(first_cards), 1)
 
 
+def _warm_s(backend: str, reps: int) -> float:
+    from quiz.runner.client import Runner
+
+    times = []
+    for _ in range(reps):
+        with Runner(device="cpu") as runner:
+            w = runner.worker(backend)
+            t = time.perf_counter()
+            w.start()
+            w.wait_warm()
+            times.append(time.perf_counter() - t)
+    return round(statistics.median(times), 3)
+
+
+TAINT = "import builtins\nbuiltins.sum = lambda *a, **k: 42"
+
+
+def _taint_recover_s(backend: str, reps: int) -> float:
+    from quiz.runner.client import Runner
+
+    poison = _card(backend, TAINT, "[1]")
+    honest = _card(backend, *CARDS[backend])
+    times = []
+    with Runner(device="cpu") as runner:
+        runner.run(*honest)
+        for _ in range(reps):
+            result = runner.run(*poison)
+            t = time.perf_counter()
+            assert result.state_changed, result
+            after = runner.run(*honest)
+            times.append(time.perf_counter() - t)
+            assert after.ok and not after.state_changed, after
+    return round(statistics.median(times), 3)
+
+
 def _respawn_s(backend: str) -> float:
     from quiz.runner.client import Runner
 
@@ -195,6 +261,10 @@ def run(args: Any) -> dict[str, Any]:
         "worker_first_card_ms": {},
         "framework_import_s": {},
         "respawn_after_timeout_s": {},
+        "pristine_check_ms": {},
+        "worker_warm_s": {},
+        "taint_recover_s": {},
+        "watched": {},
     }
     for backend in backends:
         print(f"[bench] runner: {backend}", file=sys.stderr, flush=True)
@@ -210,11 +280,15 @@ def run(args: Any) -> dict[str, Any]:
         inproc = json.loads(done.stdout.strip().splitlines()[-1])
         out["inprocess_ms"][backend] = round(inproc["bare"], 3)
         out["inprocess_worker_ms"][backend] = round(inproc["worker"], 3)
+        out["pristine_check_ms"][backend] = round(inproc["check"], 3)
+        out["watched"][backend] = inproc["watched"]
         out["framework_import_s"][backend] = _import_s(backend, env, reps)
         cold, first = _cold_start_s(backend, reps)
         out["worker_cold_start_s"][backend] = cold
         out["worker_first_card_ms"][backend] = first
         out["respawn_after_timeout_s"][backend] = _respawn_s(backend)
+        out["worker_warm_s"][backend] = _warm_s(backend, reps)
+        out["taint_recover_s"][backend] = _taint_recover_s(backend, reps)
 
     card_variants = {b: _card(b, *CARDS[b]) for b in backends}
     with Runner(device="cpu") as runner:

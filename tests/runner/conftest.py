@@ -13,6 +13,7 @@ from quiz.core.cards import Card
 from quiz.core.decks import load_deck
 from quiz.core.variables import Variant, draw_variant
 from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
 from quiz.runner.isolation import sandbox_for
 from quiz.runner.limits import Limits
 from tests.ci import unavailable
@@ -91,6 +92,6 @@ def hostile_runner(
     if request.param == "bwrap":
         require_bwrap()
     log_dir = tmp_path_factory.mktemp("worker-logs")
-    r = Runner(device="cpu", isolation=request.param, limits=HOSTILE_LIMITS, log_dir=log_dir)
+    r = Runner(WorkerConfig(isolation=request.param, limits=HOSTILE_LIMITS, log_dir=log_dir), device="cpu")
     yield r
     r.close()

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
 from quiz.runner.limits import Limits
 from quiz.runner.pool import RunnerPool, default_pool_size
 from tests.runner.conftest import MakeCard
@@ -85,7 +86,7 @@ def test_unmet_version_requirement_is_unavailable_with_the_reason(make_card: Mak
 
 @pytest.mark.torch
 def test_worker_starts_only_when_needed_and_exits_when_idle(make_card: MakeCard) -> None:
-    with Runner(device="cpu", idle_s=1.0) as runner:
+    with Runner(WorkerConfig(idle_s=1.0), device="cpu") as runner:
         assert runner.state("torch") == "stopped"
         runner.prestart(["torch"])
         assert runner.state("torch") in ("starting", "ready")  # prestart does not wait for the import
@@ -101,7 +102,7 @@ def test_worker_starts_only_when_needed_and_exits_when_idle(make_card: MakeCard)
 def test_a_worker_started_from_a_short_lived_thread_outlives_it(make_card: MakeCard, isolation: str) -> None:
     # The sandbox dies with the thread that started it (--die-with-parent is per thread):
     # a UI worker thread that starts a worker and ends must not take the worker with it.
-    with Runner(device="cpu", isolation=isolation) as runner:
+    with Runner(WorkerConfig(isolation=isolation), device="cpu") as runner:
         t = threading.Thread(target=runner.info, args=("torch",))
         t.start()
         t.join()
@@ -129,9 +130,9 @@ def test_pool_grades_in_parallel_with_runners_signature(make_card: MakeCard) -> 
 @pytest.mark.torch
 def test_a_card_gets_the_time_it_asks_for_but_never_more_than_the_cap(make_card: MakeCard) -> None:
     slow, slow_variant = make_card("import time\ntime.sleep(1.2)", "1", timeout=2)
-    with Runner(device="cpu", limits=Limits(timeout_cap_s=3)) as generous:
+    with Runner(WorkerConfig(limits=Limits(timeout_cap_s=3)), device="cpu") as generous:
         assert generous.run(slow, slow_variant).ok  # 2 s asked, 1.2 s used
-    with Runner(device="cpu", limits=Limits(timeout_cap_s=0.5)) as strict:
+    with Runner(WorkerConfig(limits=Limits(timeout_cap_s=0.5)), device="cpu") as strict:
         result = strict.run(slow, slow_variant)
         assert not result.ok and result.error_kind == "timeout"
         assert "0.5 s" in (result.error or "")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
 from tests.runner.conftest import MakeCard
 
 pytestmark = pytest.mark.tensorflow
@@ -27,7 +28,7 @@ y = absolute(tf.constant(-3.0))
 
 def test_autograph_converts_card_code_without_source_warnings(make_card: MakeCard, tmp_path: Path) -> None:
     # Its own runner, to read the worker's log afterwards.
-    with Runner(device="cpu", log_dir=tmp_path) as runner:
+    with Runner(WorkerConfig(log_dir=tmp_path), device="cpu") as runner:
         card, variant = make_card(AUTOGRAPH_CARD, "y", backend="tensorflow")
         result = runner.run(card, variant)
         assert result.ok, result.error  # unconverted, `if x > 0` on a graph tensor raises

@@ -12,10 +12,11 @@ from tests.canary import TRUTHS, canaries, dirty_workers
 pytest_plugins = ["pytester"]
 
 # An inner test session: a session-wide runner shared by three tests, the middle one leaving its
-# torch worker dirty. The dirt is made where no check inside the runner can see it: the runner
-# itself prepends a patch of `torch.zeros` to every card it runs while the worker process that
-# was dirtied lives. The truths are real torch's, with the patch in force; a replaced worker is
-# clean. So the canary is tested on its own, whatever the runner does about dirty workers.
+# torch worker dirty. The dirt is made where no check inside the runner can see it (the runner now
+# finds and replaces a worker whose state a card changed): while the worker process that was
+# dirtied lives, the runner's client hands back a wrong sum for every card it runs there. A
+# replaced worker is clean. So the canary is tested on its own, whatever the runner does about
+# dirty workers.
 INNER_CONFTEST = """
 from dataclasses import replace
 
@@ -23,8 +24,6 @@ import pytest
 
 from quiz.runner.client import Runner
 from tests.canary import canary  # noqa: F401  (the autouse fixture under test)
-
-ZEROS_ARE_ONES = "torch.zeros = lambda *size, **kw: torch.ones(*size, **kw)\\n"
 
 
 class DirtyRunner(Runner):
@@ -35,10 +34,13 @@ class DirtyRunner(Runner):
         self.dirty_pid = self.worker(backend).proc.pid
 
     def run(self, card, variant, *args, **kwargs):
+        result = super().run(card, variant, *args, **kwargs)
         proc = self.worker(card.backend.value).proc
-        if self.dirty_pid is not None and proc is not None and proc.pid == self.dirty_pid:
-            variant = replace(variant, code=ZEROS_ARE_ONES + variant.code)
-        return super().run(card, variant, *args, **kwargs)
+        if self.dirty_pid is not None and proc is not None and proc.pid == self.dirty_pid and result.ok:
+            truth = list(result.truth)
+            truth[2] = -1.0
+            result = replace(result, truth=type(result.truth)(truth))
+        return result
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +92,6 @@ def test_a_test_that_leaves_a_worker_dirty_is_named(pytester: pytest.Pytester) -
     out = result.stdout.str()
     assert "ERROR at teardown of test_leaves_dirt" in out, out
     assert "canary: test_inner.py::test_leaves_dirt left a shared worker dirty" in out, out
-    # What the patched worker gave: zeros were ones, so every element is one more and the sum 27.
-    assert "torch worker gave [[[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]], 'torch.float32', 27.0, True]" in out, out
+    # What the dirty worker gave: the right tensor with a wrong sum.
+    assert "torch worker gave [[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], 'torch.float32', -1.0, True]" in out, out
     assert out.count("left a shared worker dirty") == 1  # not the clean test, nor the one after

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "checking": {"core", "paths", "config", "runner"},
     "library": {"core", "paths", "config", "sealed", "store", "trust_review"},
     "prepared": {"core", "paths", "config", "sealed", "library"},
+    "optimize": {"core", "paths", "config", "store"},
     # The study layer: sessions, grading, exams. Never the UI or the command line.
     "session": {"core", "paths", "config", "runner", "store", "library", "prepared", "study"},
     "study": {"core", "paths", "config", "runner", "store", "library", "prepared", "session"},
@@ -45,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "session",
         "study",
         "exam_session",
+        "optimize",
         "sealed",
         "checking",
     },
@@ -62,6 +64,7 @@ ALLOWED: dict[str, set[str]] = {
         "session",
         "study",
         "exam_session",
+        "optimize",
         "sealed",
         "checking",
         "serve",

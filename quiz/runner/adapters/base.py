@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from quiz.core.answers import canonical_dtype
+from quiz.runner.pristine import Policy, Setting
 
 
 class Adapter:
-    """Import a framework once; then, per card: reset state, build a namespace, normalise."""
+    """Import a framework once; then, per card: seed, build a namespace, normalise.
+
+    `policy()` tells the worker's state watch what this framework keeps in C
+    (settings to read and put back), which of its Python state is known (put
+    back and reported) and which is a cache (put back silently).
+    """
 
     name = "base"
+    # Modules the built-in decks' cards import, loaded before the snapshot: a card that imports a
+    # module the worker had not loaded gets its worker replaced afterwards.
+    preload: tuple[str, ...] = ("contextlib", "copy", "encodings.ascii", "os", "tempfile", "warnings")
 
     def load(self, threads: int | None = None) -> None:
         """Import the framework (slow: done once, before the worker says ready).
@@ -20,7 +30,58 @@ class Adapter:
         """
 
     def warm_up(self) -> None:
-        """Run one tiny op so the framework's lazy start-up (thread pools, kernels) is not the first card's."""
+        """Load what cards import and run a few ops, so the framework's lazy start-up (thread pools,
+        kernels, registries filled on first use) happens before the snapshot, not in a card."""
+        for module in self.preload:
+            importlib.import_module(module)
+        import logging
+        import tempfile
+
+        # tempfile finds its directory and makes its name generator on first use: do it now.
+        tempfile.gettempdir()
+        next(tempfile._get_candidate_names())  # type: ignore[attr-defined]
+        # logging.warning() gives the root logger a handler on first use, bound to the sys.stderr of
+        # that moment (one card's captured output). Give it now the one that writes to the current one.
+        if not logging.root.handlers and logging.lastResort is not None:
+            logging.root.addHandler(logging.lastResort)
+        self.exercise()
+
+    def exercise(self) -> None:
+        """The framework's part of the warm-up: ops like the cards' own."""
+
+    def policy(self) -> Policy:
+        """What the state watch needs to know about this backend (numpy's state, for every backend)."""
+        import numpy as np
+
+        settings = [
+            Setting("numpy error state", np.geterr, lambda v: np.seterr(**v)),
+            Setting("numpy's error callback", np.geterrcall, np.seterrcall),
+            Setting("numpy's buffer size", np.getbufsize, np.setbufsize),
+        ]
+        arrayprint = getattr(getattr(np, "core", None), "arrayprint", None)
+        options = getattr(arrayprint, "_format_options", None)
+        if isinstance(options, dict):  # numpy 1.x: a module-level dict, put back object for object
+            settings.append(Setting("numpy print options", lambda: dict(options), refill(options)))
+        else:
+            settings.append(
+                Setting("numpy print options", np.get_printoptions, lambda v: np.set_printoptions(**v))
+            )
+        if hasattr(np, "_get_promotion_state"):
+            settings.append(
+                Setting("numpy's type promotion", np._get_promotion_state, np._set_promotion_state)
+            )
+        if hasattr(np, "set_string_function"):
+            # numpy 1.x can replace how arrays print from C; this reads what it prints (an empty
+            # array: the printing function is called all the same, and costs microseconds).
+            probe = np.zeros(0)
+            settings.append(
+                Setting(
+                    "how numpy prints arrays",
+                    lambda: (repr(probe), str(probe)),
+                    _default_array_printing(np),
+                )
+            )
+        return Policy(settings=tuple(settings))
 
     @property
     def version(self) -> str:
@@ -48,7 +109,11 @@ class Adapter:
         return requested
 
     def reset(self, seed: int) -> None:
-        """Seed RNGs and undo global state a previous card may have changed."""
+        """Before each card: seed the RNGs (and start a fresh framework session where there is one).
+
+        Other global state is the state watch's business: it finds and puts
+        back what a card changed, after the card.
+        """
         import random
 
         random.seed(seed)
@@ -167,6 +232,24 @@ class Adapter:
         if kind == "choice":
             return str(value)
         return self.to_plain(value)
+
+
+def _default_array_printing(np: Any) -> Any:
+    def restore(_value: Any) -> None:
+        np.set_string_function(None, True)
+        np.set_string_function(None, False)
+
+    return restore
+
+
+def refill(target: dict[str, Any]) -> Any:
+    """A restore that puts a dict's snapshot back into the same dict (its readers hold that dict)."""
+
+    def restore(snapshot: dict[str, Any]) -> None:
+        target.clear()
+        target.update(snapshot)
+
+    return restore
 
 
 def _is_pair(kind: str, value: Any) -> bool:

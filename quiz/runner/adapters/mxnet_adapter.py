@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from quiz.runner.adapters.base import Adapter
+from quiz.runner.pristine import Policy, Setting
 
 
 class MxnetAdapter(Adapter):
@@ -29,7 +30,7 @@ class MxnetAdapter(Adapter):
         self.np = numpy
         self._gpus = int(mxnet.context.num_gpus())
 
-    def warm_up(self) -> None:
+    def exercise(self) -> None:
         mx = self.mx
         x = mx.nd.ones((4, 4))
         x.attach_grad()
@@ -37,6 +38,75 @@ class MxnetAdapter(Adapter):
             y = mx.nd.dot(x, x).sum()
         y.backward()
         x.grad.wait_to_read()
+        # First uses that fill registries: a Gluon block initialised, hybridized and trained a step.
+        net = mx.gluon.nn.HybridSequential()
+        net.add(mx.gluon.nn.Dense(2))
+        net.initialize()
+        net.hybridize()
+        trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        with mx.autograd.record():
+            loss = net(x).sum()
+        loss.backward()
+        trainer.step(4)
+        repr(x)
+
+        # A custom autograd Function starts MXNet's custom-op thread on first use.
+        class Square(mx.autograd.Function):  # type: ignore[misc,name-defined]
+            def forward(self, v: Any) -> Any:
+                self.save_for_backward(v)
+                return v * v
+
+            def backward(self, dy: Any) -> Any:
+                (v,) = self.saved_tensors
+                return dy * 2 * v
+
+        x.attach_grad()
+        with mx.autograd.record():
+            z = Square()(x).sum()
+        z.backward()
+        x.grad.wait_to_read()
+        # The symbolic Module API (an executor bound, run forward).
+        data = mx.sym.var("data")
+        module = mx.mod.Module(mx.sym.Dropout(data, p=0.5), data_names=["data"], label_names=None)
+        module.bind(data_shapes=[("data", (1, 4))], for_training=True)
+        module.init_params()
+        module.forward(mx.io.DataBatch([mx.nd.ones((1, 4))]), is_train=True)
+        module.get_outputs()[0].wait_to_read()
+
+    def policy(self) -> Policy:
+        mx = self.mx
+        autograd, util = mx.autograd, mx.util
+        Context = mx.context.Context
+        names, attrs = mx.name.NameManager, mx.attribute.AttrScope
+
+        def bulk_size() -> int:
+            previous = int(mx.engine.set_bulk_size(0))  # the only way to read it is to set it
+            mx.engine.set_bulk_size(previous)
+            return previous
+
+        settings = [
+            Setting("MXNet autograd recording", autograd.is_recording, autograd.set_recording),
+            Setting("MXNet autograd training mode", autograd.is_training, autograd.set_training),
+            Setting("MXNet numpy shape semantics", util.is_np_shape, util.set_np_shape),
+            Setting("MXNet numpy array semantics", util.is_np_array, lambda on: util._set_np_array(on)),
+            Setting("MXNet engine bulk size", bulk_size, mx.engine.set_bulk_size),
+            Setting(
+                "MXNet default context",
+                lambda: getattr(Context._default_ctx, "value", None),
+                lambda v: setattr(Context._default_ctx, "value", v),
+            ),
+            Setting(
+                "MXNet name scope",
+                lambda: getattr(names._current, "value", None),
+                lambda v: setattr(names._current, "value", v),
+            ),
+            Setting(
+                "MXNet attribute scope",
+                lambda: getattr(attrs._current, "value", None),
+                lambda v: setattr(attrs._current, "value", v),
+            ),
+        ]
+        return super().policy() | Policy(settings=tuple(settings))
 
     @property
     def version(self) -> str:
@@ -51,11 +121,6 @@ class MxnetAdapter(Adapter):
     def reset(self, seed: int) -> None:
         super().reset(seed)
         self.mx.random.seed(seed)
-        autograd = self.mx.autograd
-        if autograd.is_recording():  # a card that left `autograd.record()` open by hand
-            autograd.set_recording(False)
-        if autograd.is_training():
-            autograd.set_training(False)
 
     def namespace(self, device: str) -> dict[str, Any]:
         mx = self.mx

@@ -6,26 +6,29 @@ Keras 3 is reached both as `keras` and as `tf.keras` (TensorFlow 2.16+ points
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 from quiz.runner.adapters.base import Adapter
+from quiz.runner.pristine import Policy, Setting
+
+KERAS_CONFIG = "keras.src.backend.config"
 
 
 class TensorflowAdapter(Adapter):
     name = "tensorflow"
+    preload = (*Adapter.preload, "keras.layers")
 
     def load(self, threads: int | None = None) -> None:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import keras
         import numpy
         import tensorflow as tf
-        from keras.src.backend import config as keras_config
 
         self.tf = tf
         self.keras = keras
         self.np = numpy
-        self._keras_config = keras_config
         tf.get_logger().setLevel("ERROR")
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -38,17 +41,128 @@ class TensorflowAdapter(Adapter):
                 tf.config.experimental.set_memory_growth(gpu, True)
             except (RuntimeError, ValueError):
                 pass
-        # Keras settings a card may change with keras.config.set_*: put back before the next card.
-        self._config_names = ("_FLOATX", "_EPSILON", "_IMAGE_DATA_FORMAT")
-        self._config = {name: getattr(keras_config, name) for name in self._config_names}
 
-    def warm_up(self) -> None:
-        tf = self.tf
+    def exercise(self) -> None:
+        tf, keras = self.tf, self.keras
         x = tf.ones((4, 4))
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = tf.reduce_sum(tf.matmul(x, x))
         tape.gradient(y, x)
+        # First uses that load modules or fill registries: a tf.function, a dataset, a Keras model
+        # built, called, compiled and fitted for a step.
+        tf.function(lambda t: t * 2)(x)
+        for _ in tf.data.Dataset.from_tensor_slices(tf.range(4)).batch(2):
+            pass
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, tf.ones((4, 1)), epochs=1, verbose=0)
+        model.predict(x, verbose=0)
+        model(x)
+        repr(x)
+        # Keras imports some modules on first use (saving to .h5 imports h5py through a LazyModule).
+        from keras.src.utils import module_utils
+
+        with contextlib.suppress(Exception):
+            module_utils.h5py.available  # noqa: B018 - the lookup is the point
+
+    def policy(self) -> Policy:
+        tf, keras = self.tf, self.keras
+        from tensorflow.python.eager import context, record
+        from tensorflow.python.framework import config as tf_config
+        from tensorflow.python.framework import op_callbacks, ops
+
+        ctx = context.context()
+        experimental = tf.config.experimental
+        settings = [
+            Setting("TensorFlow eager execution", tf.executing_eagerly),
+            Setting(
+                "tf.config.run_functions_eagerly",
+                tf.config.functions_run_eagerly,
+                tf.config.run_functions_eagerly,
+            ),
+            Setting(
+                "TensorFlow soft device placement",
+                tf.config.get_soft_device_placement,
+                tf.config.set_soft_device_placement,
+            ),
+            Setting(
+                "TensorFlow op determinism",
+                tf_config.is_op_determinism_enabled,
+                lambda on: tf_config.enable_op_determinism() if on else tf_config.disable_op_determinism(),
+            ),
+            Setting(
+                "TensorFlow TF32 execution",
+                experimental.tensor_float_32_execution_enabled,
+                experimental.enable_tensor_float_32_execution,
+            ),
+            Setting(
+                "TensorFlow device policy", experimental.get_device_policy, experimental.set_device_policy
+            ),
+            Setting(
+                "TensorFlow synchronous execution",
+                experimental.get_synchronous_execution,
+                experimental.set_synchronous_execution,
+            ),
+            Setting("TensorFlow JIT compilation", tf.config.optimizer.get_jit, tf.config.optimizer.set_jit),
+            Setting(
+                "TensorFlow graph optimizer options",
+                tf.config.optimizer.get_experimental_options,
+                tf.config.optimizer.set_experimental_options,
+            ),
+            Setting(
+                "TensorFlow threads",
+                lambda: (
+                    tf.config.threading.get_intra_op_parallelism_threads(),
+                    tf.config.threading.get_inter_op_parallelism_threads(),
+                ),
+            ),
+            Setting(
+                "TensorFlow numpy behavior",
+                lambda: (ops.is_numpy_style_type_promotion(), str(ops.get_dtype_conversion_mode())),
+            ),
+            Setting("TensorFlow device scope", lambda: (ctx.device_name, ctx.scope_name)),
+            Setting("TensorFlow gradient tapes", record.could_possibly_record),
+            Setting("TensorFlow op callbacks", op_callbacks.should_invoke_op_callbacks),
+            Setting(
+                "Keras dtype policy",
+                lambda: keras.config.dtype_policy().name,
+                keras.config.set_dtype_policy,
+            ),
+            Setting(
+                "Keras traceback filtering",
+                keras.config.is_traceback_filtering_enabled,
+                lambda on: (
+                    keras.config.enable_traceback_filtering()
+                    if on
+                    else keras.config.disable_traceback_filtering()
+                ),
+            ),
+            Setting(
+                "Keras interactive logging",
+                keras.config.is_interactive_logging_enabled,
+                lambda on: (
+                    keras.config.enable_interactive_logging()
+                    if on
+                    else keras.config.disable_interactive_logging()
+                ),
+            ),
+        ]
+        known = {
+            f"{KERAS_CONFIG}._FLOATX": "Keras floatx",
+            f"{KERAS_CONFIG}._EPSILON": "Keras epsilon",
+            f"{KERAS_CONFIG}._IMAGE_DATA_FORMAT": "Keras image data format",
+            f"{KERAS_CONFIG}._MAX_EPOCHS": "Keras max epochs",
+            f"{KERAS_CONFIG}._MAX_STEPS_PER_EPOCH": "Keras max steps per epoch",
+        }
+        caches = frozenset({"tensorflow.python.checkpoint.checkpoint._END_TIME_OF_LAST_WRITE"})  # a timer
+        return super().policy() | Policy(
+            settings=tuple(settings),
+            known=known,
+            churn=CHURN,
+            caches=caches,
+            scratch_modules=("__autograph_generated_file",),
+        )
 
     @property
     def version(self) -> str:
@@ -69,11 +183,6 @@ class TensorflowAdapter(Adapter):
         # frees memory but changes no result: Python's own collector does that.
         self.keras.backend.clear_session(free_memory=False)
         self.keras.utils.set_random_seed(seed)
-        self.tf.config.run_functions_eagerly(False)
-        cfg = self._keras_config
-        for name, value in self._config.items():
-            if getattr(cfg, name) != value:
-                setattr(cfg, name, value)
 
     def namespace(self, device: str) -> dict[str, Any]:
         return {
@@ -114,5 +223,16 @@ class TensorflowAdapter(Adapter):
             return super().to_dtype(value.name)
         return super().to_dtype(value)
 
+
+# What `reset` replaces before every card (a fresh Keras session, the seeds): changes there are the
+# worker's own, not a card's. The state they hold is read through the settings above.
+CHURN = frozenset(
+    {
+        ("keras.src.backend.common.global_state", "GLOBAL_STATE_TRACKER"),
+        ("keras.src.backend.common.global_state", "GLOBAL_SETTINGS_TRACKER"),
+        ("tensorflow.python.eager.context._context", "_seed"),  # tf.random.set_seed
+        ("tensorflow.python.eager.context._context", "_rng"),
+    }
+)
 
 ADAPTER = TensorflowAdapter

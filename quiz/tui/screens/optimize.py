@@ -101,7 +101,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
 
     @on(Fitted)
     def fitted(self, message: Fitted) -> None:
-        from quiz.commands.optimize import render
+        from quiz.optimize import render
 
         body = self.query_one("#optimize-body", Static)
         self.report, self.problem = message.report, message.problem
@@ -112,7 +112,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
         self.query_one("#optimize-apply", Button).disabled = False
 
     def action_apply(self) -> None:
-        from quiz.commands.optimize import apply_weights
+        from quiz.optimize import apply_weights
 
         report = self.report
         if report is None:

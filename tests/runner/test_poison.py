@@ -1,0 +1,312 @@
+"""Poison cards: a card that leaves its worker changed never changes a later card's verdict.
+
+Each poison runs on a worker, then, on the same runner (the same worker
+unless the runner replaced it), the honest cards it would fool: their
+results must be the results on a fresh worker, and the poison must be
+reported in the words a learner would read. Each poison is also shown to
+bite: run in one card together with an honest card's code (one namespace,
+no check in between), the honest answer comes out differently, so a watch
+that missed the poison would fail these tests.
+
+The same pairs go through the other ways cards are graded in
+`test_poison_paths.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from quiz.core.grading import RunResult
+from quiz.runner.client import Runner
+from quiz.runner.config import WorkerConfig
+from tests.runner.conftest import MakeCard
+
+
+@dataclass(frozen=True)
+class Honest:
+    code: str
+    answer: str
+    kind: str = "value"
+
+
+@dataclass(frozen=True)
+class Poison:
+    code: str
+    says: str  # what state_changed must mention
+    fools: tuple[str, ...]  # honest cards whose truth it would change
+    answer: str = "1"
+
+
+# Cards whose truth does not depend on the framework: the same on every backend.
+PROCESS_HONEST = {
+    "sum": Honest("x = [1, 2, 3]", "sum(x)"),
+    "recursion": Honest("def f(n):\n    return 0 if n == 0 else 1 + f(n - 1)\ny = f(300)", "y"),
+    "warn": Honest("import warnings\nwarnings.warn('careful')\ny = 1", "y"),
+    "cwd": Honest("import os\ny = sorted(os.listdir('.'))", "y"),
+    "env": Honest("import os\ny = os.environ.get('QUIZ_POISON')", "y"),
+    "signal": Honest("import signal\ny = signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL", "y", "bool"),
+    "npprint": Honest("y = np.array([1.23456])", "str(y)"),
+    "nperr": Honest("y = np.array([1.0]) / 0", "y"),
+    "nperr-bool": Honest("y = np.array([1.0]) / 0", "bool(np.isinf(y[0]))", "bool"),
+    "cwd-count": Honest("import os\ny = len(os.listdir('.'))", "y"),
+}
+PROCESS_POISONS = {
+    "builtins": Poison("import builtins\nbuiltins.sum = lambda *a, **k: 42", "builtins.sum", ("sum",)),
+    "recursion-limit": Poison("import sys\nsys.setrecursionlimit(120)", "recursion limit", ("recursion",)),
+    "warnings": Poison("import warnings\nwarnings.simplefilter('error')", "warnings filters", ("warn",)),
+    "cwd": Poison("import os\nos.chdir('/')", "working directory", ("cwd", "cwd-count")),
+    "environ": Poison("import os\nos.environ['QUIZ_POISON'] = '1'", "QUIZ_POISON", ("env",)),
+    "signal": Poison(
+        "import signal\nsignal.signal(signal.SIGUSR1, lambda *a: None)", "signal handlers", ("signal",)
+    ),
+    "np-printoptions": Poison("np.set_printoptions(precision=1)", "numpy print options", ("npprint",)),
+    "np-seterr": Poison("np.seterr(all='raise')", "numpy error state", ("nperr", "nperr-bool")),
+    "quiz-runner": Poison(
+        "from quiz.runner.adapters import base\nbase.Adapter.normalise = lambda self, kind, value: 42",
+        "quiz.runner.adapters.base.Adapter.normalise",
+        ("sum",),
+    ),
+}
+
+HONEST: dict[str, dict[str, Honest]] = {
+    "torch": {
+        **PROCESS_HONEST,
+        "zeros": Honest("y = torch.zeros(3)", "y.sum()"),
+        "grad": Honest("x = torch.ones(2, requires_grad=True)\ny = x * 2", "y.requires_grad", "bool"),
+        "print": Honest("x = torch.tensor([1.23456])", "str(x)"),
+        "print-len": Honest("x = torch.tensor([1.23456])", "len(str(x))"),
+        "add": Honest("y = torch.ones(2).add(torch.ones(2))", "y.sum()"),
+        "relu": Honest("y = F.relu(torch.tensor([-1.0, 2.0]))", "y"),
+        "dtype": Honest("y = torch.ones(1)", "y.dtype", "dtype"),
+    },
+    "tensorflow": {
+        **PROCESS_HONEST,
+        "zeros": Honest("y = tf.zeros(3)", "float(tf.reduce_sum(y))"),
+        "eager": Honest(
+            "f = tf.function(lambda: tf.constant(tf.executing_eagerly()))\ny = bool(f())", "y", "bool"
+        ),
+        "floatx": Honest("d = keras.layers.Dense(1)\nd.build((None, 2))", "d.kernel.dtype", "dtype"),
+        "policy": Honest("y = keras.layers.Dense(2)(tf.ones((1, 2)))", "y.dtype", "dtype"),
+        "add": Honest("y = tf.ones(2) + tf.ones(2)", "y"),
+        "numpy-behavior": Honest("y = hasattr(tf.constant([1.0]), 'ravel')", "y", "bool"),
+    },
+    "mxnet": {
+        **PROCESS_HONEST,
+        "zeros": Honest("y = nd.zeros((3,))", "y.sum().asscalar()"),
+        "record": Honest("x = nd.ones((2,))\nx.attach_grad()\ny = (x * 2).sum()\ny.backward()", "x.grad"),
+        "training": Honest("y = autograd.is_training()", "y", "bool"),
+        "np-shape": Honest("y = nd.zeros((2, 0))", "y.shape", "shape"),
+        "sum-method": Honest("y = nd.ones((2,)).sum()", "y"),
+    },
+}
+
+POISONS: dict[str, dict[str, Poison]] = {
+    "torch": {
+        **PROCESS_POISONS,
+        "zeros": Poison("torch.zeros = torch.ones", "torch.zeros", ("zeros",)),
+        "grad-mode": Poison("torch.set_grad_enabled(False)", "torch grad mode", ("grad",)),
+        "printoptions": Poison(
+            "torch.set_printoptions(precision=1)", "torch print options", ("print", "print-len")
+        ),
+        "thread": Poison(
+            "import _thread, time\n"
+            "def patch():\n"
+            "    while True:\n"
+            "        torch.zeros = torch.ones\n"
+            "        time.sleep(0.001)\n"
+            "_thread.start_new_thread(patch, ())\n"
+            "time.sleep(0.05)",
+            "thread",
+            ("zeros",),
+        ),
+        "class-attribute": Poison(
+            "torch.Tensor.add = lambda self, other: self", "torch.Tensor.add", ("add",)
+        ),
+        "code-swap": Poison(
+            "F.relu.__code__ = (lambda input, inplace=False: input).__code__", "relu.__code__", ("relu",)
+        ),
+        "default-dtype": Poison("torch.set_default_dtype(torch.float64)", "torch default dtype", ("dtype",)),
+    },
+    "tensorflow": {
+        **PROCESS_POISONS,
+        "zeros": Poison("tf.zeros = tf.ones", "tensorflow.zeros", ("zeros",)),
+        "run-eagerly": Poison("tf.config.run_functions_eagerly(True)", "run_functions_eagerly", ("eager",)),
+        "floatx": Poison("keras.config.set_floatx('float64')", "Keras floatx", ("floatx",)),
+        "dtype-policy": Poison(
+            "keras.config.set_dtype_policy('mixed_float16')", "Keras dtype policy", ("policy",)
+        ),
+        "class-attribute": Poison("tf.Tensor.__add__ = lambda a, b: a", "__add__", ("add",)),
+        "numpy-behavior": Poison(
+            "tf.experimental.numpy.experimental_enable_numpy_behavior()",
+            "TensorFlow numpy behavior",
+            ("numpy-behavior",),
+        ),
+    },
+    "mxnet": {
+        **PROCESS_POISONS,
+        "zeros": Poison("nd.zeros = nd.ones", "mxnet.ndarray.zeros", ("zeros",)),
+        "recording": Poison("autograd.set_recording(True)", "MXNet autograd recording", ("record",)),
+        "training": Poison("autograd.set_training(True)", "MXNet autograd training mode", ("training",)),
+        "np-shape": Poison("mx.util.set_np_shape(True)", "MXNet numpy shape semantics", ("np-shape",)),
+        "class-attribute": Poison(
+            "nd.NDArray.sum = lambda self, *a, **k: self", "mxnet.ndarray.NDArray.sum", ("sum-method",)
+        ),
+    },
+}
+
+PAIRS = [
+    pytest.param(backend, name, marks=getattr(pytest.mark, backend), id=f"{backend}-{name}")
+    for backend, poisons in POISONS.items()
+    for name in poisons
+]
+
+
+def outcome(r: RunResult) -> tuple[Any, ...]:
+    """What decides a verdict: the truth, or that there was none and why."""
+    return (r.ok, r.truth, r.error_kind, (r.error or "").split(":")[0])
+
+
+@pytest.fixture(scope="module")
+def runners() -> Iterator[dict[str, Runner]]:
+    made: dict[str, Runner] = {}
+    yield made
+    for r in made.values():
+        r.close()
+
+
+def runner_for(runners: dict[str, Runner], backend: str) -> Runner:
+    if backend not in runners:
+        runners[backend] = Runner(WorkerConfig(), device="cpu")
+    return runners[backend]
+
+
+@pytest.fixture(scope="module")
+def fresh(runners: dict[str, Runner]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The honest cards' outcomes on a fresh worker, each in its own (filled in as needed)."""
+    return {}
+
+
+def honest_card(make_card: MakeCard, backend: str, name: str) -> Any:
+    h = HONEST[backend][name]
+    return make_card(h.code, h.answer, kind=h.kind, backend=backend)
+
+
+def fresh_outcome(
+    fresh: dict[tuple[str, str], tuple[Any, ...]], make_card: MakeCard, backend: str, name: str
+) -> tuple[Any, ...]:
+    key = (backend, name)
+    if key not in fresh:
+        with Runner(WorkerConfig(), device="cpu") as clean:
+            r = clean.run(*honest_card(make_card, backend, name))
+        assert not r.state_changed, f"the honest card {name} leaves state changed: {r.state_changed}"
+        fresh[key] = outcome(r)
+    return fresh[key]
+
+
+@pytest.mark.parametrize(("backend", "name"), PAIRS)
+def test_an_honest_card_after_a_poison_gets_its_fresh_verdict(
+    runners: dict[str, Runner],
+    fresh: dict[tuple[str, str], tuple[Any, ...]],
+    make_card: MakeCard,
+    backend: str,
+    name: str,
+) -> None:
+    poison = POISONS[backend][name]
+    runner = runner_for(runners, backend)
+    card, variant = make_card(poison.code, poison.answer, backend=backend)
+    result = runner.run(card, variant)
+    assert any(poison.says in change for change in result.state_changed), result.state_changed
+    for honest in poison.fools:
+        after = runner.run(*honest_card(make_card, backend, honest))
+        assert outcome(after) == fresh_outcome(fresh, make_card, backend, honest), honest
+        assert not after.state_changed
+
+
+@pytest.mark.parametrize(("backend", "name"), PAIRS)
+def test_each_poison_would_change_the_honest_verdict(
+    runners: dict[str, Runner],
+    fresh: dict[tuple[str, str], tuple[Any, ...]],
+    make_card: MakeCard,
+    backend: str,
+    name: str,
+) -> None:
+    """The poison and the honest card in one card: what the honest card would see if the watch missed it."""
+    poison = POISONS[backend][name]
+    runner = runner_for(runners, backend)
+    for honest_name in poison.fools:
+        honest = HONEST[backend][honest_name]
+        combined = f"{poison.code}\n{honest.code}"
+        card, variant = make_card(combined, honest.answer, kind=honest.kind, backend=backend)
+        poisoned = runner.run(card, variant)
+        assert poisoned.state_changed  # (and the worker was put back or replaced after it)
+        assert outcome(poisoned) != fresh_outcome(fresh, make_card, backend, honest_name), honest_name
+
+
+@pytest.mark.torch
+def test_a_card_that_patches_the_state_check_itself_is_still_caught(make_card: MakeCard) -> None:
+    with Runner(WorkerConfig(), device="cpu") as runner:
+        code = (
+            "import quiz.runner.pristine as p, quiz.runner.worker as w\n"
+            "from quiz.runner.pristine import Findings\n"
+            "p.StateWatch.check = lambda self: Findings()\n"
+            "p._diff = lambda now, snap: ([], [])\n"
+            "p._Gather.read = lambda self: self.mem[self.idx] * 0\n"
+            "p.Findings.recycle = property(lambda self: None)\n"
+            "w.Worker._tidy = lambda self: None\n"
+            "import builtins\n"
+            "builtins.sum = lambda *a, **k: 42"
+        )
+        result = runner.run(*make_card(code, "1"))
+        assert any("builtins.sum" in c for c in result.state_changed), result.state_changed
+        assert any("quiz.runner" in c for c in result.state_changed), result.state_changed
+        after = runner.run(*make_card("x = [1, 2]", "sum(x)"))
+        assert after.ok and after.truth == 3 and not after.state_changed
+
+
+@pytest.mark.torch
+def test_state_the_worker_puts_back_keeps_the_same_worker(make_card: MakeCard) -> None:
+    """Known state is reset in place: no restart (and no lost warm-up) for a print option."""
+    with Runner(WorkerConfig(), device="cpu") as runner:
+        runner.run(*make_card("x = 1", "x"))
+        pid = runner.worker("torch").host_pids()[0]
+        result = runner.run(*make_card("torch.set_printoptions(precision=1)", "str(torch.tensor([1.23456]))"))
+        assert result.truth == "tensor([1.2])"
+        assert result.state_changed == ("leaves torch print options changed",)
+        assert runner.worker("torch").host_pids()[0] == pid
+        after = runner.run(*make_card("x = torch.tensor([1.23456])", "str(x)"))
+        assert after.truth == "tensor([1.2346])" and not after.state_changed
+
+
+@pytest.mark.torch
+def test_importing_a_module_the_worker_had_not_loaded_is_not_the_cards_fault(make_card: MakeCard) -> None:
+    with Runner(WorkerConfig(), device="cpu") as runner:
+        runner.run(*make_card("x = 1", "x"))
+        pid = runner.worker("torch").host_pids()[0]
+        result = runner.run(
+            *make_card("import graphlib", "list(graphlib.TopologicalSorter({1: [2]}).static_order())")
+        )
+        assert result.ok and result.truth == [2, 1]
+        assert not result.state_changed  # not reported as the card's doing...
+        assert runner.worker("torch").host_pids()[0] != pid  # ...but the worker was replaced
+
+
+@pytest.mark.torch
+def test_a_card_that_breaks_the_builtins_the_check_uses_still_loses_its_worker(make_card: MakeCard) -> None:
+    with Runner(WorkerConfig(), device="cpu") as runner:
+        runner.run(*make_card("x = 1", "x"))
+        pid = runner.worker("torch").host_pids()[0]
+        code = (
+            "import builtins\n"
+            "builtins.any = lambda it: False\n"
+            "builtins.set = lambda *a: frozenset()\n"
+            "builtins.sorted = lambda it, **k: []\n"
+            "torch.zeros = torch.ones"
+        )
+        runner.run(*make_card(code, "1"))
+        assert runner.worker("torch").host_pids()[0] != pid
+        after = runner.run(*make_card("y = torch.zeros(3)", "y.sum()"))
+        assert after.ok and after.truth == 0.0 and not after.state_changed
