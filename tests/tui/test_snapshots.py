@@ -1,6 +1,8 @@
 """Snapshots of home, study (before and after the verdict, with the other backends), statistics (and
-its year heatmap), the card browser (80×24 and 160 columns) and the exam report, at 80×24 unless said
-otherwise.
+its year heatmap), the card browser (80×24 and 160 columns), the exam report, settings, help (F1), an
+added deck's trust review, an exam question with its timer, the session summary, the yes/no, options
+and code answer forms, and a long prompt with long code (top and scrolled to the end), at 80×24
+unless said otherwise.
 
 Deterministic: a fixed clock and time zone, seeded variants, no cursor blink, and run times
 pinned to 1 ms (the card code still runs, on the real torch and mxnet workers; only the
