@@ -205,7 +205,10 @@ class QuizApp(App[int]):
         study = self._adopt_saved_settings(study)
         if self.fingerprint is None:
             self.fingerprint = L.fingerprint(self.settings)
-        problems = [str(p) for p in study.library.problems]
+        # A deck about to be asked about is shown by the trust screen (with its own problems): a
+        # warning about it as well covered that screen's buttons.
+        asked: set[str] = set() if self.trust_checked else {str(r.path) for r in self.trust_requests}
+        problems = [str(p) for p in study.library.problems if p.path not in asked]
         self.post_message(StudyReady(study, problems, first_run))
 
     @work(thread=True, exit_on_error=False, group="warmup")

@@ -1,6 +1,8 @@
 """Snapshots of home, study (before and after the verdict, with the other backends), statistics (and
-its year heatmap), the card browser (80×24 and 160 columns) and the exam report, at 80×24 unless said
-otherwise.
+its year heatmap), the card browser (80×24 and 160 columns), the exam report, settings, help (F1), an
+added deck's trust review, an exam question with its timer, the session summary, the yes/no, options
+and code answer forms, and a long prompt with long code (top and scrolled to the end), at 80×24
+unless said otherwise.
 
 Deterministic: a fixed clock and time zone, seeded variants, no cursor blink, and run times
 pinned to 1 ms (the card code still runs, on the real torch and mxnet workers; only the
@@ -237,3 +239,219 @@ def test_exam_report(kinds_library: Path, tmp_path: Path, runner: Any, snap_comp
         await until(pilot, lambda: isinstance(app.screen, ExamReportScreen))
 
     assert snap_compare(app, run_before=take_exam)
+
+
+# --- the screens that had no picture (#15 item 7) ------------------------------------------------
+
+
+def only(tmp_path: Path, runner: Any, *uids: str) -> None:
+    """Suspend every card but `uids`, so the study opens on the card a picture is about."""
+    study = build_study(settings_for(tmp_path, backends=("torch",)), None, runner=runner)
+    with study.store.session() as s:
+        s.execute(update(CardState).where(CardState.card_uid.not_in(uids)).values(suspended=True))
+        s.commit()
+    study.store.dispose()
+
+
+async def first_question(pilot: Any, app: QuizApp) -> None:
+    screen = app.study_screen
+    await until(pilot, lambda: screen.phase == "question" and screen.welcome is not None)
+    quiet(app)
+
+
+@pytest.mark.tensorflow
+@pytest.mark.mxnet
+def test_settings(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:
+    """Every backend installed (the form lists the installed ones), so the picture is the same everywhere."""
+    app = make_app(tmp_path, runner, Clock())
+
+    async def open_settings(pilot: Any) -> None:
+        from quiz.tui.screens.settings import SettingsScreen
+
+        await until(pilot, lambda: app.study is not None)
+        app.open_settings()
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        quiet(app)
+
+    assert snap_compare(app, run_before=open_settings)
+
+
+def test_help(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:
+    """F1 on a question: the keys of the study screen."""
+    app = make_app(tmp_path, runner, Clock())
+
+    async def press_f1(pilot: Any) -> None:
+        from quiz.tui.screens.help import HelpScreen
+
+        await first_question(pilot, app)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+
+    assert snap_compare(app, run_before=press_f1)
+
+
+ADDED = """
+[deck]
+id = "shared"
+title = "A deck from a colleague"
+
+[[card]]
+id = "sum.torch"
+section = "reductions"
+backend = "torch"
+kind = "value"
+prompt = "What is `y`?"
+code = "y = int(torch.arange(${n}).sum())"
+answer = "y"
+explain = "0 + 1 + ... + (n - 1)."
+vars.n = { int = [2, 9] }
+"""
+
+
+def test_trust_review(
+    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An added deck waiting for trust: all the code it would run, nothing run yet.
+
+    The file's path is under this test's temporary QUIZ_HOME, which differs on every run: the
+    screen is given the same request with a fixed path (in its head and in each card's file:line).
+    """
+    import textwrap
+
+    import quiz.tui.screens.trust as trust_screen
+    from quiz.library import write_into_library
+
+    write_into_library(textwrap.dedent(ADDED).lstrip().encode(), "shared")
+
+    class FixedPath(trust_screen.TrustScreen):
+        def __init__(self, request: Any) -> None:
+            fixed, real = "~/.local/share/quiz/added/shared.toml", str(request.path)
+            cards = tuple(replace(c, where=c.where.replace(real, fixed)) for c in request.review.cards)
+            assert all(c.where.startswith(fixed) for c in cards)
+            review = replace(request.review, cards=cards)
+            super().__init__(request._replace(path=Path(fixed), review=review))
+
+    monkeypatch.setattr(trust_screen, "TrustScreen", FixedPath)
+    app = make_app(tmp_path, runner, Clock())
+
+    async def offered(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, FixedPath))
+        quiet(app)
+
+    assert snap_compare(app, run_before=offered)
+
+
+def test_exam_question_with_its_timer(
+    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any
+) -> None:
+    """The timer is read from the test's clock: 2 min 5 s into a 10 min exam it says 7:55 left."""
+    clock = Clock()
+    config = ExamConfig(questions=3, time_limit_s=600, sections=("memory",), seed=2)
+    app = make_app(tmp_path, runner, clock, exam=config)
+
+    async def two_minutes_in(pilot: Any) -> None:
+        from quiz.tui.screens.exam import ExamScreen
+
+        exam = app.screen
+        assert isinstance(exam, ExamScreen)
+        await until(pilot, lambda: exam.run is not None and exam.query_one("#card").display)
+        clock.advance(minutes=2, seconds=5)
+        exam.tick()
+        await until(pilot, lambda: "7:55 left" in str(exam.query_one("#exam-bar").render()))
+        quiet(app)
+
+    assert snap_compare(app, run_before=two_minutes_in)
+
+
+def test_session_summary(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:
+    """One card studied (one run on the warm torch worker), rated Easy: what the session did, when next."""
+    only(tmp_path, runner, "kinds/shape.torch")
+    clock = Clock()
+    app = make_app(tmp_path, runner, clock)
+
+    async def study_one(pilot: Any) -> None:
+        screen = app.study_screen
+        await first_question(pilot, app)
+        clock.advance(seconds=12)
+        await pilot.press(*RIGHT["kinds/shape.torch"], "enter")
+        await until(pilot, lambda: screen.phase == "verdict" and screen.previews is not None)
+        await pilot.press("4")  # Easy: out of learning, so nothing is left today (Good would show it again)
+        await until(pilot, lambda: screen.phase == "done")
+        quiet(app)
+
+    assert snap_compare(app, run_before=study_one)
+
+
+@pytest.mark.parametrize(
+    "uid", ["kinds/bool.torch", "kinds/choice.torch", "kinds/code.torch"], ids=["yes-no", "choice", "code"]
+)
+def test_answer_form(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, uid: str) -> None:
+    """The question of a yes/no, an options and a write-the-code card: each kind's own answer form."""
+    only(tmp_path, runner, uid)
+    app = make_app(tmp_path, runner, Clock())
+
+    async def asked(pilot: Any) -> None:
+        await first_question(pilot, app)
+        assert app.study_screen.card.uid == uid  # type: ignore[union-attr]
+
+    assert snap_compare(app, run_before=asked)
+
+
+LONG = '''
+[deck]
+id = "long"
+title = "Long"
+
+[[card]]
+id = "long.torch"
+section = "long"
+backend = "torch"
+kind = "value"
+prompt = """
+A long prompt, as an instructor writes one: it sets the scene over several lines, and every word of it \
+must be on screen, wrapped at the terminal's width and never cut at the right edge. The tensor `x` starts \
+as a column of ones; each step below doubles it, adds a row index, and keeps a running total in `acc`. \
+Read all of the code (it is longer than the screen: scroll down) and say what `y` is at the very end. \
+THE LAST WORD OF THE PROMPT.
+"""
+code = """
+x = torch.ones(3, 1)
+acc = torch.zeros(3, 1)
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 1: a comment long enough to run past eighty columns on its line
+acc = acc + x
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 2
+acc = acc + x
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 3
+acc = acc + x
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 4
+acc = acc + x
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 5
+acc = acc + x
+x = x * 2 + torch.arange(3).reshape(3, 1)  # step 6
+acc = acc + x
+y = acc.sum()  # THE LAST LINE OF THE CODE
+"""
+answer = "y"
+explain = "Each step doubles and adds."
+'''
+
+
+@pytest.mark.parametrize("where", ["top", "end"])
+def test_long_prompt_and_code(
+    kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, where: str
+) -> None:
+    """Longer than 80×24: wrapped, never cut; the top with its scroll bar, and scrolled to the last line."""
+    (kinds_library / "long.toml").write_text(LONG.lstrip())
+    only(tmp_path, runner, "long/long.torch")
+    app = make_app(tmp_path, runner, Clock())
+
+    async def scrolled(pilot: Any) -> None:
+        from textual.containers import VerticalScroll
+
+        await first_question(pilot, app)
+        assert app.study_screen.card.uid == "long/long.torch"  # type: ignore[union-attr]
+        if where == "end":
+            app.study_screen.query_one("#card-scroll", VerticalScroll).scroll_end(animate=False)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=scrolled)

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
@@ -67,7 +67,8 @@ class SettingsScreen(ModalScreen["Settings | None"]):
         s = self.settings
         installed = [b for b in BACKENDS if backend_info(b).installed]
         missing = [b for b in BACKENDS if b not in installed]
-        with Vertical(id="settings"):
+        # Scrolls: at 80×24 the form is taller than the screen, and the Optimize button was cut off.
+        with VerticalScroll(id="settings"):
             yield Static(f"[b]Settings[/b] for profile [b]{s.profile}[/b]", id="settings-title")
             with Horizontal():
                 with Vertical(id="settings-left"):
