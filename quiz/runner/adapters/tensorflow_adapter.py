@@ -155,7 +155,14 @@ class TensorflowAdapter(Adapter):
             f"{KERAS_CONFIG}._MAX_EPOCHS": "Keras max epochs",
             f"{KERAS_CONFIG}._MAX_STEPS_PER_EPOCH": "Keras max steps per epoch",
         }
-        caches = frozenset({"tensorflow.python.checkpoint.checkpoint._END_TIME_OF_LAST_WRITE"})  # a timer
+        caches = frozenset(
+            {
+                "tensorflow.python.checkpoint.checkpoint._END_TIME_OF_LAST_WRITE",  # a timer
+                # Keras' model.export() quiets absl's logger as it writes: a log level, no truth of
+                # any card depends on it. Put back, never blamed on the card that exported.
+                "absl.logging._absl_logger.level",
+            }
+        )
         return super().policy() | Policy(
             settings=tuple(settings),
             known=known,
