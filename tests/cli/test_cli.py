@@ -81,7 +81,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]
 def test_grade_returns_the_truth_on_each_backend(
     backend: str, deck: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, shown = run_json(capsys, "show", f"expand.{backend}", "--seed", "5", "--deck", str(deck), "--json")
+    code, shown = run_json(capsys, "show", f"cli/expand.{backend}", "--seed", "5", "--deck", str(deck), "--json")
     assert code == 0
     a, b = shown["values"]["a"], shown["values"]["b"]
     assert f"{a}, {b}" in shown["code"]
@@ -89,7 +89,7 @@ def test_grade_returns_the_truth_on_each_backend(
     code, verdict = run_json(
         capsys,
         "grade",
-        f"expand.{backend}",
+        f"cli/expand.{backend}",
         "--seed",
         "5",
         "--answer",
@@ -107,7 +107,7 @@ def test_grade_returns_the_truth_on_each_backend(
     code, verdict = run_json(
         capsys,
         "grade",
-        "expand",
+        "cli/expand",
         "--backend",
         backend,
         "--seed",
@@ -126,7 +126,7 @@ def test_grade_returns_the_truth_on_each_backend(
 
 def test_malformed_answer_is_not_graded(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, verdict = run_json(
-        capsys, "grade", "expand.torch", "--answer", "(2, 3", "--deck", str(deck), "--json"
+        capsys, "grade", "cli/expand.torch", "--answer", "(2, 3", "--deck", str(deck), "--json"
     )
     assert code == 2
     assert verdict["correct"] is None and "malformed" in verdict["error"]
@@ -138,8 +138,8 @@ def test_unknown_card(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_show_is_reproducible(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, first = run_json(capsys, "show", "expand.torch", "--seed", "11", "--deck", str(deck), "--json")
-    _, again = run_json(capsys, "show", "expand.torch", "--seed", "11", "--deck", str(deck), "--json")
+    _, first = run_json(capsys, "show", "cli/expand.torch", "--seed", "11", "--deck", str(deck), "--json")
+    _, again = run_json(capsys, "show", "cli/expand.torch", "--seed", "11", "--deck", str(deck), "--json")
     assert first == again
 
 
@@ -210,10 +210,10 @@ def test_grade_renders_the_answer_for_the_variant(tmp_path: Path, capsys: pytest
             """
         ).lstrip()
     )
-    _, shown = run_json(capsys, "show", "pick.torch", "--seed", "4", "--deck", str(deck), "--json")
+    _, shown = run_json(capsys, "show", "rendered/pick.torch", "--seed", "4", "--deck", str(deck), "--json")
     i = shown["values"]["i"]
     code, verdict = run_json(
-        capsys, "grade", "pick.torch", "--seed", "4", "--answer", str(3 * i), "--deck", str(deck), "--json"
+        capsys, "grade", "rendered/pick.torch", "--seed", "4", "--answer", str(3 * i), "--deck", str(deck), "--json"
     )
     assert (code, verdict["correct"], verdict["expected"]) == (0, True, str(3 * i))
 
