@@ -248,27 +248,10 @@ def _write_params(
 
     params: dict[str, Any] = {f"b_{name}": value for name, value in was.items()}
     params.update(repo.state_columns(after))
-    params.update(
-        profile=profile,
-        uuid=review.uuid,
-        card_uid=review.card_uid,
-        seed=review.seed,
-        variables=Json(review.variables),
-        answer_given=review.answer_given,
-        expected=review.expected,
-        correct=review.correct,
-        error=review.error,
-        rating=review.rating,
-        backend=review.backend,
-        device=review.device,
-        framework_version=review.framework_version,
-        response_ms=review.response_ms,
-        run_ms=review.run_ms,
-        shown_at=review.shown_at,
-        reviewed_at=review.reviewed_at,
-        state_after=Json(after.to_dict()),
-        state_before=Json(before.to_dict()),
-    )
+    columns = repo.review_columns(review, before, after)
+    for json_column in ("variables", "state_after", "state_before"):
+        columns[json_column] = Json(columns[json_column])
+    params.update(columns, profile=profile, uuid=review.uuid)
     return params
 
 

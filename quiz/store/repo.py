@@ -344,6 +344,30 @@ class ReviewInput:
     uuid: str | None = None
 
 
+def review_columns(review: ReviewInput, before: Memory, after: Memory) -> dict[str, Any]:
+    """The review table's columns for one review, besides its id, uuid and profile (both write paths)."""
+    return {
+        "card_uid": review.card_uid,
+        "seed": review.seed,
+        "variables": review.variables,
+        "answer_given": review.answer_given,
+        "expected": review.expected,
+        "correct": review.correct,
+        "error": review.error,
+        "rating": review.rating,
+        "backend": review.backend,
+        "device": review.device,
+        "framework_version": review.framework_version,
+        "response_ms": review.response_ms,
+        "run_ms": review.run_ms,
+        "shown_at": review.shown_at,
+        "reviewed_at": review.reviewed_at,
+        "state_after": after.to_dict(),
+        "due_after": after.due,
+        "state_before": before.to_dict(),
+    }
+
+
 def record_review(session: Session, profile: str, review: ReviewInput, before: Memory, after: Memory) -> int:
     """Insert the review and update the card's memory in one transaction, then commit.
 
@@ -352,24 +376,7 @@ def record_review(session: Session, profile: str, review: ReviewInput, before: M
     row = Review(
         uuid=review.uuid or str(uuidlib.uuid4()),
         profile=profile,
-        card_uid=review.card_uid,
-        seed=review.seed,
-        variables=review.variables,
-        answer_given=review.answer_given,
-        expected=review.expected,
-        correct=review.correct,
-        error=review.error,
-        rating=review.rating,
-        backend=review.backend,
-        device=review.device,
-        framework_version=review.framework_version,
-        response_ms=review.response_ms,
-        run_ms=review.run_ms,
-        shown_at=review.shown_at,
-        reviewed_at=review.reviewed_at,
-        state_after=after.to_dict(),
-        due_after=after.due,
-        state_before=before.to_dict(),
+        **review_columns(review, before, after),
     )
     session.add(row)
     values = state_columns(after)
