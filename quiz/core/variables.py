@@ -629,6 +629,12 @@ def draw_with_choices(card: Card, seed: int) -> tuple[dict[str, Any], tuple[Any,
     raise NoVariantError(f"{card.uid}: no variant satisfied the card's conditions in {MAX_ATTEMPTS} attempts")
 
 
+def prompt_outline(template: str) -> str:
+    """A card's prompt template on one line with each `${...}` shown as "…": what a list of cards
+    shows when no variant is drawn (the expressions are deck code, not words for the learner)."""
+    return " ".join(PLACEHOLDER_RE.sub("…", template).split())
+
+
 def smallest_failing(
     card: Card,
     fails: Callable[[dict[str, Any]], bool],

@@ -425,3 +425,11 @@ def test_stored_values_rebuild_the_same_variant() -> None:
         stored = json.loads(json.dumps(v.values_json()))
         again = variant_from_values(card, seed, stored)
         assert (again.values, again.code, again.prompt) == (v.values, v.code, v.prompt)
+
+
+def test_a_prompt_outline_shows_placeholders_as_ellipses_not_deck_code() -> None:
+    # The card browser lists templates: `${...}` is Python for the deck, never words for the learner.
+    from quiz.core.variables import prompt_outline
+
+    template = "`y` is computed ${'under `torch.no_grad()`' if ng else 'outside'}.\n  Shape `(${n}, 1)`?"
+    assert prompt_outline(template) == "`y` is computed …. Shape `(…, 1)`?"

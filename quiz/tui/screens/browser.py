@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from quiz.core.variables import prompt_outline
 from quiz.tui.messages import Failed
 from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
@@ -246,7 +247,7 @@ buried, leech.
     def _cells(self, r: BrowseRow, now: datetime) -> list[Text]:
         state = r.status.primary(now)
         style = {"due": "bold red", "learning": "yellow", "new": "blue", "suspended": "dim", "buried": "dim"}
-        prompt = shown(" ".join(r.card.prompt.split()))
+        prompt = shown(prompt_outline(r.card.prompt))
         prompt.truncate(self._prompt_width(), overflow="ellipsis")
         uid = shown(r.card.uid)
         uid.truncate(CARD_WIDTH, overflow="ellipsis")
@@ -343,7 +344,7 @@ buried, leech.
         if c.tags:
             out.append(f" · tags {', '.join(c.tags)}", style="dim")
         out.append("\n")
-        out.append(" ".join(c.prompt.split()))
+        out.append(prompt_outline(c.prompt))
         out.append("\n")
         labels = ", ".join(st.labels(now))
         out.append(
