@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Engine,
     Integer,
     String,
     bindparam,
@@ -28,8 +29,10 @@ from sqlalchemy.orm import Session
 from quiz.core.queue import new_card_order, pick_next, reviews_left
 from quiz.core.scheduling import CardState as MemState
 from quiz.core.scheduling import Memory
+from quiz.store import direct
 from quiz.store.models import CardState, Review, Setting
 from quiz.store.settings_repo import save_settings
+from quiz.store.types import UTCDateTime
 
 __all__ = [
     "sync_cards",
@@ -216,9 +219,7 @@ def next_card_uid(
         head_due: list[tuple[datetime, str]] = []
         head_new: list[str] = []
         introduced = 0
-        for part, when, uid, count in session.connection().execute(
-            _queue_head(deck_ids is not None), params
-        ):
+        for part, when, uid, count in _queue_head_rows(session, params, deck_ids is not None):
             if part == 0 and when is not None:
                 head_due.append((when, uid))
             elif part == 1:
@@ -278,6 +279,31 @@ def next_card_uid(
 
 
 _QUEUE_HEAD: dict[bool, Any] = {}
+_QUEUE_HEAD_SQL: dict[Any, tuple[str, dict[str, Any]]] = {}
+_UTC_PARAM = UTCDateTime()
+
+
+def _queue_head_rows(session: Session, params: dict[str, Any], with_decks: bool) -> Iterable[Sequence[Any]]:
+    """The rows of `_queue_head`. On PostgreSQL (psycopg), when the session has nothing open, as one
+    autocommit statement through the driver (quiz.store.direct): no BEGIN and ROLLBACK around it, and
+    the statement stays prepared on the connection. Else in the session, as any query."""
+    bind = session.get_bind()
+    if with_decks or session.in_transaction() or not isinstance(bind, Engine) or not direct.available(bind):
+        return session.connection().execute(_queue_head(with_decks), params).all()
+    dialect = bind.dialect
+    key = (dialect.name, dialect.driver, dialect.server_version_info)
+    if key not in _QUEUE_HEAD_SQL:
+        compiled = _queue_head(False).compile(dialect=dialect)
+        # The statement's literals (part numbers, the new state) are bound parameters: keep their values.
+        _QUEUE_HEAD_SQL[key] = str(compiled), compiled.construct_params(params)
+    sql, fixed = _QUEUE_HEAD_SQL[key]
+    values = {**fixed, **params}
+    for name in ("now", "horizon", "day_start"):
+        values[name] = _UTC_PARAM.process_bind_param(values[name], dialect)
+    with direct.cursor(bind) as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    return [(part, _UTC_PARAM.process_result_value(when, dialect), uid, n) for part, when, uid, n in rows]
 
 
 def _queue_head(with_decks: bool) -> Any:
