@@ -7,9 +7,12 @@ from (two devices of one learner cannot both build on the same old state).
 On PostgreSQL that takes two round trips and no open transaction: read the
 card's memory, compute the new one, then one statement locks the row, checks
 that its memory is still the one read, inserts the review (unless its UUID
-is already there) and updates the memory, committed on its own. When the
-memory changed in between (another device answered the card), the review is
-saved the careful way: the row is locked (FOR UPDATE; BEGIN IMMEDIATE on
+is already there) and updates the memory, committed on its own. When this
+app wrote the card's memory last (`Store.written`), the read is skipped and
+the statement checks the row against that memory instead: one round trip.
+When the memory is not the one built on (another device answered the card),
+the statement writes nothing and the memory is read again; when it changed
+between that read and the write too, the review is saved the careful way: the row is locked (FOR UPDATE; BEGIN IMMEDIATE on
 SQLite, which always takes that way) while the new memory is computed.
 Serialization failures, deadlocks, a busy SQLite file or a dropped
 connection are retried. When a commit's reply was lost, the retry finds the
@@ -22,6 +25,7 @@ often the graded answer was right, and exam scores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -192,30 +196,39 @@ def _fast_path(store: Store) -> bool:
 
 
 def _commit_unlocked(
-    store: Store, profile: str, review: repo.ReviewInput, schedule: Callable[[Memory], Memory]
+    store: Store,
+    profile: str,
+    review: repo.ReviewInput,
+    schedule: Callable[[Memory], Memory],
+    known: Memory | None = None,
 ) -> tuple[int, Memory, bool] | None:
-    """The usual case on PostgreSQL in two round trips, no transaction held while scheduling.
+    """The usual case on PostgreSQL, no transaction held while scheduling: read the memory, then write.
 
-    None when the card's memory changed between the read and the write (or it has no row yet):
-    nothing was written, and the caller takes the locked way. Driver errors come out as
-    SQLAlchemy's DBAPIError, as from any other statement.
+    With `known` (the memory this app last wrote for the card) the read is skipped: one round trip,
+    and the write still stores nothing unless the row holds exactly that memory. None when the
+    card's memory is not the one built on (another device answered it, or it has no row yet):
+    nothing was written, and the caller reads again or takes the locked way. Driver errors come out
+    as SQLAlchemy's DBAPIError, as from any other statement.
     """
     with direct.cursor(store.engine) as cursor:
-        cursor.execute(_PG_READ, {"profile": profile, "card_uid": review.card_uid})
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        was = dict(zip(_MEMORY, row))
-        before = Memory(
-            state=MemState(was["state"]),
-            step=was["step"],
-            stability=was["stability"],
-            difficulty=was["difficulty"],
-            due=_utc(was["due"]),
-            last_review=_utc(was["last_review"]),
-            reps=was["reps"],
-            lapses=was["lapses"],
-        )
+        if known is not None:
+            before, was = known, repo.state_columns(known)
+        else:
+            cursor.execute(_PG_READ, {"profile": profile, "card_uid": review.card_uid})
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            was = dict(zip(_MEMORY, row))
+            before = Memory(
+                state=MemState(was["state"]),
+                step=was["step"],
+                stability=was["stability"],
+                difficulty=was["difficulty"],
+                due=_utc(was["due"]),
+                last_review=_utc(was["last_review"]),
+                reps=was["reps"],
+                lapses=was["lapses"],
+            )
         after = schedule(before)
         cursor.execute(_PG_WRITE, _write_params(profile, review, was, before, after))
         written = cursor.fetchone()
@@ -229,6 +242,18 @@ def _commit_unlocked(
         if done is not None:
             return done[0], done[1], False
     return None
+
+
+REMEMBERED = 4096  # cards whose last written memory an app keeps (a learner's day touches far fewer)
+
+
+def _remember(store: Store, profile: str, card_uid: str, memory: Memory) -> None:
+    """The memory just written for the card: the next review of it builds on this without a read."""
+    written = store.written
+    if len(written) >= REMEMBERED:
+        with contextlib.suppress(RuntimeError, StopIteration):  # another thread of the app changed it
+            written.pop(next(iter(written)), None)  # the oldest
+    written[(profile, card_uid)] = memory
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -283,9 +308,14 @@ def commit_review(
     first = 0
     if _fast_path(store) and attempts > 0:
         first = 1  # from here on, each attempt first looks whether an earlier one landed
+        known = store.written.pop((profile, review.card_uid), None)
         try:
-            saved = _commit_unlocked(store, profile, review, schedule)
+            saved = _commit_unlocked(store, profile, review, schedule, known) if known is not None else None
+            if saved is None:  # nothing remembered, or the card moved on since (another device): read it
+                saved = _commit_unlocked(store, profile, review, schedule)
             if saved is not None:
+                if saved[2]:
+                    _remember(store, profile, review.card_uid, saved[1])
                 return saved
         except DBAPIError as exc:
             if not retryable(exc):
@@ -313,6 +343,8 @@ def commit_review(
                 before = repo.memory_from_row(row)
                 after = schedule(before)
                 review_id = repo.record_review(s, profile, review, before, after)
+                if first:
+                    _remember(store, profile, review.card_uid, after)
                 return review_id, after, True
         except IntegrityError as exc:
             # Our UUID is there (a concurrent attempt of the same review won), or two first

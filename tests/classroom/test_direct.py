@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.store import direct, repo
 from quiz.store.classroom import commit_review, retryable
-from quiz.store.db import open_store
+from quiz.store.db import Store, open_store
 from quiz.store.models import CardState, Review
 from tests.factories import review_input
 
@@ -139,3 +139,66 @@ def test_a_card_answered_again_and_again_takes_the_one_statement_way_each_time(p
                 assert repo.memory_of(s, "ada", "d/a") == saved[1]
     finally:
         store.dispose()
+
+
+def test_a_card_this_app_wrote_last_is_saved_without_reading_it_again(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import classroom
+
+    store = open_store(pg_url, backup=False)
+    scheduler = make_scheduler()
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        _id, first, _ = commit_review(
+            store, "ada", review_input("d/a", when=NOW, deck_id="d"), lambda b: review(b, 3, NOW, scheduler)
+        )
+        monkeypatch.setattr(classroom, "_PG_READ", "SELECT 1 / 0")  # a read now fails loudly
+        later = NOW + timedelta(minutes=10)
+        _id, second, inserted = commit_review(
+            store,
+            "ada",
+            review_input("d/a", when=later, deck_id="d"),
+            lambda b: review(b, 3, later, scheduler),
+        )
+        assert inserted and second.reps == 2
+        with store.session() as s:
+            assert repo.memory_of(s, "ada", "d/a") == second
+            assert [r.state_before for r in s.scalars(select(Review).order_by(Review.id))][
+                1
+            ] == first.to_dict()
+    finally:
+        store.dispose()
+
+
+def test_a_remembered_memory_another_device_moved_on_is_read_again_never_overwritten(pg_url: str) -> None:
+    laptop, phone = open_store(pg_url, backup=False), open_store(pg_url, backup=False)
+    scheduler = make_scheduler()
+
+    def rate(store: Store, rating: int, minutes: int) -> Memory:
+        when = NOW + timedelta(minutes=minutes)
+        _id, after, inserted = commit_review(
+            store,
+            "ada",
+            review_input("d/a", when=when, rating=rating, deck_id="d"),
+            lambda b: review(b, rating, when, scheduler),
+        )
+        assert inserted
+        return after
+
+    try:
+        with laptop.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        rate(laptop, 3, 0)  # the laptop remembers what it wrote
+        on_phone = rate(phone, 1, 5)  # then the phone answers the same card
+        last = rate(laptop, 3, 10)  # the laptop's memory is stale: the row is read again
+        assert last.reps == 3
+        with laptop.session() as s:
+            rows = list(s.scalars(select(Review).order_by(Review.id)))
+            assert repo.memory_of(s, "ada", "d/a") == last
+        assert [r.rating for r in rows] == [3, 1, 3]
+        assert rows[2].state_before == on_phone.to_dict()  # built on the phone's answer
+    finally:
+        laptop.dispose()
+        phone.dispose()
