@@ -8,8 +8,9 @@ On PostgreSQL that takes two round trips and no open transaction: read the
 card's memory, compute the new one, then one statement locks the row, checks
 that its memory is still the one read, inserts the review (unless its UUID
 is already there) and updates the memory, committed on its own. When this
-app wrote the card's memory last (`Store.written`), the read is skipped and
-the statement checks the row against that memory instead: one round trip.
+app has the card's memory already (it read it for the queue, or wrote it:
+`quiz.store.direct.remembered`), the read is skipped and the statement checks
+the row against that memory instead: one round trip.
 When the memory is not the one built on (another device answered the card),
 the statement writes nothing and the memory is read again; when it changed
 between that read and the write too, the review is saved the careful way: the row is locked (FOR UPDATE; BEGIN IMMEDIATE on
@@ -25,7 +26,6 @@ often the graded answer was right, and exam scores.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -204,7 +204,7 @@ def _commit_unlocked(
 ) -> tuple[int, Memory, bool] | None:
     """The usual case on PostgreSQL, no transaction held while scheduling: read the memory, then write.
 
-    With `known` (the memory this app last wrote for the card) the read is skipped: one round trip,
+    With `known` (the memory this app last read or wrote for the card) the read is skipped: one round trip,
     and the write still stores nothing unless the row holds exactly that memory. None when the
     card's memory is not the one built on (another device answered it, or it has no row yet):
     nothing was written, and the caller reads again or takes the locked way. Driver errors come out
@@ -242,18 +242,6 @@ def _commit_unlocked(
         if done is not None:
             return done[0], done[1], False
     return None
-
-
-REMEMBERED = 4096  # cards whose last written memory an app keeps (a learner's day touches far fewer)
-
-
-def _remember(store: Store, profile: str, card_uid: str, memory: Memory) -> None:
-    """The memory just written for the card: the next review of it builds on this without a read."""
-    written = store.written
-    if len(written) >= REMEMBERED:
-        with contextlib.suppress(RuntimeError, StopIteration):  # another thread of the app changed it
-            written.pop(next(iter(written)), None)  # the oldest
-    written[(profile, card_uid)] = memory
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -308,14 +296,14 @@ def commit_review(
     first = 0
     if _fast_path(store) and attempts > 0:
         first = 1  # from here on, each attempt first looks whether an earlier one landed
-        known = store.written.pop((profile, review.card_uid), None)
+        known = direct.remembered(store.engine).pop((profile, review.card_uid), None)
         try:
             saved = _commit_unlocked(store, profile, review, schedule, known) if known is not None else None
             if saved is None:  # nothing remembered, or the card moved on since (another device): read it
                 saved = _commit_unlocked(store, profile, review, schedule)
             if saved is not None:
                 if saved[2]:
-                    _remember(store, profile, review.card_uid, saved[1])
+                    direct.remember(store.engine, profile, review.card_uid, saved[1])
                 return saved
         except DBAPIError as exc:
             if not retryable(exc):
@@ -344,7 +332,7 @@ def commit_review(
                 after = schedule(before)
                 review_id = repo.record_review(s, profile, review, before, after)
                 if first:
-                    _remember(store, profile, review.card_uid, after)
+                    direct.remember(store.engine, profile, review.card_uid, after)
                 return review_id, after, True
         except IntegrityError as exc:
             # Our UUID is there (a concurrent attempt of the same review won), or two first

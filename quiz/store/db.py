@@ -10,7 +10,7 @@ StoreError with a message for the learner, never a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +73,6 @@ class Store:
     engine: Engine
     sessions: sessionmaker[Session]
     revision: str | None
-    # The memory this app last wrote per (profile, card): quiz.store.classroom builds the next review on it
-    # without reading the row again, and its write checks that the row still holds exactly that.
-    written: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
 
     def session(self) -> Session:
         return self.sessions()

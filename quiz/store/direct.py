@@ -17,6 +17,7 @@ retry gets a fresh one).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,12 +25,37 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["DirectCursor", "available", "cursor"]
+__all__ = ["DirectCursor", "available", "cursor", "remembered"]
+
+REMEMBERED = 4096  # cards whose memory an app keeps (a learner's day touches far fewer)
+_REMEMBERED: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
 
 
 def available(engine: Engine) -> bool:
     """Is this a PostgreSQL engine on psycopg 3 (the only driver this path speaks)?"""
     return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+
+
+def remembered(engine: Engine) -> dict[tuple[str, str], Any]:
+    """The memory this app last saw per (profile, card) on this engine: read for the queue, or written.
+
+    quiz.store.classroom builds the next review of the card on it without reading the row again; its
+    write stores nothing unless the row still holds exactly that memory (else it reads and retries).
+    """
+    table = _REMEMBERED.get(engine)
+    if table is None:
+        table = _REMEMBERED[engine] = {}
+    return table
+
+
+def remember(engine: Engine, profile: str, card_uid: str, memory: Any) -> None:
+    table = remembered(engine)
+    if len(table) >= REMEMBERED:
+        try:
+            table.pop(next(iter(table)), None)  # the oldest
+        except (RuntimeError, StopIteration):  # another thread of the app changed it meanwhile
+            pass
+    table[(profile, card_uid)] = memory
 
 
 class DirectCursor:

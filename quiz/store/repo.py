@@ -218,12 +218,15 @@ def next_card_uid(
             params["deck_ids"] = list(deck_ids)
         head_due: list[tuple[datetime, str]] = []
         head_new: list[str] = []
+        memories: dict[str, Sequence[Any]] = {}
         introduced = 0
-        for part, when, uid, count in _queue_head_rows(session, params, deck_ids is not None):
+        for part, when, uid, count, *memory in _queue_head_rows(session, params, deck_ids is not None):
             if part == 0 and when is not None:
                 head_due.append((when, uid))
+                memories[uid] = memory
             elif part == 1:
                 head_new.append(uid)
+                memories[uid] = memory
             elif part == 2:
                 introduced = int(count or 0)
         turned_down = 0
@@ -244,6 +247,8 @@ def next_card_uid(
         )
         # With nothing turned down, the first page decides exactly as all the rows would.
         if turned_down == 0 or (len(head_due) < batch and len(head_new) < batch):
+            if picked is not None:
+                _remember_shown(session, profile, picked, memories.get(picked))
             return picked
     horizon = now + learn_ahead
     scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
@@ -278,6 +283,20 @@ def next_card_uid(
     )
 
 
+def _remember_shown(session: Session, profile: str, uid: str, memory: Sequence[Any] | None) -> None:
+    """On PostgreSQL the app keeps the picked card's memory as read (quiz.store.direct.remembered):
+    saving its review then needs no second read, unless another device answered the card meanwhile."""
+    bind = session.get_bind()
+    if memory is not None and isinstance(bind, Engine) and direct.available(bind):
+        state, step, stability, difficulty, due, last_review, reps, lapses = memory
+        direct.remember(
+            bind,
+            profile,
+            uid,
+            Memory(MemState(state), step, stability, difficulty, due, last_review, reps, lapses),
+        )
+
+
 _QUEUE_HEAD: dict[bool, Any] = {}
 _QUEUE_HEAD_SQL: dict[Any, tuple[str, dict[str, Any]]] = {}
 _UTC_PARAM = UTCDateTime()
@@ -303,16 +322,44 @@ def _queue_head_rows(session: Session, params: dict[str, Any], with_decks: bool)
     with direct.cursor(bind) as cursor:
         cursor.execute(sql, values)
         rows = cursor.fetchall()
-    return [(part, _UTC_PARAM.process_result_value(when, dialect), uid, n) for part, when, uid, n in rows]
+    utc = _UTC_PARAM.process_result_value
+    return [
+        (
+            part,
+            utc(when, dialect),
+            uid,
+            n,
+            state,
+            step,
+            stability,
+            difficulty,
+            utc(due, dialect),
+            utc(last, dialect),
+            reps,
+            lapses,
+        )
+        for part, when, uid, n, state, step, stability, difficulty, due, last, reps, lapses in rows
+    ]
 
 
 def _queue_head(with_decks: bool) -> Any:
-    """Built once: (part, due, card_uid, count) rows — part 0 the earliest due cards up to the
-    horizon, 1 the next new cards, 2 how many cards were first answered since day_start."""
+    """Built once: (part, due, card_uid, count, *memory) rows — part 0 the earliest due cards up to the
+    horizon, 1 the next new cards, 2 how many cards were first answered since day_start; `memory` is
+    the card's state, step, stability, difficulty, due, last_review, reps and lapses (parts 0 and 1)."""
     if with_decks in _QUEUE_HEAD:
         return _QUEUE_HEAD[with_decks]
     t = CardState.__table__.c
     when = CardState.__table__.c.due.type
+    memory = (
+        t.state,
+        t.step,
+        t.stability,
+        t.difficulty,
+        t.due.label("m_due"),
+        t.last_review,
+        t.reps,
+        t.lapses,
+    )
     scope = [
         t.profile == bindparam("profile"),
         t.suspended.is_(False),
@@ -321,28 +368,46 @@ def _queue_head(with_decks: bool) -> Any:
     if with_decks:
         scope.append(t.deck_id.in_(bindparam("deck_ids", expanding=True)))
     due = (
-        select(t.due, t.card_uid)
+        select(t.due, t.card_uid, *memory)
         .where(*scope, t.due.is_not(None), t.due <= bindparam("horizon", type_=when))
         .order_by(t.due)
         .limit(bindparam("batch"))
         .subquery()
     )
     new = (
-        select(t.card_uid, t.position)
+        select(t.card_uid, t.position, *memory)
         .where(*scope, t.state == 0)
         .order_by(t.position)
         .limit(bindparam("batch"))
         .subquery()
     )
     no_count = cast(null(), Integer)
+    names = ("state", "step", "stability", "difficulty", "m_due", "last_review", "reps", "lapses")
+    no_memory = [cast(null(), t[name].type if name != "m_due" else when) for name in names]
     head = union_all(
-        select(literal(0).label("part"), due.c.due, due.c.card_uid, no_count.label("n"), literal(0).label("k")),
-        select(literal(1), cast(null(), when), new.c.card_uid, no_count, new.c.position),
         select(
-            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0)
+            literal(0).label("part"),
+            due.c.due,
+            due.c.card_uid,
+            no_count.label("n"),
+            literal(0).label("k"),
+            *(due.c[name] for name in names),
+        ),
+        select(
+            literal(1),
+            cast(null(), when),
+            new.c.card_uid,
+            no_count,
+            new.c.position,
+            *(new.c[n] for n in names),
+        ),
+        select(
+            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0), *no_memory
         ).where(t.profile == bindparam("profile"), t.introduced_at >= bindparam("day_start", type_=when)),
     ).subquery()
-    stmt = select(head.c.part, head.c.due, head.c.card_uid, head.c.n).order_by(head.c.part, head.c.due, head.c.k)
+    stmt = select(
+        head.c.part, head.c.due, head.c.card_uid, head.c.n, *(head.c[name] for name in names)
+    ).order_by(head.c.part, head.c.due, head.c.k)
     _QUEUE_HEAD[with_decks] = stmt
     return stmt
 

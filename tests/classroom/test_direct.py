@@ -202,3 +202,60 @@ def test_a_remembered_memory_another_device_moved_on_is_read_again_never_overwri
     finally:
         laptop.dispose()
         phone.dispose()
+
+
+def test_the_card_the_queue_picked_is_saved_without_reading_it_again(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from quiz.store import classroom
+
+    store = open_store(pg_url, backup=False)
+    try:
+        with store.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d"), ("d/b", "d")])
+        with store.session() as s:
+            uid = repo.next_card_uid(s, "ada", now=NOW, new_limit=10, day_start=DAY_START)
+        assert uid == "d/a"
+        monkeypatch.setattr(classroom, "_PG_READ", "SELECT 1 / 0")  # a read now fails loudly
+        _id, after, inserted = commit_review(
+            store,
+            "ada",
+            review_input(uid, when=NOW, deck_id="d"),
+            lambda b: review(b, 3, NOW, make_scheduler()),
+        )
+        assert inserted and after.reps == 1
+        with store.session() as s:
+            assert repo.memory_of(s, "ada", "d/a") == after
+    finally:
+        store.dispose()
+
+
+def test_a_card_answered_elsewhere_after_the_queue_showed_it_builds_on_that_answer(pg_url: str) -> None:
+    laptop, phone = open_store(pg_url, backup=False), open_store(pg_url, backup=False)
+    scheduler = make_scheduler()
+    try:
+        with laptop.session() as s:
+            repo.sync_cards(s, "ada", [("d/a", "d")])
+        with laptop.session() as s:  # the laptop shows the card (and keeps its memory as read)
+            assert repo.next_card_uid(s, "ada", now=NOW, new_limit=10, day_start=DAY_START) == "d/a"
+        _id, on_phone, _ = commit_review(  # meanwhile the phone answers it
+            phone,
+            "ada",
+            review_input("d/a", when=NOW, rating=1, deck_id="d"),
+            lambda b: review(b, 1, NOW, scheduler),
+        )
+        later = NOW + timedelta(minutes=1)
+        _id, last, inserted = commit_review(
+            laptop,
+            "ada",
+            review_input("d/a", when=later, deck_id="d"),
+            lambda b: review(b, 3, later, scheduler),
+        )
+        assert inserted and last.reps == 2
+        with laptop.session() as s:
+            rows = list(s.scalars(select(Review).order_by(Review.id)))
+            assert repo.memory_of(s, "ada", "d/a") == last
+        assert rows[1].state_before == on_phone.to_dict()
+    finally:
+        laptop.dispose()
+        phone.dispose()
