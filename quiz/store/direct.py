@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["DirectCursor", "available", "cursor", "remembered"]
+__all__ = ["DirectCursor", "available", "cursor", "remember", "remembered"]
 
 REMEMBERED = 4096  # cards whose memory an app keeps (a learner's day touches far fewer)
 _REMEMBERED: weakref.WeakKeyDictionary[Engine, dict[tuple[str, str], Any]] = weakref.WeakKeyDictionary()
