@@ -36,6 +36,7 @@ __all__ = [
     "add_learner",
     "remove_learner",
     "redeem",
+    "token_owner",
     "session_profile",
     "end_session",
     "prune",
@@ -177,6 +178,21 @@ def redeem(
         )
         s.commit()
     return SignedIn(profile=row.profile, session=session, expires_at=now + lifetime)
+
+
+def token_owner(store: Store, token: str) -> str | None:
+    """Whose sign-in token this is, used or expired alike (the sign-in limits count per learner); None if unknown."""
+    token = token.strip()
+    if not token or len(token) > 200:
+        return None
+    wanted = digest(token)
+    with store.session() as s:
+        row = s.execute(
+            select(SignInToken.profile, SignInToken.token_sha256).where(SignInToken.token_sha256 == wanted)
+        ).first()
+    if row is None or not hmac.compare_digest(row.token_sha256, wanted):
+        return None
+    return str(row.profile)
 
 
 def _live_session(s: Session, session: str, now: datetime) -> WebSession | None:

@@ -19,6 +19,11 @@ What is checked where:
   has been idle for `idle_s`, and when the same learner opens another tab.
 - At most `seats` apps run at once; the others wait in order, told so on
   their page (quiz.serve.seats).
+- Sign-ins are limited (quiz.serve.limits): refused ones per address, and
+  every attempt with a learner's token per learner, in a sliding window;
+  past a limit the form answers 429 with Retry-After and spends no token.
+- Every expiry (sessions, sign-in tokens, the limits' windows) reads the
+  server's one clock, `ClassServer.clock` (tests move it instead of waiting).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +45,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from quiz.serve import logins, pages
+from quiz.serve.limits import AttemptLimiter, client_address
 from quiz.serve.process import AppProcess
 from quiz.serve.seats import Seats
 from quiz.store.db import Store
@@ -76,16 +84,32 @@ class ServeConfig:
     worker_memory_mb: int = 768  # card code's memory per worker, over the warm framework
     worker_idle_s: float = 300.0
     threads: int = 1  # intra-op threads per worker: thirty learners share the cores
+    signin_window_s: float = 600.0  # the sign-in limits count attempts in this sliding window
+    signin_failures_per_address: int = 20  # refused sign-ins from one address (a school shares one)
+    signin_attempts_per_learner: int = 10  # attempts with one learner's tokens, used or not
 
 
 class ClassServer:
     """The aiohttp application and what it keeps while running: the seats and the live apps."""
 
-    def __init__(self, config: ServeConfig, store: Store) -> None:
+    def __init__(
+        self, config: ServeConfig, store: Store, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self.config = config
         self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.seats = Seats(config.seats)
         self.live: dict[str, _Learner] = {}  # profile → its connection (one app per learner)
+        seconds = self._seconds
+        self.address_failures = AttemptLimiter(
+            config.signin_failures_per_address, config.signin_window_s, seconds
+        )
+        self.learner_attempts = AttemptLimiter(
+            config.signin_attempts_per_learner, config.signin_window_s, seconds
+        )
+
+    def _seconds(self) -> float:
+        return self.clock().timestamp()
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self.guard], client_max_size=16 * 1024)
@@ -112,7 +136,7 @@ class ClassServer:
         cookie = request.cookies.get(COOKIE)
         if not cookie:
             return None
-        return await asyncio.to_thread(logins.session_profile, self.store, cookie)
+        return await asyncio.to_thread(logins.session_profile, self.store, cookie, now=self.clock())
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -179,15 +203,33 @@ class ClassServer:
         return handler
 
     async def sign_in(self, request: web.Request) -> web.Response:
+        address = client_address(request.remote, request.headers.get("X-Forwarded-For"))
+        wait = self.address_failures.wait_s(address)
+        if wait:
+            log.info("sign-in from %s held back: too many refused", address)
+            return self._too_many(wait, "from this address")
         form = await request.post()
         token = form.get("token")
         signed = None
         if isinstance(token, str):
-            signed = await asyncio.to_thread(
-                logins.redeem, self.store, token, lifetime=timedelta(seconds=self.config.session_s)
-            )
+            owner = await asyncio.to_thread(logins.token_owner, self.store, token)
+            if owner is not None:
+                wait = self.learner_attempts.wait_s(owner)
+                if wait:
+                    log.info("sign-in as %s from %s held back: too many for this learner", owner, address)
+                    self.address_failures.record(address)
+                    return self._too_many(wait, "for this learner")
+                self.learner_attempts.record(owner)
+                signed = await asyncio.to_thread(
+                    logins.redeem,
+                    self.store,
+                    token,
+                    lifetime=timedelta(seconds=self.config.session_s),
+                    now=self.clock(),
+                )
         if signed is None:
-            log.info("sign-in refused from %s", request.remote)
+            log.info("sign-in refused from %s", address)
+            self.address_failures.record(address)
             return web.Response(
                 status=403,
                 text=pages.sign_in_page(
@@ -195,7 +237,7 @@ class ClassServer:
                 ),
                 content_type="text/html",
             )
-        log.info("%s signed in from %s", signed.profile, request.remote)
+        log.info("%s signed in from %s", signed.profile, address)
         response = web.HTTPSeeOther("/")
         response.set_cookie(
             COOKIE,
@@ -207,6 +249,19 @@ class ClassServer:
             secure=self._secure(request),
         )
         raise response
+
+    def _too_many(self, wait_s: float, where: str) -> web.Response:
+        """429: nothing was looked up or spent; the token still works once the window has moved on."""
+        minutes = max(1, math.ceil(wait_s / 60))
+        return web.Response(
+            status=429,
+            headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
+            text=pages.sign_in_page(
+                f"Too many sign-in attempts {where}. Try again in {minutes} minute{'s' if minutes > 1 else ''}; "
+                "your sign-in link still works."
+            ),
+            content_type="text/html",
+        )
 
     async def sign_out(self, request: web.Request) -> web.Response:
         cookie = request.cookies.get(COOKIE, "")
@@ -241,7 +296,7 @@ class ClassServer:
         async def prune() -> None:
             while True:
                 try:
-                    n = await asyncio.to_thread(logins.prune, self.store)
+                    n = await asyncio.to_thread(logins.prune, self.store, now=self.clock())
                     if n:
                         log.info("pruned %d expired or used sign-ins and sessions", n)
                 except Exception:
@@ -429,7 +484,11 @@ class _Learner:
             await asyncio.sleep(min(cfg.recheck_s, cfg.idle_s))
             try:
                 profile = await asyncio.to_thread(
-                    logins.session_profile, self.server.store, self.cookie, touch=True
+                    logins.session_profile,
+                    self.server.store,
+                    self.cookie,
+                    now=self.server.clock(),
+                    touch=True,
                 )
             except Exception:
                 log.exception("checking %s's session failed", self.profile)

@@ -7,9 +7,13 @@ from (two devices of one learner cannot both build on the same old state).
 On PostgreSQL that takes two round trips and no open transaction: read the
 card's memory, compute the new one, then one statement locks the row, checks
 that its memory is still the one read, inserts the review (unless its UUID
-is already there) and updates the memory, committed on its own. When the
-memory changed in between (another device answered the card), the review is
-saved the careful way: the row is locked (FOR UPDATE; BEGIN IMMEDIATE on
+is already there) and updates the memory, committed on its own. When this
+app has the card's memory already (it read it for the queue, or wrote it:
+`quiz.store.direct.remembered`), the read is skipped and the statement checks
+the row against that memory instead: one round trip.
+When the memory is not the one built on (another device answered the card),
+the statement writes nothing and the memory is read again; when it changed
+between that read and the write too, the review is saved the careful way: the row is locked (FOR UPDATE; BEGIN IMMEDIATE on
 SQLite, which always takes that way) while the new memory is computed.
 Serialization failures, deadlocks, a busy SQLite file or a dropped
 connection are retried. When a commit's reply was lost, the retry finds the
@@ -22,6 +26,7 @@ often the graded answer was right, and exam scores.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid as uuidlib
@@ -30,13 +35,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from quiz.core.scheduling import CardState as MemState
 from quiz.core.scheduling import Memory
-from quiz.store import repo
+from quiz.store import direct, repo
 from quiz.store.db import Store
 from quiz.store.models import CardState, Exam, ExamAnswer, Profile, Review
 
@@ -127,9 +132,8 @@ def _create_state(store: Store, profile: str, review: repo.ReviewInput) -> None:
 
 # --- PostgreSQL: the review in one statement, written only over the memory it was computed from ----
 #
-# Through psycopg's own cursor on the pooled connection: under a class's load the client's CPU
-# is the limit (learners' apps and server share the cores in the bench), and SQLAlchemy's
-# execution machinery cost more than the driver itself for these two statements.
+# Through psycopg's own cursor, autocommit (quiz.store.direct): under a class's load the client's
+# CPU is the limit, and SQLAlchemy's execution machinery cost more than the driver itself.
 
 _MEMORY = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
 _PG_READ = (
@@ -188,45 +192,48 @@ SELECT (SELECT id FROM ins) AS review_id, (SELECT count(*) FROM cur) AS matched
 
 
 def _fast_path(store: Store) -> bool:
-    return store.engine.dialect.name == "postgresql" and store.engine.dialect.driver == "psycopg"
+    return direct.available(store.engine)
 
 
 def _commit_unlocked(
-    store: Store, profile: str, review: repo.ReviewInput, schedule: Callable[[Memory], Memory]
+    store: Store,
+    profile: str,
+    review: repo.ReviewInput,
+    schedule: Callable[[Memory], Memory],
+    known: Memory | None = None,
 ) -> tuple[int, Memory, bool] | None:
-    """The usual case on PostgreSQL in two round trips, no transaction held while scheduling.
+    """The usual case on PostgreSQL, no transaction held while scheduling: read the memory, then write.
 
-    None when the card's memory changed between the read and the write (or it has no row yet):
-    nothing was written, and the caller takes the locked way. Driver errors come out as
-    SQLAlchemy's DBAPIError, as from any other statement.
+    With `known` (the memory this app last read or wrote for the card) the read is skipped: one round trip,
+    and the write still stores nothing unless the row holds exactly that memory. None when the
+    card's memory is not the one built on (another device answered it, or it has no row yet):
+    nothing was written, and the caller reads again or takes the locked way. Driver errors come out
+    as SQLAlchemy's DBAPIError, as from any other statement.
     """
-    with store.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        statement: str = _PG_READ
-        params: dict[str, Any] = {"profile": profile, "card_uid": review.card_uid}
-        try:
-            with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
-                cursor.execute(statement, params)
-                row = cursor.fetchone()
-                if row is None:
-                    return None
-                was = dict(zip(_MEMORY, row))
-                before = Memory(
-                    state=MemState(was["state"]),
-                    step=was["step"],
-                    stability=was["stability"],
-                    difficulty=was["difficulty"],
-                    due=_utc(was["due"]),
-                    last_review=_utc(was["last_review"]),
-                    reps=was["reps"],
-                    lapses=was["lapses"],
-                )
-                after = schedule(before)
-                statement, params = _PG_WRITE, _write_params(profile, review, was, before, after)
-                cursor.execute(statement, params)
-                review_id, matched = cursor.fetchone()
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _as_dbapi_error(conn, exc, statement, params) from exc
+    with direct.cursor(store.engine) as cursor:
+        if known is not None:
+            before, was = known, repo.state_columns(known)
+        else:
+            cursor.execute(_PG_READ, {"profile": profile, "card_uid": review.card_uid})
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            was = dict(zip(_MEMORY, row))
+            before = Memory(
+                state=MemState(was["state"]),
+                step=was["step"],
+                stability=was["stability"],
+                difficulty=was["difficulty"],
+                due=_utc(was["due"]),
+                last_review=_utc(was["last_review"]),
+                reps=was["reps"],
+                lapses=was["lapses"],
+            )
+        after = schedule(before)
+        cursor.execute(_PG_WRITE, _write_params(profile, review, was, before, after))
+        written = cursor.fetchone()
+        assert written is not None
+        review_id, matched = written
     if review_id is not None:
         return int(review_id), after, True
     if matched:  # the memory was current but the UUID is stored: an earlier attempt of this review
@@ -243,29 +250,28 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _write_params(
     profile: str, review: repo.ReviewInput, was: dict[str, Any], before: Memory, after: Memory
-) -> dict[str, Any]:
-    from psycopg.types.json import Json
-
+) -> dict[str, str | None]:
+    """Every value as text (NULL as None): the statement casts each, and parameters of one type
+    whatever the values (psycopg types an int by its size, a None apart from a value) keep one
+    prepared statement per connection instead of a new plan per combination."""
     params: dict[str, Any] = {f"b_{name}": value for name, value in was.items()}
     params.update(repo.state_columns(after))
-    columns = repo.review_columns(review, before, after)
+    params.update(repo.review_columns(review, before, after), profile=profile, uuid=review.uuid)
     for json_column in ("variables", "state_after", "state_before"):
-        columns[json_column] = Json(columns[json_column])
-    params.update(columns, profile=profile, uuid=review.uuid)
-    return params
+        params[json_column] = json.dumps(params[json_column])
+    return {name: _text(value) for name, value in params.items()}
 
 
-def _as_dbapi_error(conn: Connection, exc: Any, statement: str, params: dict[str, Any]) -> DBAPIError:
-    """What SQLAlchemy would have raised: its DBAPIError subclass, the connection dropped if dead."""
-    dialect = conn.dialect
-    gone = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
-    if gone:
-        conn.invalidate(exc)
-    error = DBAPIError.instance(
-        statement, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=dialect
-    )
-    assert isinstance(error, DBAPIError)
-    return error
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def commit_review(
@@ -290,9 +296,14 @@ def commit_review(
     first = 0
     if _fast_path(store) and attempts > 0:
         first = 1  # from here on, each attempt first looks whether an earlier one landed
+        known = direct.remembered(store.engine).pop((profile, review.card_uid), None)
         try:
-            saved = _commit_unlocked(store, profile, review, schedule)
+            saved = _commit_unlocked(store, profile, review, schedule, known) if known is not None else None
+            if saved is None:  # nothing remembered, or the card moved on since (another device): read it
+                saved = _commit_unlocked(store, profile, review, schedule)
             if saved is not None:
+                if saved[2]:
+                    direct.remember(store.engine, profile, review.card_uid, saved[1])
                 return saved
         except DBAPIError as exc:
             if not retryable(exc):
@@ -320,6 +331,8 @@ def commit_review(
                 before = repo.memory_from_row(row)
                 after = schedule(before)
                 review_id = repo.record_review(s, profile, review, before, after)
+                if first:
+                    direct.remember(store.engine, profile, review.card_uid, after)
                 return review_id, after, True
         except IntegrityError as exc:
             # Our UUID is there (a concurrent attempt of the same review won), or two first

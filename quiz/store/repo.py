@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Engine,
     Integer,
     String,
     bindparam,
@@ -28,8 +29,10 @@ from sqlalchemy.orm import Session
 from quiz.core.queue import new_card_order, pick_next, reviews_left
 from quiz.core.scheduling import CardState as MemState
 from quiz.core.scheduling import Memory
+from quiz.store import direct
 from quiz.store.models import CardState, Review, Setting
 from quiz.store.settings_repo import save_settings
+from quiz.store.types import UTCDateTime
 
 __all__ = [
     "sync_cards",
@@ -215,14 +218,15 @@ def next_card_uid(
             params["deck_ids"] = list(deck_ids)
         head_due: list[tuple[datetime, str]] = []
         head_new: list[str] = []
+        memories: dict[str, Sequence[Any]] = {}
         introduced = 0
-        for part, when, uid, count in session.connection().execute(
-            _queue_head(deck_ids is not None), params
-        ):
+        for part, when, uid, count, *memory in _queue_head_rows(session, params, deck_ids is not None):
             if part == 0 and when is not None:
                 head_due.append((when, uid))
+                memories[uid] = memory
             elif part == 1:
                 head_new.append(uid)
+                memories[uid] = memory
             elif part == 2:
                 introduced = int(count or 0)
         turned_down = 0
@@ -243,6 +247,8 @@ def next_card_uid(
         )
         # With nothing turned down, the first page decides exactly as all the rows would.
         if turned_down == 0 or (len(head_due) < batch and len(head_new) < batch):
+            if picked is not None:
+                _remember_shown(session, profile, picked, memories.get(picked))
             return picked
     horizon = now + learn_ahead
     scope = [CardState.profile == profile, CardState.suspended.is_(False), _not_buried(now)]
@@ -277,16 +283,83 @@ def next_card_uid(
     )
 
 
+def _remember_shown(session: Session, profile: str, uid: str, memory: Sequence[Any] | None) -> None:
+    """On PostgreSQL the app keeps the picked card's memory as read (quiz.store.direct.remembered):
+    saving its review then needs no second read, unless another device answered the card meanwhile."""
+    bind = session.get_bind()
+    if memory is not None and isinstance(bind, Engine) and direct.available(bind):
+        state, step, stability, difficulty, due, last_review, reps, lapses = memory
+        direct.remember(
+            bind,
+            profile,
+            uid,
+            Memory(MemState(state), step, stability, difficulty, due, last_review, reps, lapses),
+        )
+
+
 _QUEUE_HEAD: dict[bool, Any] = {}
+_QUEUE_HEAD_SQL: dict[Any, tuple[str, dict[str, Any]]] = {}
+_UTC_PARAM = UTCDateTime()
+
+
+def _queue_head_rows(session: Session, params: dict[str, Any], with_decks: bool) -> Iterable[Sequence[Any]]:
+    """The rows of `_queue_head`. On PostgreSQL (psycopg), when the session has nothing open, as one
+    autocommit statement through the driver (quiz.store.direct): no BEGIN and ROLLBACK around it, and
+    the statement stays prepared on the connection. Else in the session, as any query."""
+    bind = session.get_bind()
+    if with_decks or session.in_transaction() or not isinstance(bind, Engine) or not direct.available(bind):
+        return session.connection().execute(_queue_head(with_decks), params).all()
+    dialect = bind.dialect
+    key = (dialect.name, dialect.driver, dialect.server_version_info)
+    if key not in _QUEUE_HEAD_SQL:
+        compiled = _queue_head(False).compile(dialect=dialect)
+        # The statement's literals (part numbers, the new state) are bound parameters: keep their values.
+        _QUEUE_HEAD_SQL[key] = str(compiled), compiled.construct_params(params)
+    sql, fixed = _QUEUE_HEAD_SQL[key]
+    values = {**fixed, **params}
+    for name in ("now", "horizon", "day_start"):
+        values[name] = _UTC_PARAM.process_bind_param(values[name], dialect)
+    with direct.cursor(bind) as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    utc = _UTC_PARAM.process_result_value
+    return [
+        (
+            part,
+            utc(when, dialect),
+            uid,
+            n,
+            state,
+            step,
+            stability,
+            difficulty,
+            utc(due, dialect),
+            utc(last, dialect),
+            reps,
+            lapses,
+        )
+        for part, when, uid, n, state, step, stability, difficulty, due, last, reps, lapses in rows
+    ]
 
 
 def _queue_head(with_decks: bool) -> Any:
-    """Built once: (part, due, card_uid, count) rows — part 0 the earliest due cards up to the
-    horizon, 1 the next new cards, 2 how many cards were first answered since day_start."""
+    """Built once: (part, due, card_uid, count, *memory) rows — part 0 the earliest due cards up to the
+    horizon, 1 the next new cards, 2 how many cards were first answered since day_start; `memory` is
+    the card's state, step, stability, difficulty, due, last_review, reps and lapses (parts 0 and 1)."""
     if with_decks in _QUEUE_HEAD:
         return _QUEUE_HEAD[with_decks]
     t = CardState.__table__.c
     when = CardState.__table__.c.due.type
+    memory = (
+        t.state,
+        t.step,
+        t.stability,
+        t.difficulty,
+        t.due.label("m_due"),
+        t.last_review,
+        t.reps,
+        t.lapses,
+    )
     scope = [
         t.profile == bindparam("profile"),
         t.suspended.is_(False),
@@ -295,28 +368,46 @@ def _queue_head(with_decks: bool) -> Any:
     if with_decks:
         scope.append(t.deck_id.in_(bindparam("deck_ids", expanding=True)))
     due = (
-        select(t.due, t.card_uid)
+        select(t.due, t.card_uid, *memory)
         .where(*scope, t.due.is_not(None), t.due <= bindparam("horizon", type_=when))
         .order_by(t.due)
         .limit(bindparam("batch"))
         .subquery()
     )
     new = (
-        select(t.card_uid, t.position)
+        select(t.card_uid, t.position, *memory)
         .where(*scope, t.state == 0)
         .order_by(t.position)
         .limit(bindparam("batch"))
         .subquery()
     )
     no_count = cast(null(), Integer)
+    names = ("state", "step", "stability", "difficulty", "m_due", "last_review", "reps", "lapses")
+    no_memory = [cast(null(), t[name].type if name != "m_due" else when) for name in names]
     head = union_all(
-        select(literal(0).label("part"), due.c.due, due.c.card_uid, no_count.label("n"), literal(0).label("k")),
-        select(literal(1), cast(null(), when), new.c.card_uid, no_count, new.c.position),
         select(
-            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0)
+            literal(0).label("part"),
+            due.c.due,
+            due.c.card_uid,
+            no_count.label("n"),
+            literal(0).label("k"),
+            *(due.c[name] for name in names),
+        ),
+        select(
+            literal(1),
+            cast(null(), when),
+            new.c.card_uid,
+            no_count,
+            new.c.position,
+            *(new.c[n] for n in names),
+        ),
+        select(
+            literal(2), cast(null(), when), cast(null(), String), func.count(), literal(0), *no_memory
         ).where(t.profile == bindparam("profile"), t.introduced_at >= bindparam("day_start", type_=when)),
     ).subquery()
-    stmt = select(head.c.part, head.c.due, head.c.card_uid, head.c.n).order_by(head.c.part, head.c.due, head.c.k)
+    stmt = select(
+        head.c.part, head.c.due, head.c.card_uid, head.c.n, *(head.c[name] for name in names)
+    ).order_by(head.c.part, head.c.due, head.c.k)
     _QUEUE_HEAD[with_decks] = stmt
     return stmt
 

@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +90,26 @@ class Tab:
         await self.ws.send_json(["stdin", text])
 
 
+class Clock:
+    """The server's clock: the real time plus however far a test has moved it (expiry without waiting)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @dataclass
 class Served:
     url: str
     server: ClassServer
     store: Store
     origin: str
+    clock: Clock
 
     def sign_in_token(self, name: str) -> str:
         return logins.add_learner(self.store, name).token
@@ -142,14 +157,15 @@ def serve_db(db_url: str) -> str:  # noqa: F811
 @pytest.fixture
 async def served(serve_db: str, small_library: Path, serve_config: dict[str, Any]) -> AsyncIterator[Served]:  # noqa: F811
     store = open_store(serve_db)
-    server = ClassServer(ServeConfig(db_url=serve_db, port=0, **serve_config), store)
+    clock = Clock()
+    server = ClassServer(ServeConfig(db_url=serve_db, port=0, **serve_config), store, clock=clock)
     runner = web.AppRunner(server.application())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield Served(f"http://127.0.0.1:{port}", server, store, f"http://127.0.0.1:{port}")
+        yield Served(f"http://127.0.0.1:{port}", server, store, f"http://127.0.0.1:{port}", clock)
     finally:
         await runner.cleanup()
         store.dispose()
