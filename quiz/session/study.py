@@ -1,7 +1,10 @@
-"""A study session: the deck library, the learner's schedule and the runner, wired together.
+"""The study session: the next card and its variant, grading, rating, bury, suspend, undo, siblings.
 
 Shared by the TUI and the command line. It holds no UI; it reads the clock
-and draws seeds only through the `clock` and `rng` it is given.
+and draws seeds only through the `clock` and `rng` it is given. What is shown
+around it lives beside it: counts and dashboards (quiz.session.dashboards),
+the learner's saved settings (quiz.session.saved_settings), undo's record
+(quiz.session.undo), the next start (quiz.session.prepared).
 """
 
 from __future__ import annotations
@@ -10,49 +13,27 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quiz.core import stats as S
-from quiz.core.cards import BACKENDS, Card, Deck
+from quiz.core.cards import BACKENDS, Card
 from quiz.core.decks import Library
 from quiz.core.expr import ExprError
 from quiz.core.grading import RunResult, Verdict
-from quiz.core.queue import StudyScope, reviews_left, siblings_to_bury, study_day_start
+from quiz.core.queue import StudyScope, siblings_to_bury, study_day_start
 from quiz.core.scheduling import Memory, make_scheduler, review
 from quiz.core.siblings import pinned, shared_values
-from quiz.core.variables import (
-    NoVariantError,
-    Variant,
-    build_variant,
-    draw_values,
-    draw_variant,
-    variant_from_values,
-)
-
-# Grading lives in quiz.session.grading (shared with the exam and `quiz grade`); these names stay
-# importable from here until the rest of this module moves into quiz.session.
-from quiz.session.grading import Answered, MalformedAnswer, ParsedAnswer, grade_answer, run_truth
+from quiz.core.variables import NoVariantError, Variant, build_variant, draw_values, draw_variant
+from quiz.session.grading import Answered, ParsedAnswer, grade_answer, run_truth
+from quiz.session.undo import Undone, UndoStep, take_back
 
 if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.previews import IntervalPreview
-    from quiz.prepared import Prepared
     from quiz.runner.client import Runner
     from quiz.store.db import Store
-    from quiz.store.repo import QueueCounts
 
-__all__ = [
-    "Answered",
-    "HomeData",
-    "MalformedAnswer",
-    "ParsedAnswer",
-    "StatsData",
-    "Study",
-    "Undone",
-    "grade_answer",
-    "shared_values",
-    "utcnow",
-]
+__all__ = ["DISK_FULL", "MAX_SEED", "Study", "utcnow"]
 
 MAX_SEED = 2**31 - 1
 # What the learner reads when a rating cannot be saved for want of space (it was not saved; the verdict stays).
@@ -61,59 +42,6 @@ DISK_FULL = "the disk is full: your last rating was not saved; free space and ra
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class UndoStep:
-    """One thing the learner did that undo can take back."""
-
-    kind: str  # "review", "bury" or "suspend"
-    card_uid: str
-    review_id: int | None = None
-    previous: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class Undone:
-    """What undo took back; for an answer, the card and variant to ask again and what was typed."""
-
-    kind: str
-    card: Card | None
-    variant: Variant | None = None
-    answer: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HomeData:
-    """The Home screen: decks with their counts, today's progress, the streak, what comes next."""
-
-    decks: list[tuple[Deck, S.DeckCounts]]
-    total: S.DeckCounts
-    new_left_today: int
-    reviewed_today: int
-    correct_today: int
-    graded_today: int
-    streak: int
-    total_reviews: int
-    next_due: datetime | None
-    problems: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StatsData:
-    """The statistics screen, computed from the review history and the schedule."""
-
-    per_day: list[S.DayTally]
-    forecast: list[tuple[Any, int]]
-    by_section: dict[str, S.Tally]
-    by_backend: dict[str, S.Tally]
-    hardest: list[tuple[S.Hardest, Card | None]]
-    total_reviews: int
-    answers: S.Tally
-    streak: int
-    cards_seen: int
-    leeches: int
-    heatmap: list[tuple[Any, int]] = field(default_factory=list)  # (study day, reviews), a year to today
 
 
 @dataclass
@@ -191,10 +119,6 @@ class Study:
             and all(self.backend_enabled(b) for b in card.backends)
         )
 
-    def _usable_uid(self, uid: str) -> bool:
-        card = self.cards.get(uid)
-        return card is not None and self.usable(card)
-
     def next_card(self) -> Card | None:
         from quiz.store import repo
 
@@ -206,7 +130,7 @@ class Study:
                 now=now,
                 new_limit=self.settings.new_per_day,
                 day_start=study_day_start(now, self.settings.scheduling()),
-                usable=self._usable_uid,
+                usable=self.usable_uid,
                 deck_ids=self.deck_ids,
                 reviews_per_day=self.settings.reviews_per_day,
                 learn_ahead=self.learn_ahead,
@@ -369,251 +293,21 @@ class Study:
 
         Raises quiz.store.undo.UndoError when the step cannot be taken back.
         """
-        from quiz.store.undo import set_buried, set_suspended, undo_review
-
         if not self.undo_steps:
             return None
-        step = self.undo_steps[-1]
-        card = self.cards.get(step.card_uid)
-        with self.store.session() as s:
-            if step.kind == "review":
-                assert step.review_id is not None
-                undone = undo_review(s, self.profile, step.review_id)
-                for uid, before in (step.previous or {}).items():  # the siblings it buried come back
-                    set_buried(s, self.profile, uid, before)
-                self.undo_steps.pop()
-                variant = None
-                if card is not None:
-                    try:
-                        variant = variant_from_values(card, undone.seed, undone.variables)
-                    except Exception:  # the deck changed since: a fresh variant will do
-                        variant = None
-                return Undone("review", card, variant, undone.answer_given)
-            if step.kind == "bury":
-                set_buried(s, self.profile, step.card_uid, step.previous)
-            else:
-                set_suspended(s, self.profile, step.card_uid, bool(step.previous))
+        undone = take_back(self.store, self.profile, self.undo_steps[-1], self.cards)
         self.undo_steps.pop()
-        return Undone(step.kind, card)
+        return undone
 
     @staticmethod
     def is_leech(memory: Memory) -> bool:
         return S.is_leech(memory.lapses)
 
-    # --- counts and statistics ----------------------------------------------------
-
-    def _day_start(self, now: datetime) -> datetime:
+    def day_start(self, now: datetime) -> datetime:
+        """When the study day holding `now` began (the settings say at which hour days turn)."""
         return study_day_start(now, self.settings.scheduling())
 
-    def counts(self) -> QueueCounts:
-        """What is waiting in this session's decks and backends: due, learning, new (within today's limit)."""
-        from quiz.store import repo
-        from quiz.store.stats import card_facts
-
-        now = self.clock()
-        day_start = self._day_start(now)
-        with self.store.session() as s:
-            facts = card_facts(s, self.profile)
-            new_today = repo.new_introduced_since(s, self.profile, day_start)
-            reviewed_today = repo.reviewed_since(s, self.profile, day_start)
-            cap = self.settings.reviews_per_day
-            left = (
-                None
-                if cap is None
-                else reviews_left(cap, repo.reviews_done_since(s, self.profile, day_start))
-            )
-        total = _sum_counts(
-            S.deck_counts(facts, now=now, usable=self._usable_uid, learn_ahead=self.learn_ahead).values()
-        )
-        return repo.QueueCounts(
-            due=total.due if left is None else min(total.due, left),
-            new=min(total.new, max(0, self.settings.new_per_day - new_today)),
-            learning=total.learning,
-            reviewed_today=reviewed_today,
-            new_today=new_today,
-        )
-
-    def next_due(self) -> datetime | None:
-        """When the next card of this session's decks falls due (after now)."""
-        from quiz.store.stats import card_facts
-
-        now = self.clock()
-        with self.store.session() as s:
-            facts = card_facts(s, self.profile)
-        upcoming = [
-            f.due
-            for f in facts
-            if f.due is not None and f.due > now and f.available(now) and self._usable_uid(f.card_uid)
-        ]
-        return min(upcoming, default=None)
-
-    def elsewhere(self) -> tuple[int, datetime | None]:
-        """Outside this session's decks or custom-study scope: how many cards wait now (due, learning
-        within the learn-ahead, new within today's limit) and when the next one falls due. (0, None) for
-        a session over everything."""
-        from quiz.store import repo
-        from quiz.store.stats import card_facts
-
-        if self.deck_ids is None and self.scope == StudyScope():
-            return 0, None
-        everywhere = replace(self, deck_ids=None, scope=StudyScope())
-        now = self.clock()
-        with self.store.session() as s:
-            facts = [
-                f
-                for f in card_facts(s, self.profile)
-                if not self._usable_uid(f.card_uid) and everywhere._usable_uid(f.card_uid)
-            ]
-            new_today = repo.new_introduced_since(s, self.profile, self._day_start(now))
-        total = _sum_counts(S.deck_counts(facts, now=now, learn_ahead=self.learn_ahead).values())
-        waiting = total.due + total.learning + min(total.new, max(0, self.settings.new_per_day - new_today))
-        upcoming = [f.due for f in facts if f.due is not None and f.due > now and f.available(now)]
-        return waiting, min(upcoming, default=None)
-
-    def home_data(self) -> HomeData:
-        from quiz.store import repo
-        from quiz.store.stats import card_facts, review_facts
-
-        now = self.clock()
-        day_start = self._day_start(now)
-        hour = self.settings.scheduling().day_starts_at_hour
-        with self.store.session() as s:
-            facts = card_facts(s, self.profile)
-            reviews = review_facts(s, self.profile)
-            new_today = repo.new_introduced_since(s, self.profile, day_start)
-        # Every deck of the library, whatever the session's deck filter: Home is where decks are picked.
-        everywhere = replace(self, deck_ids=None)
-        counts = S.deck_counts(
-            facts, now=now, usable=lambda u: everywhere._usable_uid(u), learn_ahead=self.learn_ahead
-        )
-        new_left = max(0, self.settings.new_per_day - new_today)
-        # A deck's "new" is what it can still bring today: never more than the day's new cards left.
-        decks = [
-            (d, replace(c, new=min(c.new, new_left)))
-            for d in self.library.decks
-            for c in [counts.get(d.id, S.DeckCounts())]
-        ]
-        today = [r for r in reviews if r.reviewed_at >= day_start]
-        graded = [r for r in today if r.correct is not None]
-        # What Home's rows count: usable cards not suspended or buried (a backend switched off is not "due").
-        upcoming = [
-            f.due
-            for f in facts
-            if f.due is not None and f.due > now and f.available(now) and everywhere._usable_uid(f.card_uid)
-        ]
-        return HomeData(
-            decks=decks,
-            total=_sum_counts(c for _, c in decks),
-            new_left_today=new_left,
-            reviewed_today=len(today),
-            correct_today=sum(1 for r in graded if r.correct),
-            graded_today=len(graded),
-            streak=S.streak({S.study_day(r.reviewed_at, hour) for r in reviews}, S.study_day(now, hour)),
-            total_reviews=len(reviews),
-            next_due=min(upcoming, default=None),
-            problems=len(self.library.problems),
-        )
-
-    def stats_data(self, days: int = 30, forecast_days: int = 14) -> StatsData:
-        from quiz.store.stats import card_facts, review_facts
-
-        now = self.clock()
-        hour = self.settings.scheduling().day_starts_at_hour
-        with self.store.session() as s:
-            facts = card_facts(s, self.profile)
-            reviews = review_facts(s, self.profile)
-        today = S.study_day(now, hour)
-        section = {uid: c.section for uid, c in self.cards.items()}
-        hardest = S.hardest_cards(facts, reviews, limit=10)
-        return StatsData(
-            per_day=S.reviews_per_day(reviews, today=today, days=days, day_hour=hour),
-            heatmap=S.review_heatmap(reviews, today=today, day_hour=hour),
-            forecast=S.due_forecast(facts, now=now, days=forecast_days, day_hour=hour),
-            by_section=S.sections_of(reviews, section),
-            by_backend=S.retention_by(reviews, lambda r: r.backend),
-            hardest=[(h, self.cards.get(h.card_uid)) for h in hardest],
-            total_reviews=len(reviews),
-            answers=S.retention_by(reviews, lambda r: "all").get("all", S.Tally()),
-            streak=S.streak({S.study_day(r.reviewed_at, hour) for r in reviews}, today),
-            cards_seen=sum(1 for f in facts if f.reps > 0),
-            leeches=sum(1 for f in facts if S.is_leech(f.lapses)),
-        )
-
-    # --- settings ---------------------------------------------------------------------
-
-    def saved_settings(self) -> dict[str, Any]:
-        """The learner's settings stored in the database for this profile."""
-        from quiz.store.settings_repo import load_settings
-
-        with self.store.session() as s:
-            return load_settings(s, self.profile)
-
-    def save_settings(self, values: dict[str, Any]) -> None:
-        from quiz.store.settings_repo import save_settings
-
-        with self.store.session() as s:
-            save_settings(
-                s,
-                self.profile,
-                {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()},
-                self.clock(),
-            )
-
-    def next_start(self, library_fingerprint: str, candidates: int = 4) -> Prepared:
-        """What the next start needs to paint its first card at once (see quiz.prepared).
-
-        The database stamp is left empty: the caller fills it in once the
-        database is closed (closing checkpoints the WAL, which changes the files).
-        """
-        from quiz.prepared import Prepared, start_key
-        from quiz.store import repo
-
-        now = self.clock()
-        day_start = study_day_start(now, self.settings.scheduling())
-        with self.store.session() as s:
-            head = repo.upcoming(s, self.profile, now=now, deck_ids=self.deck_ids)
-            introduced = repo.new_introduced_since(s, self.profile, day_start)
-        counts = self.counts()
-        variants: dict[str, Variant] = {}
-        cards: dict[str, Card] = {}
-        # Only cards this session may show are candidates: others (a backend switched off in the
-        # settings) are unknown to the prepared start, which then defers to the database.
-        for uid in [u for _, u in head.due[:candidates]] + head.new[:1]:
-            card = self.cards.get(uid)
-            if card is None or uid in variants or not self.usable(card):
-                continue
-            v = self.prepare(card)
-            variants[uid] = v
-            cards[uid] = card
-        return Prepared(
-            key=start_key(self.store.url, self.profile, self.deck_ids, library_fingerprint, self.settings),
-            db_stamp=[],
-            day_start=day_start.isoformat(),
-            new_introduced_today=introduced,
-            due=[(d.isoformat(), u) for d, u in head.due],
-            due_complete=head.due_complete,
-            new=head.new,
-            new_complete=head.new_complete,
-            variants=variants,
-            cards=cards,
-            counts={
-                "due": counts.due,
-                "learning": counts.learning,
-                "new": counts.new,
-                "reviewed_today": counts.reviewed_today,
-            },
-        )
-
-
-def _sum_counts(counts: Any) -> S.DeckCounts:
-    total = S.DeckCounts()
-    for c in counts:
-        total = S.DeckCounts(
-            due=total.due + c.due,
-            learning=total.learning + c.learning,
-            new=total.new + c.new,
-            total=total.total + c.total,
-            suspended=total.suspended + c.suspended,
-            leeches=total.leeches + c.leeches,
-        )
-    return total
+    def usable_uid(self, uid: str) -> bool:
+        """The card with this uid is in the library and `usable`."""
+        card = self.cards.get(uid)
+        return card is not None and self.usable(card)

@@ -1,7 +1,7 @@
 """The Textual app: wiring only. Paints the first card at once, loads the study session in a thread.
 
 Start-up: if the previous session left a prepared start that still matches
-the database (quiz.prepared), its first card is shown immediately; the deck
+the database (quiz.session.prepared), its first card is shown immediately; the deck
 library comes from its cache. The database layer (SQLAlchemy, migrations),
 the schedule and the first backend worker load in a thread meanwhile, and
 the card is confirmed against the real schedule before anything is saved.
@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
 from quiz.core.text import visible
+from quiz.session.compose import StudyFactory, build_study
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -42,8 +42,7 @@ if TYPE_CHECKING:
     from quiz.core.queue import StudyScope
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
-    from quiz.store.db import Store
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 log = logging.getLogger("quiz.tui")
 
@@ -79,7 +78,7 @@ class QuizApp(App[int]):
         settings: Settings,
         *,
         deck: str | None = None,
-        study_factory: Callable[..., Study] | None = None,
+        study_factory: StudyFactory | None = None,
         clock: Callable[[], datetime] = _utcnow,
         use_prepared_start: bool = True,
         exit_after_first_card: bool = False,
@@ -150,7 +149,7 @@ class QuizApp(App[int]):
         # database layer's imports don't compete with the first paint for the GIL.
 
     def _try_prepared_start(self) -> None:
-        from quiz.prepared import first_card
+        from quiz.session.prepared import first_card
 
         try:
             first = first_card(self.settings, self.deck, self.clock())
@@ -171,11 +170,11 @@ class QuizApp(App[int]):
 
     def _load(self) -> None:
         from quiz import library as L
-        from quiz.runner.client import Runner
         from quiz.runner.isolation import header_notice
+        from quiz.session.compose import make_runner, open_study
 
         if self.runner is None:
-            self.runner = Runner.for_settings(self.settings, log_dir=_log_dir())
+            self.runner = make_runner(self.settings)
         self.isolation_header = header_notice(self.runner.sandbox())
         self.runner_ready.set()
         first = self.study_screen.card
@@ -185,31 +184,28 @@ class QuizApp(App[int]):
         # The one database connection of this app: the library reads the trust pins through it, the
         # study keeps it (a reload after trusting a deck reuses it). Imported only now: SQLAlchemy
         # takes a second to import, and the first card's worker must start first.
-        from quiz.store.db import open_store
-
-        store = self.study.store if self.study is not None else open_store(self.settings.db_url)
-        try:
-            library = self.library
-            if library is None:
-                contents = L.load(self.settings, store=store)
-                library, self.fingerprint = contents.library, contents.fingerprint
-                self.trust_requests = contents.pending
-            study = self.study_factory(
-                self.settings, self.deck, runner=self.runner, library=library, clock=self.clock, store=store
-            )
-        except BaseException:
-            if self.study is None:
-                store.dispose()
-            raise
-        first_run = not _has_history(study)
-        study = self._adopt_saved_settings(study)
+        opened = open_study(
+            self.settings,
+            self.deck,
+            runner=self.runner,
+            clock=self.clock,
+            store=self.study.store if self.study is not None else None,
+            library=self.library,
+            factory=self.study_factory,
+        )
+        study = opened.study
+        if opened.fingerprint is not None:
+            self.fingerprint = opened.fingerprint
+            self.trust_requests = opened.pending
+        if opened.adopted is not None:
+            self.call_from_thread(self.apply_settings, opened.adopted, None)
         if self.fingerprint is None:
             self.fingerprint = L.fingerprint(self.settings)
         # A deck about to be asked about is shown by the trust screen (with its own problems): a
         # warning about it as well covered that screen's buttons.
         asked: set[str] = set() if self.trust_checked else {str(r.path) for r in self.trust_requests}
         problems = [str(p) for p in study.library.problems if p.path not in asked]
-        self.post_message(StudyReady(study, problems, first_run))
+        self.post_message(StudyReady(study, problems, opened.first_run))
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def watch_warmup(self, backends: list[str]) -> None:
@@ -223,31 +219,6 @@ class QuizApp(App[int]):
                     runner.worker(backend).wait_ready(runner.start_timeout)
                 except Exception as exc:  # shown when a card of it runs; here only noted
                     log.warning("%s did not start: %s", backend, exc)
-
-    def _adopt_saved_settings(self, study: Study) -> Study:
-        """On a machine without the learner's settings file, take the ones saved in the database."""
-        from quiz.config import (
-            SettingsError,
-            check_learner_settings,
-            learner_settings_file,
-            save_learner_settings,
-        )
-
-        if learner_settings_file(self.settings.profile).exists():
-            return study
-        saved = study.saved_settings()
-        if not saved:
-            return study
-        try:
-            values = check_learner_settings(saved)
-            save_learner_settings(self.settings.profile, values)
-        except (SettingsError, OSError) as exc:
-            log.warning("settings in the database unusable: %s", exc)
-            return study
-        values = {k: v for k, v in values.items() if k not in self.settings.pinned}
-        new = replace(self.settings, **values)
-        self.call_from_thread(self.apply_settings, new, None)
-        return study.with_settings(new)
 
     @on(StudyReady)
     def ready(self, message: StudyReady) -> None:
@@ -492,7 +463,7 @@ class QuizApp(App[int]):
             study.store.dispose()
             return
         try:
-            from quiz.prepared import save_next_start
+            from quiz.session.prepared import save_next_start
 
             save_next_start(study, self.fingerprint or "")
         except Exception:
@@ -500,63 +471,10 @@ class QuizApp(App[int]):
             study.store.dispose()
 
 
-def _has_history(study: Study) -> bool:
-    from sqlalchemy import select
-
-    from quiz.store.models import Review
-
-    with study.store.session() as s:
-        return s.scalar(select(Review.id).where(Review.profile == study.profile).limit(1)) is not None
-
-
 def _log_dir() -> Any:
     from quiz import paths
 
     return paths.log_dir()
-
-
-def build_study(
-    settings: Settings,
-    deck: str | None,
-    *,
-    runner: Runner | None = None,
-    library: Library | None = None,
-    clock: Callable[[], datetime] | None = None,
-    store: Store | None = None,
-) -> Study:
-    """The real thing: the deck library, the configured database (migrated to head), warm workers.
-
-    `store`: the database already open (the app opens it once); else it is opened here, before the
-    library, whose trust pins are read through it.
-    """
-    from quiz import paths
-    from quiz.library import load
-    from quiz.runner.client import Runner
-    from quiz.store.db import open_store
-    from quiz.study import Study
-
-    own_store = store is None
-    store = store or open_store(settings.db_url)
-    try:
-        if library is None:
-            library = load(settings, store=store).library
-        deck_ids = None
-        if deck:
-            known = {d.id for d in library.decks}
-            if deck not in known:
-                raise LookupError(f"no deck {deck!r}; decks: {', '.join(sorted(known))}")
-            deck_ids = [deck]
-    except BaseException:
-        if own_store:
-            store.dispose()
-        raise
-    if runner is None:
-        runner = Runner.for_settings(settings, log_dir=paths.log_dir())
-    study = Study(settings=settings, library=library, store=store, runner=runner, deck_ids=deck_ids)
-    if clock is not None:
-        study.clock = clock
-    study.sync()
-    return study
 
 
 def run_app(

@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from quiz.core.grading import RunResult
     from quiz.core.previews import IntervalPreview
     from quiz.core.variables import Variant
-    from quiz.exam_session import ExamRun
-    from quiz.study import Answered, HomeData, StatsData, Study, Undone
+    from quiz.session.dashboards import HomeData, StatsData
+    from quiz.session.exam import ExamRun
+    from quiz.session.grading import Answered
+    from quiz.session.study import Study
+    from quiz.session.undo import Undone
 
 
 class StudyReady(Message):

@@ -29,8 +29,8 @@ from quiz.tui.widgets.key_bar import KeyBar
 if TYPE_CHECKING:
     from quiz.core.browse import BrowserState, CardQuery
     from quiz.core.cards import Card
+    from quiz.session.study import Study
     from quiz.store.browse import BrowseRow, HistoryEntry
-    from quiz.study import Study
 
 # Rows put in the table at once: a search over a huge library shows its first matches and says how many.
 SHOWN_ROWS = 500

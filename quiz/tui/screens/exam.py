@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from quiz.core.exam import ExamConfig
-    from quiz.exam_session import ExamRun
+    from quiz.session.exam import ExamRun
     from quiz.session.grading import ParsedAnswer
 
 
@@ -89,7 +89,7 @@ backend, your time on each question, and every missed card with its truth and ex
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="exam")
     def prepare(self) -> None:
-        from quiz.exam_session import ExamRun
+        from quiz.session.exam import ExamRun
 
         app = self.quiz
         if not app.study_ready.wait(timeout=300) or app.study is None:

@@ -18,7 +18,7 @@ from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from quiz.study import HomeData
+    from quiz.session.dashboards import HomeData
 
 ALL = "*all*"
 STATE_WORDS = {"ready": "ready", "starting": "warming up…", "stopped": "not started"}
@@ -138,7 +138,9 @@ due now) and **new** (never seen; at most the daily limit a day).
                 self.app.call_from_thread(self.load_failed, app.load_error)
             return
         try:
-            data = app.study.home_data()
+            from quiz.session.dashboards import home_data
+
+            data = home_data(app.study)
         except Exception as exc:
             self.post_message(Failed("reading the schedule", f"{type(exc).__name__}: {exc}"))
             return

@@ -1,4 +1,4 @@
-"""Personal scheduling from Settings: fit FSRS to this learner's review history (quiz.optimize), show
+"""Personal scheduling from Settings: fit FSRS to this learner's review history (quiz.session.optimize), show
 the expected change in recall and workload, apply on confirmation; below the history it needs, say so."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.optimize import OptimizeReport
+    from quiz.session.optimize import OptimizeReport
 
 
 class Fitted(Message):
@@ -71,7 +71,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="optimize")
     def fit(self) -> None:
-        from quiz.optimize import NotEnoughHistory, optimize
+        from quiz.session.optimize import NotEnoughHistory, optimize
         from quiz.store.stats import review_facts
 
         study = getattr(self.app, "study", None)
@@ -101,7 +101,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
 
     @on(Fitted)
     def fitted(self, message: Fitted) -> None:
-        from quiz.optimize import render
+        from quiz.session.optimize import render
 
         body = self.query_one("#optimize-body", Static)
         self.report, self.problem = message.report, message.problem
@@ -112,7 +112,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
         self.query_one("#optimize-apply", Button).disabled = False
 
     def action_apply(self) -> None:
-        from quiz.optimize import apply_weights
+        from quiz.session.optimize import apply_weights
 
         report = self.report
         if report is None:

@@ -28,7 +28,7 @@ from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 
 class SettingsScreen(ModalScreen["Settings | None"]):
@@ -150,7 +150,9 @@ class SettingsScreen(ModalScreen["Settings | None"]):
             return
         if self.study is not None:
             try:
-                self.study.save_settings(values)
+                from quiz.session.saved_settings import save_settings
+
+                save_settings(self.study, values)
             except Exception as exc:  # the file is saved: the database copy can wait for next time
                 self.notify(f"Saved to {path}, but not to the database: {exc}", severity="warning", timeout=8)
         self.notify(f"Settings saved ({path.name}).", timeout=3)

@@ -21,7 +21,7 @@ from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from quiz.core.stats import Tally
-    from quiz.study import StatsData
+    from quiz.session.dashboards import StatsData
 
 
 class StatsScreen(Screen[None]):
@@ -88,7 +88,9 @@ Keys **1**–**5** switch tabs; Esc goes back. `quiz stats` (with `--json`) prin
                 self.post_message(Failed("loading", app.load_error))
             return
         try:
-            data = app.study.stats_data()
+            from quiz.session.dashboards import stats_data
+
+            data = stats_data(app.study)
         except Exception as exc:
             self.post_message(Failed("reading the review history", f"{type(exc).__name__}: {exc}"))
             return

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from quiz.core.previews import IntervalPreview
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
-    from quiz.prepared import FirstCard
-    from quiz.session.grading import ParsedAnswer
-    from quiz.study import Answered, Study
+    from quiz.session.grading import Answered, ParsedAnswer
+    from quiz.session.prepared import FirstCard
+    from quiz.session.study import Study
     from quiz.tui.widgets.verdict_view import VerdictView
 
 # While no answer form takes keys (saving, loading the next card) what the learner types is kept
@@ -215,7 +215,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         study = self.study
         assert study is not None
         try:
-            c = study.counts()
+            from quiz.session.dashboards import counts
+
+            c = counts(study)
         except Exception as exc:  # counts are a nicety: never worth a crash
             self.app.log.error(f"counts: {exc}")
             return
@@ -250,7 +252,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     # --- loading and the next card -----------------------------------------------
 
     def show_prepared(self, card: Card, variant: Variant, counts: dict[str, int]) -> None:
-        """Paint the prepared first card before the study session has loaded (quiz.prepared)."""
+        """Paint the prepared first card before the study session has loaded (quiz.session.prepared)."""
         self.prepared_uid = card.uid
         self._topbar_from(counts)
         self.show_card(CardReady(card, variant))
@@ -356,8 +358,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         elsewhere: tuple[int, datetime | None] = (0, None)
         if study is not None:
             try:
-                next_due = study.next_due()
-                elsewhere = study.elsewhere()
+                from quiz.session import dashboards
+
+                next_due = dashboards.next_due(study)
+                elsewhere = dashboards.elsewhere(study)
             except Exception as exc:
                 self.app.log.error(f"next due: {exc}")
         for box in self.query("#summary").results(Static):
