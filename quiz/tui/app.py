@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
     from quiz.session.study import Study
+    from quiz.tui.base import QuizAppAPI
 
 log = logging.getLogger("quiz.tui")
 
@@ -54,6 +56,18 @@ WELCOME = (
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class QuizStopped(Exception):
+    """An unexpected error stopped quiz: shown as one line when the app has closed (Textual prints an
+    error with a `__rich__` as it renders; the traceback is in the log)."""
+
+    def __init__(self, error: Exception, log_file: Path) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.log_file = log_file
+
+    def __rich__(self) -> Text:
+        return Text(f"quiz stopped after an unexpected error ({self}); details in {self.log_file}")
 
 
 class QuizApp(App[int]):
@@ -96,9 +110,11 @@ class QuizApp(App[int]):
         self.runner: Runner | None = runner  # made by the loading thread, off the first paint's path
         self.owns_runner = runner is None
         self.study: Study | None = None
-        self.study_ready = threading.Event()
+        # Set once the study session is loaded, or once it never will be (load_error, the app quit):
+        # worker threads wait on them through wait_for_study / wait_for_runner.
+        self._study_ready = threading.Event()
         self.trust_checked = False
-        self.runner_ready = threading.Event()
+        self._runner_ready = threading.Event()
         self.library: Library | None = None
         # Set once the app is on its way out: screens stop mounting widgets (Textual keeps its own
         # flag private).
@@ -109,13 +125,32 @@ class QuizApp(App[int]):
         self.report_path = report_path
         self.first_run = False
         self.errors: list[str] = []  # unexpected errors shown as messages (see run_action)
-        # Why loading failed (None: it did not). study_ready is set then too, so nothing waits on it.
+        # Why loading failed (None: it did not). The waits end then too, so nothing waits forever.
         self.load_error: str | None = None
         # "partial isolation: install bubblewrap…" for the screens' top bars; None when full (see _load).
         self.isolation_header: str | None = None
         self.study_screen = StudyScreen()
-        # One long-lived thread grades answers, one at a time, in order.
-        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+        # One long-lived thread grades answers, one at a time, in order (run_in_order).
+        self._grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+
+    # --- what the screens wait for (quiz.tui.base.QuizAppAPI) ---------------------------------
+
+    def wait_for_study(self, timeout: float = 300) -> Study | None:
+        """From a worker thread: the study session once loaded; None if loading failed, the app quit or
+        `timeout` seconds passed."""
+        if not self._study_ready.wait(timeout):
+            return None
+        return self.study
+
+    def wait_for_runner(self, timeout: float = 300) -> Runner | None:
+        """From a worker thread: the runner once made; None if it was not (loading failed, the app quit)."""
+        if not self._runner_ready.wait(timeout):
+            return None
+        return self.runner
+
+    def run_in_order(self, job: Callable[[], None]) -> None:
+        """Run `job` on the grading thread, after every job handed to it before (see QuizScreen.in_background)."""
+        self._grader.submit(job)
 
     def notify(
         self,
@@ -176,7 +211,7 @@ class QuizApp(App[int]):
         if self.runner is None:
             self.runner = make_runner(self.settings)
         self.isolation_header = header_notice(self.runner.sandbox())
-        self.runner_ready.set()
+        self._runner_ready.set()
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
             self.runner.prestart(list(first.backends))
@@ -224,7 +259,7 @@ class QuizApp(App[int]):
     def ready(self, message: StudyReady) -> None:
         self.study = message.study
         self.first_run = message.first_run
-        self.study_ready.set()
+        self._study_ready.set()
         if message.problems:
             self.notify(
                 f"{len(message.problems)} problem(s) in deck files; those cards were skipped "
@@ -235,7 +270,7 @@ class QuizApp(App[int]):
             for p in message.problems:
                 log.warning("deck problem: %s", p)
         if self.exam_config is not None:
-            return  # the exam screen waits for study_ready itself
+            return  # the exam screen waits for the study itself
         welcome = None
         if message.first_run:
             lib = self.study.library
@@ -295,8 +330,8 @@ class QuizApp(App[int]):
         if message.what == "loading" and self.study is None:
             # Nothing will come: every screen waiting for the session stops waiting and says so.
             self.load_error = message.error
-            self.runner_ready.set()
-            self.study_ready.set()
+            self._runner_ready.set()
+            self._study_ready.set()
             for screen in self.screen_stack:
                 gave_up = getattr(screen, "load_failed", None)
                 if gave_up is not None:
@@ -430,30 +465,24 @@ class QuizApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         # Anywhere else Textual stops the part that failed, so quiz stops too, cleanly: one line on
-        # the terminal, the traceback in the log.
+        # the terminal, the traceback in the log. Textual has no public hook for an error outside an
+        # action (a handler, a timer, a callback), so this one override stays; it touches none of
+        # Textual's private state: Textual itself sets the return code (1), keeps the error for
+        # run_test to raise, and prints an error that renders itself (QuizStopped) through the
+        # public App.panic instead of a traceback with locals.
         log.error("unexpected error: %s", error, exc_info=error)
         self.errors.append(f"{type(error).__name__}: {error}")
-        self._return_code = 1
         self.exiting = True
-        if self._exception is None:
-            self._exception = error  # run_test re-raises it: tests see it
-            self._exception_event.set()
-        from rich.text import Text
-
-        self._exit_renderables.append(
-            Text(
-                f"quiz stopped after an unexpected error ({type(error).__name__}: {error}); "
-                f"details in {_log_dir() / 'quiz.log'}"
-            )
-        )
-        self._close_messages_no_wait()
+        stopped = QuizStopped(error, _log_dir() / "quiz.log")
+        stopped.__cause__ = error
+        super()._handle_exception(stopped)
 
     def on_unmount(self) -> None:
         # Threads still waiting for the session (a screen's loader, the grader) must not keep the
         # process alive after the app is gone: they see no session and return.
-        self.runner_ready.set()
-        self.study_ready.set()
-        self.grader.shutdown(wait=False, cancel_futures=True)
+        self._runner_ready.set()
+        self._study_ready.set()
+        self._grader.shutdown(wait=False, cancel_futures=True)
         if self.runner is not None and self.owns_runner:
             self.runner.close()
         study = self.study
@@ -500,4 +529,10 @@ def run_app(
         report_path=report_path,
     )
     result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
-    return result or 0
+    return app.return_code or result or 0  # 1 after an unexpected error (see _handle_exception)
+
+
+if TYPE_CHECKING:
+
+    def _screens_can_use(app: QuizApp) -> QuizAppAPI:
+        return app  # mypy checks here that QuizApp is all a screen takes it for (quiz.tui.base)

@@ -8,6 +8,7 @@ history and the operations go to the database in thread workers, so typing never
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from quiz.core.variables import prompt_outline
+from quiz.tui.base import QuizScreen
 from quiz.tui.messages import Failed
 from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
@@ -37,36 +38,38 @@ SHOWN_ROWS = 500
 CARD_WIDTH = 30
 
 
+@dataclass
 class BrowserOpened(Message):
-    def __init__(self, state: BrowserState) -> None:
-        super().__init__()
-        self.state = state
+    """Every card's state, read once; searches run on it."""
+
+    state: BrowserState
 
 
+@dataclass
 class RowsReady(Message):
-    def __init__(self, token: int, rows: list[BrowseRow], total: int, ms: float) -> None:
-        super().__init__()
-        self.token = token
-        self.rows = rows
-        self.total = total
-        self.ms = ms
+    """A search's rows (`token`: which search; `ms`: how long it took)."""
+
+    token: int
+    rows: list[BrowseRow]
+    total: int
+    ms: float
 
 
+@dataclass
 class HistoryReady(Message):
-    def __init__(self, uid: str, entries: list[HistoryEntry]) -> None:
-        super().__init__()
-        self.uid = uid
-        self.entries = entries
+    """One card's reviews, newest first."""
+
+    uid: str
+    entries: list[HistoryEntry]
 
 
+@dataclass
 class Changed(Message):
     """An operation was saved: `changed` of the cards' states are new (re-read from the database)."""
 
-    def __init__(self, action: str, uids: list[str], changed: int) -> None:
-        super().__init__()
-        self.action = action
-        self.uids = uids
-        self.changed = changed
+    action: str
+    uids: list[str]
+    changed: int
 
 
 def when(due: datetime | None, now: datetime) -> str:
@@ -80,7 +83,7 @@ def when(due: datetime | None, now: datetime) -> str:
     return f"in {format_interval(due - now)}"
 
 
-class BrowserScreen(Screen[None]):
+class BrowserScreen(QuizScreen[None]):
     DEFAULT_CSS = """
     BrowserScreen #browser-title { height: 1; padding: 0 1; }
     BrowserScreen #browser-search { margin: 0 1; }
@@ -123,10 +126,6 @@ buried, leech.
         self.history_uid: str | None = None
         self.reset_armed: tuple[str, float] | None = None
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def compose(self) -> ComposeResult:
         yield Static(id="browser-title")
         yield Input(
@@ -159,26 +158,23 @@ buried, leech.
     # --- loading and searching -----------------------------------------------------------------
 
     def _study(self) -> Study | None:
-        return self.quiz.study  # type: ignore[no-any-return]
+        return self.quiz_app.study
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-open")
     def open(self) -> None:
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
-            self.post_message(Failed("opening the browser", app.load_error or "the decks did not load"))
-            return
+        self.in_background(self._open, doing="reading your cards", group="browser-open")
+
+    def _open(self) -> BrowserOpened | Failed:
         from quiz.core.browse import CardIndex
         from quiz.store.browse import open_browser
 
-        study = app.study
-        try:
-            index = CardIndex.build(study.library.cards())
-            with study.store.session() as s:
-                state = open_browser(s, study.profile, index, now=study.clock())
-        except Exception as exc:
-            self.post_message(Failed("reading your cards", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(BrowserOpened(state))
+        app = self.quiz_app
+        study = app.wait_for_study()
+        if study is None:
+            return Failed("opening the browser", app.load_error or "the decks did not load")
+        index = CardIndex.build(study.library.cards())
+        with study.store.session() as s:
+            state = open_browser(s, study.profile, index, now=study.clock())
+        return BrowserOpened(state)
 
     @on(BrowserOpened)
     def opened(self, message: BrowserOpened) -> None:

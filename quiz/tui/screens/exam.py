@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import concurrent.futures
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
+from quiz.tui.base import QuizScreen
 from quiz.tui.lang import lang_of
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
 from quiz.tui.render import shown
@@ -41,7 +41,7 @@ def clock_text(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-class ExamScreen(Screen[None]):
+class ExamScreen(QuizScreen[None]):
     HELP = """
 **Exam.** Answer each question as in study (Enter); there is no verdict until the end, so keep
 going. **Ctrl+N** skips a question (it counts as missed), **Ctrl+E** ends the exam now. When
@@ -69,10 +69,6 @@ backend, your time on each question, and every missed card with its truth and ex
         self.finishing = False
         self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-exam")
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def compose(self) -> ComposeResult:
         yield Static("exam · preparing the questions…", id="exam-bar")
         with VerticalScroll(id="card-scroll"):
@@ -87,29 +83,31 @@ backend, your time on each question, and every missed card with its truth and ex
         self.set_interval(1.0, self.tick, name="exam-timer")
         self.prepare()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="exam")
     def prepare(self) -> None:
+        self.in_background(
+            self._prepare,
+            doing="preparing the exam",
+            group="exam",
+            failure=lambda exc: Failed("preparing the exam", f"{exc}"),
+        )
+
+    def _prepare(self) -> ExamStarted | Failed:
         from quiz.session.exam import ExamRun
 
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
-            self.post_message(Failed("preparing the exam", "the decks and database did not load"))
-            return
-        try:
-            run = ExamRun.start(app.study, self.config)
-            for position in range(len(run.questions)):
-                run.question(position)  # every variant drawn before the clock starts
-        except Exception as exc:
-            self.post_message(Failed("preparing the exam", f"{exc}"))
-            return
+        study = self.quiz_app.wait_for_study()
+        if study is None:
+            return Failed("preparing the exam", "the decks and database did not load")
+        run = ExamRun.start(study, self.config)
+        for position in range(len(run.questions)):
+            run.question(position)  # every variant drawn before the clock starts
         backends = sorted({b for q in run.questions for b in run.study.cards[q.card_uid].backends})
         run.study.runner.prestart(backends)
-        self.post_message(ExamStarted(run))
+        return ExamStarted(run)
 
     @on(ExamStarted)
     def started(self, message: ExamStarted) -> None:
         self.run = message.run
-        self.run.started_at = self.quiz.clock()
+        self.run.started_at = self.quiz_app.clock()
         self.show_question(0)
 
     # --- questions -------------------------------------------------------------------
@@ -129,7 +127,7 @@ backend, your time on each question, and every missed card with its truth and ex
         box = self.query_one(AnswerBox)
         box.set_locked(False)
         box.ask(card, variant)
-        self.shown_at = self.quiz.clock()
+        self.shown_at = self.quiz_app.clock()
         self.set_status(Text("Enter answers · Ctrl+N skips · Ctrl+E ends the exam", style="dim"))
         self.tick()
 
@@ -139,7 +137,7 @@ backend, your time on each question, and every missed card with its truth and ex
     def _spent_ms(self) -> int:
         if self.shown_at is None:
             return 0
-        return max(0, int((self.quiz.clock() - self.shown_at).total_seconds() * 1000))
+        return max(0, int((self.quiz_app.clock() - self.shown_at).total_seconds() * 1000))
 
     @on(AnswerBox.Submitted)
     def submitted(self, event: AnswerBox.Submitted) -> None:
@@ -187,7 +185,7 @@ backend, your time on each question, and every missed card with its truth and ex
             if len(self.app.screen_stack) > 2:
                 self.app.pop_screen()
             else:
-                self.quiz.go_home()
+                self.quiz_app.go_home()
             return
         self.notify(
             "Ctrl+E ends the exam (your answers so far are kept); Ctrl+N skips this question.", timeout=4
@@ -199,7 +197,7 @@ backend, your time on each question, and every missed card with its truth and ex
         run = self.run
         if run is None or self.config.time_limit_s is None:
             return None
-        elapsed: float = (self.quiz.clock() - run.started_at).total_seconds()
+        elapsed: float = (self.quiz_app.clock() - run.started_at).total_seconds()
         return self.config.time_limit_s - elapsed
 
     def tick(self) -> None:
@@ -222,10 +220,10 @@ backend, your time on each question, and every missed card with its truth and ex
                     self.times[self.position] = self._spent_ms()
                 self.finish("time up")
         else:
-            elapsed = (self.quiz.clock() - run.started_at).total_seconds()
+            elapsed = (self.quiz_app.clock() - run.started_at).total_seconds()
             bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
-        if self.quiz.isolation_header:
-            bar.append(f"  ·  {self.quiz.isolation_header}", style="bold yellow")
+        if self.quiz_app.isolation_header:
+            bar.append(f"  ·  {self.quiz_app.isolation_header}", style="bold yellow")
         self.query_one("#exam-bar", Static).update(bar)
 
     # --- the end ------------------------------------------------------------------------

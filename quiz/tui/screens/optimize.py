@@ -3,7 +3,7 @@ the expected change in recall and workload, apply on confirmation; below the his
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from quiz.session.optimize import OptimizeReport
 
 
+@dataclass
 class Fitted(Message):
-    def __init__(self, report: OptimizeReport | None, problem: str | None) -> None:
-        super().__init__()
-        self.report = report
-        self.problem = problem
+    """The fit's report, or why there is none."""
+
+    report: OptimizeReport | None
+    problem: str | None
 
 
 class OptimizeScreen(ModalScreen["Settings | None"]):

@@ -8,6 +8,7 @@ empty line ends the block. Imported only when a code card is shown.
 from __future__ import annotations
 
 import codeop
+from dataclasses import dataclass
 
 from textual import events
 from textual.message import Message
@@ -29,11 +30,12 @@ def is_complete(source: str) -> bool:
 class CodeEditor(TextArea):
     """A few lines of Python; posts `CodeEditor.Submitted` when Enter completes a statement."""
 
+    @dataclass
     class Submitted(Message):
-        def __init__(self, editor: CodeEditor, value: str) -> None:
-            super().__init__()
-            self.editor = editor
-            self.value = value
+        """The code typed, once it is complete (`editor`: which editor sent it)."""
+
+        editor: CodeEditor
+        value: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
