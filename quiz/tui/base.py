@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from quiz.tui.messages import Failed
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from quiz.runner.client import Runner
     from quiz.session.study import Study
 
-__all__ = ["QuizAppAPI", "QuizScreen"]
+__all__ = ["QuizAppAPI", "QuizModalScreen", "QuizScreen"]
 
 ResultType = TypeVar("ResultType")
 
@@ -116,3 +116,7 @@ class QuizScreen(Screen[ResultType]):
             self.quiz_app.run_in_order(run)
         else:
             self.run_worker(run, name=doing, group=group, exclusive=exclusive, thread=True, exit_on_error=False)
+
+
+class QuizModalScreen(QuizScreen[ResultType], ModalScreen[ResultType]):
+    """A dialog of quiz's app: the screen below dims, its keys come first; `dismiss(value)` answers."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -204,22 +204,20 @@ buried, leech.
         self.token += 1
         self.fetch(self.token, query)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-search")
     def fetch(self, token: int, query: CardQuery) -> None:
+        self.in_background(lambda: self._fetch(token, query), doing="searching", group="browser-search")
+
+    def _fetch(self, token: int, query: CardQuery) -> RowsReady | None:
         from quiz.store.browse import browse_page
 
         state, study = self.state, self._study()
         if state is None or study is None:
-            return
+            return None
         started = time.perf_counter()
-        try:
-            positions = state.search(query)
-            with study.store.session() as s:
-                rows = browse_page(s, study.profile, state, positions, limit=SHOWN_ROWS)
-        except Exception as exc:
-            self.post_message(Failed("searching", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(RowsReady(token, rows, len(positions), (time.perf_counter() - started) * 1000))
+        positions = state.search(query)
+        with study.store.session() as s:
+            rows = browse_page(s, study.profile, state, positions, limit=SHOWN_ROWS)
+        return RowsReady(token, rows, len(positions), (time.perf_counter() - started) * 1000)
 
     @on(RowsReady)
     def rows_ready(self, message: RowsReady) -> None:
@@ -310,20 +308,17 @@ buried, leech.
         self.history_uid = row.card.uid
         self.history(row.card.uid)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-history")
     def history(self, uid: str) -> None:
+        self.in_background(lambda: self._history(uid), doing="reading the card's reviews", group="browser-history")
+
+    def _history(self, uid: str) -> HistoryReady | None:
         from quiz.store.browse import card_history
 
         study = self._study()
         if study is None:
-            return
-        try:
-            with study.store.session() as s:
-                entries = card_history(s, study.profile, uid, limit=50)
-        except Exception as exc:
-            self.post_message(Failed("reading the card's reviews", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(HistoryReady(uid, entries))
+            return None
+        with study.store.session() as s:
+            return HistoryReady(uid, card_history(s, study.profile, uid, limit=50))
 
     @on(HistoryReady)
     def history_ready(self, message: HistoryReady) -> None:
@@ -402,36 +397,37 @@ buried, leech.
             )
         )
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="browser-change")
     def change(self, action: str, uids: list[str]) -> None:
+        # Not exclusive: a second key press must not cancel the first one's change.
+        self.in_background(
+            lambda: self._change(action, uids), doing=f"{action}ing", group="browser-change", exclusive=False
+        )
+
+    def _change(self, action: str, uids: list[str]) -> Changed | None:
         from quiz.core.queue import study_day_start
         from quiz.store import browse
 
         study = self._study()
         if study is None:
-            return
+            return None
         now = study.clock()
-        try:
-            with study.store.session() as s:
-                if action in ("suspend", "unsuspend"):
-                    changed = browse.suspend_cards(s, study.profile, uids, action == "suspend")
-                elif action == "bury":
-                    until = study_day_start(now, study.settings.scheduling()) + timedelta(days=1)
-                    changed = browse.bury_cards(s, study.profile, uids, until)
-                elif action == "unbury":
-                    changed = browse.bury_cards(s, study.profile, uids, None)
-                else:
-                    changed = browse.reset_cards(s, study.profile, uids)
-                statuses = browse.statuses_of(s, study.profile, uids)
-        except Exception as exc:
-            self.post_message(Failed(f"{action}ing", f"{type(exc).__name__}: {exc}"))
-            return
+        with study.store.session() as s:
+            if action in ("suspend", "unsuspend"):
+                changed = browse.suspend_cards(s, study.profile, uids, action == "suspend")
+            elif action == "bury":
+                until = study_day_start(now, study.settings.scheduling()) + timedelta(days=1)
+                changed = browse.bury_cards(s, study.profile, uids, until)
+            elif action == "unbury":
+                changed = browse.bury_cards(s, study.profile, uids, None)
+            else:
+                changed = browse.reset_cards(s, study.profile, uids)
+            statuses = browse.statuses_of(s, study.profile, uids)
         state = self.state
         if state is not None:
             for uid in uids:
                 if uid in statuses:
                     self.app.call_from_thread(state.set_status, uid, statuses[uid])
-        self.post_message(Changed(action, uids, changed))
+        return Changed(action, uids, changed)
 
     @on(Changed)
     def changed(self, message: Changed) -> None:

@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from quiz.config import (
@@ -24,6 +23,7 @@ from quiz.config import (
 from quiz.core.cards import BACKENDS
 from quiz.core.i18n import LANGUAGE_NAMES, LANGUAGES, t
 from quiz.core.text import visible
+from quiz.tui.base import QuizModalScreen
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from quiz.session.study import Study
 
 
-class SettingsScreen(ModalScreen["Settings | None"]):
+class SettingsScreen(QuizModalScreen["Settings | None"]):
     """Returns the new Settings once saved, or None when cancelled."""
 
     HELP = """
@@ -177,9 +177,7 @@ class SettingsScreen(ModalScreen["Settings | None"]):
         def applied(new: Settings | None) -> None:
             if new is not None:
                 self.settings = replace(self.settings, fsrs_parameters=new.fsrs_parameters)
-                apply = getattr(self.app, "apply_settings", None)
-                if apply is not None:
-                    apply(new, self.study)
+                self.quiz_app.apply_settings(new, self.study)
 
         self.app.push_screen(OptimizeScreen(self.settings), applied)
 
