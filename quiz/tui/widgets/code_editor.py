@@ -48,7 +48,9 @@ class CodeEditor(TextArea):
         )
         self.cursor_blink = False
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
+        # Textual calls a subclass's key handler before TextArea's own; prevent_default() keeps
+        # TextArea from also inserting the newline (no override of its private _on_key).
         if event.key == "enter" and not self.read_only:
             text = self.text
             at_end = self.cursor_location == self.document.end
@@ -63,4 +65,3 @@ class CodeEditor(TextArea):
                 indent = len(text.rsplit("\n", 1)[-1]) - len(text.rsplit("\n", 1)[-1].lstrip()) + 4
                 self.insert("\n" + " " * indent)
                 return
-        await super()._on_key(event)
