@@ -8,12 +8,11 @@ the questions left are run for their truth and the report opens.
 
 from __future__ import annotations
 
-import concurrent.futures
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -67,7 +66,6 @@ backend, your time on each question, and every missed card with its truth and ex
         self.times: dict[int, int] = {}
         self.graded = 0
         self.finishing = False
-        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-exam")
 
     def compose(self) -> ComposeResult:
         yield Static("exam · preparing the questions…", id="exam-bar")
@@ -152,16 +150,17 @@ backend, your time on each question, and every missed card with its truth and ex
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent
-        self.grader.submit(self._grade, run, position, reading, spent)
+        # On the app's grading thread, in order: finishing queues behind the last answer there.
+        self.in_background(
+            lambda: self._grade(run, position, reading, spent),
+            doing=f"grading question {position + 1}",
+            group="exam-grade",
+            in_order=True,
+        )
         self.show_question(position + 1)
 
-    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> None:
-        try:
-            result = run.answer(position, answer, spent)
-        except Exception as exc:
-            self.post_message(Failed(f"grading question {position + 1}", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(ExamGraded(result))
+    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> ExamGraded:
+        return ExamGraded(run.answer(position, answer, spent))
 
     @on(ExamGraded)
     def graded_one(self, message: ExamGraded) -> None:
@@ -237,18 +236,15 @@ backend, your time on each question, and every missed card with its truth and ex
             ended
         ]
         self.set_status(Text(f"{what} Grading the last answers and writing the report…", style="bold"))
-        self.finish_worker(ended)
+        # In order behind every answer handed to the grading thread: all are graded before the report.
+        self.in_background(
+            lambda: self._finish(ended), doing="finishing the exam", group="exam-finish", in_order=True
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="exam-finish")
-    def finish_worker(self, ended: str) -> None:
+    def _finish(self, ended: str) -> ExamFinished:
         run = self.run
         assert run is not None
-        self.grader.shutdown(wait=True)
-        try:
-            report = run.finish(ended, self.times)
-        except Exception as exc:
-            self.post_message(Failed("finishing the exam", f"{type(exc).__name__}: {exc}"))
-            return
+        report = run.finish(ended, self.times)
         saved_to = None
         if self.report_path is not None:
             from quiz.core.exam import report_markdown
@@ -261,7 +257,7 @@ backend, your time on each question, and every missed card with its truth and ex
                 saved_to = str(self.report_path)
             except OSError as exc:
                 self.post_message(Failed("writing the report", f"{exc}"))
-        self.post_message(ExamFinished(report, run.exam_id, saved_to))
+        return ExamFinished(report, run.exam_id, saved_to)
 
     @on(ExamFinished)
     def finished(self, message: ExamFinished) -> None:
@@ -280,6 +276,3 @@ backend, your time on each question, and every missed card with its truth and ex
             self._leave_on_escape = True
 
     _leave_on_escape = False
-
-    def on_unmount(self) -> None:
-        self.grader.shutdown(wait=False)
