@@ -118,5 +118,8 @@ class QuizScreen(Screen[ResultType]):
             self.run_worker(run, name=doing, group=group, exclusive=exclusive, thread=True, exit_on_error=False)
 
 
-class QuizModalScreen(QuizScreen[ResultType], ModalScreen[ResultType]):
+class QuizModalScreen(ModalScreen[ResultType], QuizScreen[ResultType]):
     """A dialog of quiz's app: the screen below dims, its keys come first; `dismiss(value)` answers."""
+
+    # ModalScreen first: Textual reads a screen's default CSS along the first base of each class, so
+    # with QuizScreen first ModalScreen's (the dimmed background) would be skipped.
