@@ -131,8 +131,8 @@ def make_study(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> A
     """A real Study (library, SQLite store migrated to head, FSRS) without a runner: nothing here runs code."""
     from quiz.config import Settings
     from quiz.core.decks import load_library
+    from quiz.session.study import Study
     from quiz.store.db import open_store
-    from quiz.study import Study
 
     library = load_library([write_decks(tmp_path / "decks")])
     assert not library.problems, library.problems
@@ -151,7 +151,7 @@ def make_study(tmp_path: Path, clock: Clock | None = None, **settings: Any) -> A
 def rate(study: Any, card: Any, rating: int, correct: bool | None = True) -> Any:
     """Answer `card` as the app records it (a real verdict, no run: these tests are about the schedule)."""
     from quiz.core.grading import Verdict
-    from quiz.study import Answered
+    from quiz.session.grading import Answered
 
     now = study.clock()
     variant = study.prepare(card, seed=1)

@@ -47,7 +47,7 @@ def register(sub: Any, groups: dict[str, Any]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from quiz.commands.common import err, print_json
-    from quiz.optimize import (
+    from quiz.session.optimize import (
         NEEDED_REVIEWS,
         NotEnoughHistory,
         apply_weights,

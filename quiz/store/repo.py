@@ -150,6 +150,11 @@ def reviewed_since(session: Session, profile: str, since: datetime) -> int:
     )
 
 
+def has_reviews(session: Session, profile: str) -> bool:
+    """Whether the profile has answered anything, ever (the first run is welcomed)."""
+    return session.scalar(select(Review.id).where(Review.profile == profile).limit(1)) is not None
+
+
 def reviews_done_since(session: Session, profile: str, since: datetime) -> int:
     """How many review cards (not new, not in their learning steps) were answered since `since`:
     what the daily review cap counts."""

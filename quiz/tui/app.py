@@ -1,7 +1,7 @@
 """The Textual app: wiring only. Paints the first card at once, loads the study session in a thread.
 
 Start-up: if the previous session left a prepared start that still matches
-the database (quiz.prepared), its first card is shown immediately; the deck
+the database (quiz.session.prepared), its first card is shown immediately; the deck
 library comes from its cache. The database layer (SQLAlchemy, migrations),
 the schedule and the first backend worker load in a thread meanwhile, and
 the card is confirmed against the real schedule before anything is saved.
@@ -19,17 +19,18 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
 from quiz.core.text import visible
+from quiz.session.compose import StudyFactory, build_study
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
     from quiz.core.queue import StudyScope
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
-    from quiz.store.db import Store
-    from quiz.study import Study
+    from quiz.session.study import Study
+    from quiz.tui.base import QuizAppAPI
 
 log = logging.getLogger("quiz.tui")
 
@@ -55,6 +56,18 @@ WELCOME = (
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class QuizStopped(Exception):
+    """An unexpected error stopped quiz: shown as one line when the app has closed (Textual prints an
+    error with a `__rich__` as it renders; the traceback is in the log)."""
+
+    def __init__(self, error: Exception, log_file: Path) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.log_file = log_file
+
+    def __rich__(self) -> Text:
+        return Text(f"quiz stopped after an unexpected error ({self}); details in {self.log_file}")
 
 
 class QuizApp(App[int]):
@@ -79,7 +92,7 @@ class QuizApp(App[int]):
         settings: Settings,
         *,
         deck: str | None = None,
-        study_factory: Callable[..., Study] | None = None,
+        study_factory: StudyFactory | None = None,
         clock: Callable[[], datetime] = _utcnow,
         use_prepared_start: bool = True,
         exit_after_first_card: bool = False,
@@ -97,9 +110,11 @@ class QuizApp(App[int]):
         self.runner: Runner | None = runner  # made by the loading thread, off the first paint's path
         self.owns_runner = runner is None
         self.study: Study | None = None
-        self.study_ready = threading.Event()
+        # Set once the study session is loaded, or once it never will be (load_error, the app quit):
+        # worker threads wait on them through wait_for_study / wait_for_runner.
+        self._study_ready = threading.Event()
         self.trust_checked = False
-        self.runner_ready = threading.Event()
+        self._runner_ready = threading.Event()
         self.library: Library | None = None
         # Set once the app is on its way out: screens stop mounting widgets (Textual keeps its own
         # flag private).
@@ -110,13 +125,32 @@ class QuizApp(App[int]):
         self.report_path = report_path
         self.first_run = False
         self.errors: list[str] = []  # unexpected errors shown as messages (see run_action)
-        # Why loading failed (None: it did not). study_ready is set then too, so nothing waits on it.
+        # Why loading failed (None: it did not). The waits end then too, so nothing waits forever.
         self.load_error: str | None = None
         # "partial isolation: install bubblewrap…" for the screens' top bars; None when full (see _load).
         self.isolation_header: str | None = None
         self.study_screen = StudyScreen()
-        # One long-lived thread grades answers, one at a time, in order.
-        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+        # One long-lived thread grades answers, one at a time, in order (run_in_order).
+        self._grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+
+    # --- what the screens wait for (quiz.tui.base.QuizAppAPI) ---------------------------------
+
+    def wait_for_study(self, timeout: float = 300) -> Study | None:
+        """From a worker thread: the study session once loaded; None if loading failed, the app quit or
+        `timeout` seconds passed."""
+        if not self._study_ready.wait(timeout):
+            return None
+        return self.study
+
+    def wait_for_runner(self, timeout: float = 300) -> Runner | None:
+        """From a worker thread: the runner once made; None if it was not (loading failed, the app quit)."""
+        if not self._runner_ready.wait(timeout):
+            return None
+        return self.runner
+
+    def run_in_order(self, job: Callable[[], None]) -> None:
+        """Run `job` on the grading thread, after every job handed to it before (see QuizScreen.in_background)."""
+        self._grader.submit(job)
 
     def notify(
         self,
@@ -150,7 +184,7 @@ class QuizApp(App[int]):
         # database layer's imports don't compete with the first paint for the GIL.
 
     def _try_prepared_start(self) -> None:
-        from quiz.prepared import first_card
+        from quiz.session.prepared import first_card
 
         try:
             first = first_card(self.settings, self.deck, self.clock())
@@ -171,13 +205,13 @@ class QuizApp(App[int]):
 
     def _load(self) -> None:
         from quiz import library as L
-        from quiz.runner.client import Runner
         from quiz.runner.isolation import header_notice
+        from quiz.session.compose import make_runner, open_study
 
         if self.runner is None:
-            self.runner = Runner.for_settings(self.settings, log_dir=_log_dir())
+            self.runner = make_runner(self.settings)
         self.isolation_header = header_notice(self.runner.sandbox())
-        self.runner_ready.set()
+        self._runner_ready.set()
         first = self.study_screen.card
         if first is not None:  # the prepared card is on screen: warm its backend first
             self.runner.prestart(list(first.backends))
@@ -185,31 +219,28 @@ class QuizApp(App[int]):
         # The one database connection of this app: the library reads the trust pins through it, the
         # study keeps it (a reload after trusting a deck reuses it). Imported only now: SQLAlchemy
         # takes a second to import, and the first card's worker must start first.
-        from quiz.store.db import open_store
-
-        store = self.study.store if self.study is not None else open_store(self.settings.db_url)
-        try:
-            library = self.library
-            if library is None:
-                contents = L.load(self.settings, store=store)
-                library, self.fingerprint = contents.library, contents.fingerprint
-                self.trust_requests = contents.pending
-            study = self.study_factory(
-                self.settings, self.deck, runner=self.runner, library=library, clock=self.clock, store=store
-            )
-        except BaseException:
-            if self.study is None:
-                store.dispose()
-            raise
-        first_run = not _has_history(study)
-        study = self._adopt_saved_settings(study)
+        opened = open_study(
+            self.settings,
+            self.deck,
+            runner=self.runner,
+            clock=self.clock,
+            store=self.study.store if self.study is not None else None,
+            library=self.library,
+            factory=self.study_factory,
+        )
+        study = opened.study
+        if opened.fingerprint is not None:
+            self.fingerprint = opened.fingerprint
+            self.trust_requests = opened.pending
+        if opened.adopted is not None:
+            self.call_from_thread(self.apply_settings, opened.adopted, None)
         if self.fingerprint is None:
             self.fingerprint = L.fingerprint(self.settings)
         # A deck about to be asked about is shown by the trust screen (with its own problems): a
         # warning about it as well covered that screen's buttons.
         asked: set[str] = set() if self.trust_checked else {str(r.path) for r in self.trust_requests}
         problems = [str(p) for p in study.library.problems if p.path not in asked]
-        self.post_message(StudyReady(study, problems, first_run))
+        self.post_message(StudyReady(study, problems, opened.first_run))
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def watch_warmup(self, backends: list[str]) -> None:
@@ -224,36 +255,11 @@ class QuizApp(App[int]):
                 except Exception as exc:  # shown when a card of it runs; here only noted
                     log.warning("%s did not start: %s", backend, exc)
 
-    def _adopt_saved_settings(self, study: Study) -> Study:
-        """On a machine without the learner's settings file, take the ones saved in the database."""
-        from quiz.config import (
-            SettingsError,
-            check_learner_settings,
-            learner_settings_file,
-            save_learner_settings,
-        )
-
-        if learner_settings_file(self.settings.profile).exists():
-            return study
-        saved = study.saved_settings()
-        if not saved:
-            return study
-        try:
-            values = check_learner_settings(saved)
-            save_learner_settings(self.settings.profile, values)
-        except (SettingsError, OSError) as exc:
-            log.warning("settings in the database unusable: %s", exc)
-            return study
-        values = {k: v for k, v in values.items() if k not in self.settings.pinned}
-        new = replace(self.settings, **values)
-        self.call_from_thread(self.apply_settings, new, None)
-        return study.with_settings(new)
-
     @on(StudyReady)
     def ready(self, message: StudyReady) -> None:
         self.study = message.study
         self.first_run = message.first_run
-        self.study_ready.set()
+        self._study_ready.set()
         if message.problems:
             self.notify(
                 f"{len(message.problems)} problem(s) in deck files; those cards were skipped "
@@ -264,7 +270,7 @@ class QuizApp(App[int]):
             for p in message.problems:
                 log.warning("deck problem: %s", p)
         if self.exam_config is not None:
-            return  # the exam screen waits for study_ready itself
+            return  # the exam screen waits for the study itself
         welcome = None
         if message.first_run:
             lib = self.study.library
@@ -324,8 +330,8 @@ class QuizApp(App[int]):
         if message.what == "loading" and self.study is None:
             # Nothing will come: every screen waiting for the session stops waiting and says so.
             self.load_error = message.error
-            self.runner_ready.set()
-            self.study_ready.set()
+            self._runner_ready.set()
+            self._study_ready.set()
             for screen in self.screen_stack:
                 gave_up = getattr(screen, "load_failed", None)
                 if gave_up is not None:
@@ -459,30 +465,24 @@ class QuizApp(App[int]):
 
     def _handle_exception(self, error: Exception) -> None:
         # Anywhere else Textual stops the part that failed, so quiz stops too, cleanly: one line on
-        # the terminal, the traceback in the log.
+        # the terminal, the traceback in the log. Textual has no public hook for an error outside an
+        # action (a handler, a timer, a callback), so this one override stays; it touches none of
+        # Textual's private state: Textual itself sets the return code (1), keeps the error for
+        # run_test to raise, and prints an error that renders itself (QuizStopped) through the
+        # public App.panic instead of a traceback with locals.
         log.error("unexpected error: %s", error, exc_info=error)
         self.errors.append(f"{type(error).__name__}: {error}")
-        self._return_code = 1
         self.exiting = True
-        if self._exception is None:
-            self._exception = error  # run_test re-raises it: tests see it
-            self._exception_event.set()
-        from rich.text import Text
-
-        self._exit_renderables.append(
-            Text(
-                f"quiz stopped after an unexpected error ({type(error).__name__}: {error}); "
-                f"details in {_log_dir() / 'quiz.log'}"
-            )
-        )
-        self._close_messages_no_wait()
+        stopped = QuizStopped(error, _log_dir() / "quiz.log")
+        stopped.__cause__ = error
+        super()._handle_exception(stopped)
 
     def on_unmount(self) -> None:
         # Threads still waiting for the session (a screen's loader, the grader) must not keep the
         # process alive after the app is gone: they see no session and return.
-        self.runner_ready.set()
-        self.study_ready.set()
-        self.grader.shutdown(wait=False, cancel_futures=True)
+        self._runner_ready.set()
+        self._study_ready.set()
+        self._grader.shutdown(wait=False, cancel_futures=True)
         if self.runner is not None and self.owns_runner:
             self.runner.close()
         study = self.study
@@ -492,7 +492,7 @@ class QuizApp(App[int]):
             study.store.dispose()
             return
         try:
-            from quiz.prepared import save_next_start
+            from quiz.session.prepared import save_next_start
 
             save_next_start(study, self.fingerprint or "")
         except Exception:
@@ -500,63 +500,10 @@ class QuizApp(App[int]):
             study.store.dispose()
 
 
-def _has_history(study: Study) -> bool:
-    from sqlalchemy import select
-
-    from quiz.store.models import Review
-
-    with study.store.session() as s:
-        return s.scalar(select(Review.id).where(Review.profile == study.profile).limit(1)) is not None
-
-
 def _log_dir() -> Any:
     from quiz import paths
 
     return paths.log_dir()
-
-
-def build_study(
-    settings: Settings,
-    deck: str | None,
-    *,
-    runner: Runner | None = None,
-    library: Library | None = None,
-    clock: Callable[[], datetime] | None = None,
-    store: Store | None = None,
-) -> Study:
-    """The real thing: the deck library, the configured database (migrated to head), warm workers.
-
-    `store`: the database already open (the app opens it once); else it is opened here, before the
-    library, whose trust pins are read through it.
-    """
-    from quiz import paths
-    from quiz.library import load
-    from quiz.runner.client import Runner
-    from quiz.store.db import open_store
-    from quiz.study import Study
-
-    own_store = store is None
-    store = store or open_store(settings.db_url)
-    try:
-        if library is None:
-            library = load(settings, store=store).library
-        deck_ids = None
-        if deck:
-            known = {d.id for d in library.decks}
-            if deck not in known:
-                raise LookupError(f"no deck {deck!r}; decks: {', '.join(sorted(known))}")
-            deck_ids = [deck]
-    except BaseException:
-        if own_store:
-            store.dispose()
-        raise
-    if runner is None:
-        runner = Runner.for_settings(settings, log_dir=paths.log_dir())
-    study = Study(settings=settings, library=library, store=store, runner=runner, deck_ids=deck_ids)
-    if clock is not None:
-        study.clock = clock
-    study.sync()
-    return study
 
 
 def run_app(
@@ -582,4 +529,10 @@ def run_app(
         report_path=report_path,
     )
     result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
-    return result or 0
+    return app.return_code or result or 0  # 1 after an unexpected error (see _handle_exception)
+
+
+if TYPE_CHECKING:
+
+    def _screens_can_use(app: QuizApp) -> QuizAppAPI:
+        return app  # mypy checks here that QuizApp is all a screen takes it for (quiz.tui.base)

@@ -1,7 +1,8 @@
-"""Messages that thread workers post back to the UI ("attributes down, messages up")."""
+"""Messages that thread workers post back to the UI ("attributes down, messages up"), as dataclasses."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,150 +14,149 @@ if TYPE_CHECKING:
     from quiz.core.grading import RunResult
     from quiz.core.previews import IntervalPreview
     from quiz.core.variables import Variant
-    from quiz.exam_session import ExamRun
-    from quiz.study import Answered, HomeData, StatsData, Study, Undone
+    from quiz.session.dashboards import HomeData, StatsData
+    from quiz.session.exam import ExamRun
+    from quiz.session.grading import Answered
+    from quiz.session.study import Study
+    from quiz.session.undo import Undone
 
 
+@dataclass
 class StudyReady(Message):
     """The library, the database and the schedule are loaded (`first_run`: nothing answered yet, ever)."""
 
-    def __init__(self, study: Study, problems: list[str], first_run: bool = False) -> None:
-        super().__init__()
-        self.study = study
-        self.problems = problems
-        self.first_run = first_run
+    study: Study
+    problems: list[str]
+    first_run: bool = False
 
 
+@dataclass
 class CardReady(Message):
     """The next card and its variant (card None: nothing left to study now).
 
     `typed`: an answer to put back (after undo); `lapses`: how often the card was forgotten.
     """
 
-    def __init__(
-        self, card: Card | None, variant: Variant | None, *, lapses: int = 0, typed: str = ""
-    ) -> None:
-        super().__init__()
-        self.card = card
-        self.variant = variant
-        self.lapses = lapses
-        self.typed = typed
+    card: Card | None
+    variant: Variant | None
+    lapses: int = field(default=0, kw_only=True)
+    typed: str = field(default="", kw_only=True)
 
 
+@dataclass
 class Graded(Message):
-    def __init__(self, answered: Answered) -> None:
-        super().__init__()
-        self.answered = answered
+    """The verdict on an answer."""
+
+    answered: Answered
 
 
+@dataclass
 class PreviewsReady(Message):
     """What each rating would schedule for the card on the verdict (quiz.core.previews), for the keys."""
 
-    def __init__(self, card_uid: str, previews: tuple[IntervalPreview, ...]) -> None:
-        super().__init__()
-        self.card_uid = card_uid
-        self.previews = previews
+    card_uid: str
+    previews: tuple[IntervalPreview, ...]
 
 
+@dataclass
 class Rated(Message):
     """A review was saved; `leech`: this answer made the card a leech."""
 
-    def __init__(self, answered: Answered, rating: int, was_new: bool, leech: bool, lapses: int) -> None:
-        super().__init__()
-        self.answered = answered
-        self.rating = rating
-        self.was_new = was_new
-        self.leech = leech
-        self.lapses = lapses
+    answered: Answered
+    rating: int
+    was_new: bool
+    leech: bool
+    lapses: int
 
 
+@dataclass
 class SiblingsFound(Message):
     """The family's cards on the other backends, about to run (`notes`: backend → what it is doing)."""
 
-    def __init__(self, token: int, siblings: list[Card], notes: dict[str, str]) -> None:
-        super().__init__()
-        self.token = token
-        self.siblings = siblings
-        self.notes = notes
+    token: int
+    siblings: list[Card]
+    notes: dict[str, str]
 
 
+@dataclass
 class SiblingRan(Message):
-    def __init__(
-        self, token: int, card: Card, variant: Variant, same_values: bool, result: RunResult
-    ) -> None:
-        super().__init__()
-        self.token = token
-        self.card = card
-        self.variant = variant
-        self.same_values = same_values
-        self.result = result
+    """One sibling's result (`same_values`: it ran the learner's values, not a draw of its own)."""
+
+    token: int
+    card: Card
+    variant: Variant
+    same_values: bool
+    result: RunResult
 
 
+@dataclass
 class CountsReady(Message):
     """Due / learning / new / reviewed-today counts for the top bar."""
 
-    def __init__(self, counts: dict[str, int]) -> None:
-        super().__init__()
-        self.counts = counts
+    counts: dict[str, int]
 
 
+@dataclass
 class Undid(Message):
-    def __init__(self, undone: Undone | None) -> None:
-        super().__init__()
-        self.undone = undone
+    """Undo took this back (None: there was nothing to undo)."""
+
+    undone: Undone | None
 
 
+@dataclass
 class SetAside(Message):
     """A card was buried (`until` set) or suspended."""
 
-    def __init__(self, card: Card, how: str, until: datetime | None = None) -> None:
-        super().__init__()
-        self.card = card
-        self.how = how
-        self.until = until
+    card: Card
+    how: str
+    until: datetime | None = None
 
 
+@dataclass
 class HomeLoaded(Message):
-    def __init__(self, data: HomeData) -> None:
-        super().__init__()
-        self.data = data
+    """Home's decks, counts and progress."""
+
+    data: HomeData
 
 
+@dataclass
 class StatsLoaded(Message):
-    def __init__(self, data: StatsData) -> None:
-        super().__init__()
-        self.data = data
+    """The statistics screen's figures."""
+
+    data: StatsData
 
 
+@dataclass
 class ExamStarted(Message):
-    def __init__(self, run: ExamRun) -> None:
-        super().__init__()
-        self.run = run
+    """The exam's questions are drawn: the clock may start."""
+
+    run: ExamRun
 
 
+@dataclass
 class ExamGraded(Message):
-    def __init__(self, result: QuestionResult) -> None:
-        super().__init__()
-        self.result = result
+    """One exam answer, graded and saved."""
+
+    result: QuestionResult
 
 
+@dataclass
 class ExamFinished(Message):
-    def __init__(self, report: ExamReport, exam_id: int | None, saved_to: str | None = None) -> None:
-        super().__init__()
-        self.report = report
-        self.exam_id = exam_id
-        self.saved_to = saved_to
+    """The exam is over: its report, its id in the database, where the report was written."""
+
+    report: ExamReport
+    exam_id: int | None
+    saved_to: str | None = None
 
 
+@dataclass
 class Failed(Message):
     """Something went wrong in a worker; shown as a message, never as a traceback."""
 
-    def __init__(self, what: str, error: str, detail: Any = None, *, line: str | None = None) -> None:
-        super().__init__()
-        self.what = what
-        self.error = error
-        self.detail = detail
-        self.line = line  # the whole line to show, when the error says it all
+    what: str
+    error: str
+    detail: Any = None
+    line: str | None = field(default=None, kw_only=True)  # the whole line to show, when the error says it all
 
     @property
     def text(self) -> str:

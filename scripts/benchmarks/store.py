@@ -101,7 +101,7 @@ def run(args: Any) -> dict[str, Any]:
             uid = rng.choice(uids)
             rating = rng.choice((1, 2, 3, 4))
             t = time.perf_counter()
-            # What rating an answer costs in the app (quiz.study.Study.rate): the
+            # What rating an answer costs in the app (quiz.session.study.Study.rate): the
             # exactly-once commit path, FSRS update included.
             commit_review(
                 store,

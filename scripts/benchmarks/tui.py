@@ -57,8 +57,8 @@ def _prepare_session(home: str) -> None:
     """A learner's normal state: the database exists and the last session ended normally."""
     code = (
         "from quiz.config import load_settings\n"
-        "from quiz.tui.app import build_study\n"
-        "from quiz.prepared import save_next_start\n"
+        "from quiz.session.compose import build_study\n"
+        "from quiz.session.prepared import save_next_start\n"
         "from quiz.library import fingerprint\n"
         "s = load_settings()\n"
         "study = build_study(s, None)\n"

@@ -162,7 +162,7 @@ def test_pickles_in_the_cache_are_never_read(
     shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from quiz import paths
-    from quiz.prepared import first_card
+    from quiz.session.prepared import first_card
 
     marker = tmp_path / "unpickled"
     Boom.marker = str(marker)

@@ -34,7 +34,7 @@ def test_study_skips_the_missing_backends_cards(
     no_mxnet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from quiz.config import load_settings
-    from quiz.tui.app import build_study
+    from quiz.session.compose import build_study
 
     decks = tmp_path / "decks"
     decks.mkdir()

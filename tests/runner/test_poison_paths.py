@@ -21,11 +21,12 @@ from quiz.core.decks import parse_deck
 from quiz.core.exam import ExamConfig, Question
 from quiz.core.grading import format_truth
 from quiz.core.variables import concrete, draw_variant
-from quiz.exam_session import ExamRun
 from quiz.runner.client import Runner
 from quiz.runner.config import WorkerConfig
 from quiz.runner.pool import RunnerPool
-from quiz.tui.app import QuizApp, build_study
+from quiz.session.compose import build_study
+from quiz.session.exam import ExamRun
+from quiz.tui.app import QuizApp
 from tests.runner.test_poison import HONEST, POISONS
 from tests.tui.conftest import answer, settings_for, wait_for
 

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from quiz.core.browse import STATES, CardIndex, CardQuery, CardStatus, filter_by_state
 from quiz.core.cards import Backend, Kind
 from quiz.core.stats import LEECH_LAPSES
+from quiz.session import dashboards
 from quiz.store import browse, repo
 from quiz.store.db import open_store
 from quiz.store.models import CardState
@@ -59,7 +60,7 @@ def test_suspend_and_bury_last_across_a_restart_and_can_be_undone_there(tmp_path
         assert browse.bury_cards(s, restarted.profile, [second.uid], None) == 1
     assert restarted.next_card() == first
     assert search(restarted, states=("suspended",)).uids == []
-    assert restarted.counts().new == 6
+    assert dashboards.counts(restarted).new == 6
 
 
 def test_state_search_agrees_with_card_status_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +130,7 @@ def test_pages_rows_and_review_tallies(tmp_path: Path) -> None:
 
 def test_history_keeps_the_variant_shown_and_reset_forgets_but_keeps_it(tmp_path: Path) -> None:
     from quiz.core.grading import Verdict
-    from quiz.study import Answered
+    from quiz.session.grading import Answered
 
     clock = Clock()
     study = make_study(tmp_path, clock)
@@ -153,7 +154,7 @@ def test_history_keeps_the_variant_shown_and_reset_forgets_but_keeps_it(tmp_path
     assert study.memory(c).state == 0 and study.memory(c).reps == 0
     assert c.uid in search(study, states=("new",)).uids
     # Reset today gives today's new-card allowance back: the card is new again, not yet introduced.
-    assert study.counts().new_today == 0
+    assert dashboards.counts(study).new_today == 0
 
 
 def test_the_open_browser_finds_what_the_store_search_finds(tmp_path: Path) -> None:

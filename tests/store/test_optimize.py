@@ -14,7 +14,7 @@ import pytest
 
 from quiz.cli import main
 from quiz.core.stats import ReviewFact
-from quiz.optimize import NEEDED_REVIEWS, NotEnoughHistory, optimize, sequences, usable_reviews
+from quiz.session.optimize import NEEDED_REVIEWS, NotEnoughHistory, optimize, sequences, usable_reviews
 from quiz.store.db import open_store
 from tests.history import simulate_history
 

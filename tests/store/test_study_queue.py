@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from quiz.core.queue import StudyScope
+from quiz.session import dashboards
 from quiz.store import repo
 from tests.decks_for_study import Clock, make_study, rate
 
@@ -37,16 +38,16 @@ def test_review_cap_stops_review_cards_but_not_learning_ones(tmp_path: Path) -> 
     graduate(study, clock, ["alpha/detach.torch", "alpha/accumulate.torch", "beta/mm.torch"])
     clock.advance(days=40)  # all three are due
     capped = study.with_settings(replace(study.settings, reviews_per_day=2))
-    assert capped.counts().due == 2
-    assert study.counts().due == 3  # no cap: today's behaviour
+    assert dashboards.counts(capped).due == 2
+    assert dashboards.counts(study).due == 3  # no cap: today's behaviour
     first = capped.next_card()
     assert first is not None
     rate(capped, first, 3)
-    assert capped.counts().due == 1
+    assert dashboards.counts(capped).due == 1
     second = capped.next_card()
     assert second is not None and second.uid != first.uid
     rate(capped, second, 1)  # forgotten: relearning, back in 10 minutes
-    assert capped.counts().due == 0
+    assert dashboards.counts(capped).due == 0
     third = study.next_card()  # the uncapped session shows the third review card first ...
     assert third is not None and third.uid not in (first.uid, second.uid)
     assert capped.next_card() == second  # ... the capped one only the relearning card (never capped)
@@ -54,7 +55,7 @@ def test_review_cap_stops_review_cards_but_not_learning_ones(tmp_path: Path) -> 
     rate(capped, second, 3)
     assert capped.next_card() is None  # the third review card waits for tomorrow
     clock.advance(days=1)
-    assert capped.counts().due >= 1  # a new day, a new allowance
+    assert dashboards.counts(capped).due >= 1  # a new day, a new allowance
     assert capped.next_card() is not None
 
 
@@ -90,7 +91,7 @@ def test_random_order_is_the_same_for_the_same_learner_on_any_database(tmp_path:
 
 def test_custom_study_by_tag_counts_and_shows_only_those_cards(tmp_path: Path) -> None:
     study = make_study(tmp_path).with_scope(StudyScope(tags=("interview",)))
-    assert study.counts().new == 3
+    assert dashboards.counts(study).new == 3
     seen = []
     for _ in range(3):
         card = study.next_card()
@@ -98,9 +99,9 @@ def test_custom_study_by_tag_counts_and_shows_only_those_cards(tmp_path: Path) -
         seen.append(card.uid)
         rate(study, card, 4)  # Easy: out of today's queue
     assert sorted(seen) == ["alpha/detach.tensorflow", "alpha/detach.torch", "beta/mm.torch"]
-    assert study.counts().new == 0 and study.next_card() is None
+    assert dashboards.counts(study).new == 0 and study.next_card() is None
     tf_only = study.with_scope(StudyScope(backends=("tensorflow",)))
-    assert tf_only.counts().new == 0  # its one card was answered above
+    assert dashboards.counts(tf_only).new == 0  # its one card was answered above
 
 
 def test_answering_a_card_buries_its_siblings_until_tomorrow_and_undo_brings_them_back(
@@ -113,7 +114,7 @@ def test_answering_a_card_buries_its_siblings_until_tomorrow_and_undo_brings_the
     assert torch_card is not None and torch_card.uid == "alpha/detach.torch"
     rate(scope, torch_card, 4)
     assert scope.next_card() is None  # the TensorFlow sibling is buried
-    assert scope.counts().new == 0
+    assert dashboards.counts(scope).new == 0
     scope.undo()
     assert scope.next_card() == torch_card
     rate(scope, torch_card, 4)

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from quiz.core.grading import Verdict
+from quiz.session.compose import build_study
+from quiz.session.grading import Answered
 from quiz.store.db import open_store
 from quiz.store.models import CardState, Review
-from quiz.study import Answered
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from quiz.tui.screens.browser import BrowserScreen
 from quiz.tui.screens.home import HomeScreen
 from tests.tui.conftest import RIGHT, Clock, answer, settings_for, wait_for

@@ -22,10 +22,12 @@ from sqlalchemy import event, func, select
 
 from quiz.config import load_settings
 from quiz.core.grading import Verdict
+from quiz.session.compose import build_study
+from quiz.session.grading import Answered
+from quiz.session.study import DISK_FULL
 from quiz.store.db import DiskFull
 from quiz.store.models import Review
-from quiz.study import DISK_FULL, Answered
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from tests.tui.conftest import settled, wait_for
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

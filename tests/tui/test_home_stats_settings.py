@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from quiz.config import learner_settings_file, load_settings
 from quiz.core.grading import Verdict
+from quiz.session.compose import build_study
+from quiz.session.grading import Answered
 from quiz.store.db import open_store
 from quiz.store.models import Setting
-from quiz.study import Answered
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from quiz.tui.screens.home import HomeScreen
 from quiz.tui.screens.settings import SettingsScreen
 from quiz.tui.screens.stats import StatsScreen

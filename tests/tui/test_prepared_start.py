@@ -8,7 +8,7 @@ import pytest
 
 from quiz import paths
 from quiz.config import load_settings
-from quiz.prepared import prepared_path, read_prepared
+from quiz.session.prepared import prepared_path, read_prepared
 from quiz.tui.app import QuizApp
 from tests.tui.conftest import settled, wait_for
 

@@ -14,10 +14,11 @@ from sqlalchemy import update
 from quiz.core.cards import Card, Kind
 from quiz.core.siblings import Mark, shared_values
 from quiz.core.variables import build_variant, draw_variant
+from quiz.session.compose import build_study
 from quiz.session.grading import run_truth
+from quiz.session.study import MAX_SEED
 from quiz.store.models import CardState
-from quiz.study import MAX_SEED
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from quiz.tui.widgets.siblings_view import SiblingPanel, SiblingsView
 from tests.tui.conftest import settings_for, wait_for
 

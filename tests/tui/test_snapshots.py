@@ -25,9 +25,10 @@ from sqlalchemy import update
 
 from quiz.core.exam import ExamConfig
 from quiz.core.grading import Verdict
+from quiz.session.compose import build_study
+from quiz.session.grading import Answered
 from quiz.store.models import CardState
-from quiz.study import Answered
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from tests.tui.conftest import RIGHT, WRONG, Clock, settings_for
 
 pytestmark = pytest.mark.torch

@@ -188,7 +188,7 @@ async def test_a_leech_is_flagged_and_the_session_ends_with_a_summary(
     settings = settings_for(tmp_path, **TORCH_ONLY, new_per_day=0)
     url = settings.db_url
     # A learned card forgotten four times already, due now; every other card suspended.
-    from quiz.tui.app import build_study
+    from quiz.session.compose import build_study
 
     build_study(settings, None, runner=runner).store.dispose()  # type: ignore[arg-type]
     store = open_store(url)

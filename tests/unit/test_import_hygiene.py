@@ -53,3 +53,13 @@ def test_runner_client_imports_no_framework() -> None:
 
 def test_cli_help_is_light() -> None:
     assert loaded_after("import quiz.cli; quiz.cli.build_parser()") & set(HEAVY) == set()
+
+
+def test_the_study_layer_imports_no_ui_or_framework() -> None:
+    # quiz.session is shared by the TUI, the exam and the command line: every module of it, loaded
+    # together, brings in no Textual and no ML framework (workers run those).
+    root = Path(__file__).resolve().parents[2] / "quiz" / "session"
+    modules = sorted(f"quiz.session.{p.stem}" for p in root.glob("*.py") if p.stem != "__init__")
+    assert "quiz.session.study" in modules and "quiz.session.compose" in modules
+    loaded = loaded_after("import " + ", ".join(modules))
+    assert loaded & {"textual", "torch", "tensorflow", "keras", "mxnet"} == set()

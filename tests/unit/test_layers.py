@@ -23,12 +23,8 @@ _UI = {
     "runner",
     "store",
     "library",
-    "prepared",
     "trust_review",
     "session",
-    "study",
-    "exam_session",
-    "optimize",
     "sealed",
     "checking",
 }
@@ -44,15 +40,12 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"core", "paths"},
     "checking": {"core", "paths", "config", "runner"},
     "library": {"core", "paths", "config", "sealed", "store", "trust_review"},
-    "prepared": {"core", "paths", "config", "sealed", "library"},
-    "optimize": {"core", "paths", "config", "store"},
-    # The study layer: sessions, grading, exams. Never the UI or the command line.
-    "session": {"core", "paths", "config", "runner", "store", "library", "prepared", "study"},
-    "study": {"core", "paths", "config", "runner", "store", "library", "prepared", "session"},
-    "exam_session": {"core", "paths", "config", "runner", "store", "session", "study"},
+    # The study layer: the study session, dashboards, grading, exams, the prepared start, personal
+    # scheduling and the composition root that builds them. Never the UI or the command line.
+    "session": {"core", "paths", "config", "sealed", "runner", "store", "library", "checking"},
     # The UI: everything of the study layer, never the command line.
     "tui": _UI,
-    "serve": {"core", "paths", "config", "runner", "store", "library", "session", "study", "tui"},
+    "serve": {"core", "paths", "config", "runner", "store", "library", "session", "tui"},
     "commands": _UI | {"__version__", "serve", "tui", "cli"},
     "cli": {"__version__", "core", "config", "paths", "commands"},
     "__main__": {"cli"},

@@ -299,7 +299,7 @@ def test_the_prepared_start_and_a_library_without_added_decks_import_no_database
         "from datetime import datetime, UTC\n"
         "from quiz.config import load_settings\n"
         "from quiz import library\n"
-        "from quiz.prepared import first_card\n"
+        "from quiz.session.prepared import first_card\n"
         "s = load_settings()\n"
         "first_card(s, None, datetime.now(UTC))\n"
         "library.fingerprint(s)\n"

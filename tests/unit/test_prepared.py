@@ -1,11 +1,11 @@
-"""quiz.prepared.choose: trusted only while the database files and the key are unchanged."""
+"""quiz.session.prepared.choose: trusted only while the database files and the key are unchanged."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from quiz.prepared import Prepared, choose, db_stamp
+from quiz.session.prepared import Prepared, choose, db_stamp
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 KEY = {"url": "x", "profile": "default"}

@@ -8,20 +8,21 @@ history and the operations go to the database in thread workers, so typing never
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from quiz.core.variables import prompt_outline
+from quiz.tui.base import QuizScreen
 from quiz.tui.messages import Failed
 from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
@@ -29,44 +30,46 @@ from quiz.tui.widgets.key_bar import KeyBar
 if TYPE_CHECKING:
     from quiz.core.browse import BrowserState, CardQuery
     from quiz.core.cards import Card
+    from quiz.session.study import Study
     from quiz.store.browse import BrowseRow, HistoryEntry
-    from quiz.study import Study
 
 # Rows put in the table at once: a search over a huge library shows its first matches and says how many.
 SHOWN_ROWS = 500
 CARD_WIDTH = 30
 
 
+@dataclass
 class BrowserOpened(Message):
-    def __init__(self, state: BrowserState) -> None:
-        super().__init__()
-        self.state = state
+    """Every card's state, read once; searches run on it."""
+
+    state: BrowserState
 
 
+@dataclass
 class RowsReady(Message):
-    def __init__(self, token: int, rows: list[BrowseRow], total: int, ms: float) -> None:
-        super().__init__()
-        self.token = token
-        self.rows = rows
-        self.total = total
-        self.ms = ms
+    """A search's rows (`token`: which search; `ms`: how long it took)."""
+
+    token: int
+    rows: list[BrowseRow]
+    total: int
+    ms: float
 
 
+@dataclass
 class HistoryReady(Message):
-    def __init__(self, uid: str, entries: list[HistoryEntry]) -> None:
-        super().__init__()
-        self.uid = uid
-        self.entries = entries
+    """One card's reviews, newest first."""
+
+    uid: str
+    entries: list[HistoryEntry]
 
 
+@dataclass
 class Changed(Message):
     """An operation was saved: `changed` of the cards' states are new (re-read from the database)."""
 
-    def __init__(self, action: str, uids: list[str], changed: int) -> None:
-        super().__init__()
-        self.action = action
-        self.uids = uids
-        self.changed = changed
+    action: str
+    uids: list[str]
+    changed: int
 
 
 def when(due: datetime | None, now: datetime) -> str:
@@ -80,7 +83,7 @@ def when(due: datetime | None, now: datetime) -> str:
     return f"in {format_interval(due - now)}"
 
 
-class BrowserScreen(Screen[None]):
+class BrowserScreen(QuizScreen[None]):
     DEFAULT_CSS = """
     BrowserScreen #browser-title { height: 1; padding: 0 1; }
     BrowserScreen #browser-search { margin: 0 1; }
@@ -123,10 +126,6 @@ buried, leech.
         self.history_uid: str | None = None
         self.reset_armed: tuple[str, float] | None = None
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def compose(self) -> ComposeResult:
         yield Static(id="browser-title")
         yield Input(
@@ -159,26 +158,23 @@ buried, leech.
     # --- loading and searching -----------------------------------------------------------------
 
     def _study(self) -> Study | None:
-        return self.quiz.study  # type: ignore[no-any-return]
+        return self.quiz_app.study
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-open")
     def open(self) -> None:
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
-            self.post_message(Failed("opening the browser", app.load_error or "the decks did not load"))
-            return
+        self.in_background(self._open, doing="reading your cards", group="browser-open")
+
+    def _open(self) -> BrowserOpened | Failed:
         from quiz.core.browse import CardIndex
         from quiz.store.browse import open_browser
 
-        study = app.study
-        try:
-            index = CardIndex.build(study.library.cards())
-            with study.store.session() as s:
-                state = open_browser(s, study.profile, index, now=study.clock())
-        except Exception as exc:
-            self.post_message(Failed("reading your cards", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(BrowserOpened(state))
+        app = self.quiz_app
+        study = app.wait_for_study()
+        if study is None:
+            return Failed("opening the browser", app.load_error or "the decks did not load")
+        index = CardIndex.build(study.library.cards())
+        with study.store.session() as s:
+            state = open_browser(s, study.profile, index, now=study.clock())
+        return BrowserOpened(state)
 
     @on(BrowserOpened)
     def opened(self, message: BrowserOpened) -> None:
@@ -208,22 +204,20 @@ buried, leech.
         self.token += 1
         self.fetch(self.token, query)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-search")
     def fetch(self, token: int, query: CardQuery) -> None:
+        self.in_background(lambda: self._fetch(token, query), doing="searching", group="browser-search")
+
+    def _fetch(self, token: int, query: CardQuery) -> RowsReady | None:
         from quiz.store.browse import browse_page
 
         state, study = self.state, self._study()
         if state is None or study is None:
-            return
+            return None
         started = time.perf_counter()
-        try:
-            positions = state.search(query)
-            with study.store.session() as s:
-                rows = browse_page(s, study.profile, state, positions, limit=SHOWN_ROWS)
-        except Exception as exc:
-            self.post_message(Failed("searching", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(RowsReady(token, rows, len(positions), (time.perf_counter() - started) * 1000))
+        positions = state.search(query)
+        with study.store.session() as s:
+            rows = browse_page(s, study.profile, state, positions, limit=SHOWN_ROWS)
+        return RowsReady(token, rows, len(positions), (time.perf_counter() - started) * 1000)
 
     @on(RowsReady)
     def rows_ready(self, message: RowsReady) -> None:
@@ -314,20 +308,17 @@ buried, leech.
         self.history_uid = row.card.uid
         self.history(row.card.uid)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="browser-history")
     def history(self, uid: str) -> None:
+        self.in_background(lambda: self._history(uid), doing="reading the card's reviews", group="browser-history")
+
+    def _history(self, uid: str) -> HistoryReady | None:
         from quiz.store.browse import card_history
 
         study = self._study()
         if study is None:
-            return
-        try:
-            with study.store.session() as s:
-                entries = card_history(s, study.profile, uid, limit=50)
-        except Exception as exc:
-            self.post_message(Failed("reading the card's reviews", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(HistoryReady(uid, entries))
+            return None
+        with study.store.session() as s:
+            return HistoryReady(uid, card_history(s, study.profile, uid, limit=50))
 
     @on(HistoryReady)
     def history_ready(self, message: HistoryReady) -> None:
@@ -406,36 +397,37 @@ buried, leech.
             )
         )
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="browser-change")
     def change(self, action: str, uids: list[str]) -> None:
+        # Not exclusive: a second key press must not cancel the first one's change.
+        self.in_background(
+            lambda: self._change(action, uids), doing=f"{action}ing", group="browser-change", exclusive=False
+        )
+
+    def _change(self, action: str, uids: list[str]) -> Changed | None:
         from quiz.core.queue import study_day_start
         from quiz.store import browse
 
         study = self._study()
         if study is None:
-            return
+            return None
         now = study.clock()
-        try:
-            with study.store.session() as s:
-                if action in ("suspend", "unsuspend"):
-                    changed = browse.suspend_cards(s, study.profile, uids, action == "suspend")
-                elif action == "bury":
-                    until = study_day_start(now, study.settings.scheduling()) + timedelta(days=1)
-                    changed = browse.bury_cards(s, study.profile, uids, until)
-                elif action == "unbury":
-                    changed = browse.bury_cards(s, study.profile, uids, None)
-                else:
-                    changed = browse.reset_cards(s, study.profile, uids)
-                statuses = browse.statuses_of(s, study.profile, uids)
-        except Exception as exc:
-            self.post_message(Failed(f"{action}ing", f"{type(exc).__name__}: {exc}"))
-            return
+        with study.store.session() as s:
+            if action in ("suspend", "unsuspend"):
+                changed = browse.suspend_cards(s, study.profile, uids, action == "suspend")
+            elif action == "bury":
+                until = study_day_start(now, study.settings.scheduling()) + timedelta(days=1)
+                changed = browse.bury_cards(s, study.profile, uids, until)
+            elif action == "unbury":
+                changed = browse.bury_cards(s, study.profile, uids, None)
+            else:
+                changed = browse.reset_cards(s, study.profile, uids)
+            statuses = browse.statuses_of(s, study.profile, uids)
         state = self.state
         if state is not None:
             for uid in uids:
                 if uid in statuses:
                     self.app.call_from_thread(state.set_status, uid, statuses[uid])
-        self.post_message(Changed(action, uids, changed))
+        return Changed(action, uids, changed)
 
     @on(Changed)
     def changed(self, message: Changed) -> None:

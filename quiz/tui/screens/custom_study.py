@@ -17,7 +17,7 @@ from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.core.queue import StudyScope  # noqa: F401 (the screen's result type, named in a string)
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 
 class CustomStudyScreen(ModalScreen["StudyScope | None"]):

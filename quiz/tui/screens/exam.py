@@ -8,19 +8,18 @@ the questions left are run for their truth and the report opens.
 
 from __future__ import annotations
 
-import concurrent.futures
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from quiz.core.answers import MalformedAnswer
+from quiz.tui.base import QuizScreen
 from quiz.tui.lang import lang_of
 from quiz.tui.messages import ExamFinished, ExamGraded, ExamStarted, Failed
 from quiz.tui.render import shown
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from quiz.core.exam import ExamConfig
-    from quiz.exam_session import ExamRun
+    from quiz.session.exam import ExamRun
     from quiz.session.grading import ParsedAnswer
 
 
@@ -41,7 +40,7 @@ def clock_text(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
-class ExamScreen(Screen[None]):
+class ExamScreen(QuizScreen[None]):
     HELP = """
 **Exam.** Answer each question as in study (Enter); there is no verdict until the end, so keep
 going. **Ctrl+N** skips a question (it counts as missed), **Ctrl+E** ends the exam now. When
@@ -67,11 +66,6 @@ backend, your time on each question, and every missed card with its truth and ex
         self.times: dict[int, int] = {}
         self.graded = 0
         self.finishing = False
-        self.grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-exam")
-
-    @property
-    def quiz(self) -> Any:
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Static("exam · preparing the questions…", id="exam-bar")
@@ -87,29 +81,31 @@ backend, your time on each question, and every missed card with its truth and ex
         self.set_interval(1.0, self.tick, name="exam-timer")
         self.prepare()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="exam")
     def prepare(self) -> None:
-        from quiz.exam_session import ExamRun
+        self.in_background(
+            self._prepare,
+            doing="preparing the exam",
+            group="exam",
+            failure=lambda exc: Failed("preparing the exam", f"{exc}"),
+        )
 
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
-            self.post_message(Failed("preparing the exam", "the decks and database did not load"))
-            return
-        try:
-            run = ExamRun.start(app.study, self.config)
-            for position in range(len(run.questions)):
-                run.question(position)  # every variant drawn before the clock starts
-        except Exception as exc:
-            self.post_message(Failed("preparing the exam", f"{exc}"))
-            return
+    def _prepare(self) -> ExamStarted | Failed:
+        from quiz.session.exam import ExamRun
+
+        study = self.quiz_app.wait_for_study()
+        if study is None:
+            return Failed("preparing the exam", "the decks and database did not load")
+        run = ExamRun.start(study, self.config)
+        for position in range(len(run.questions)):
+            run.question(position)  # every variant drawn before the clock starts
         backends = sorted({b for q in run.questions for b in run.study.cards[q.card_uid].backends})
         run.study.runner.prestart(backends)
-        self.post_message(ExamStarted(run))
+        return ExamStarted(run)
 
     @on(ExamStarted)
     def started(self, message: ExamStarted) -> None:
         self.run = message.run
-        self.run.started_at = self.quiz.clock()
+        self.run.started_at = self.quiz_app.clock()
         self.show_question(0)
 
     # --- questions -------------------------------------------------------------------
@@ -129,7 +125,7 @@ backend, your time on each question, and every missed card with its truth and ex
         box = self.query_one(AnswerBox)
         box.set_locked(False)
         box.ask(card, variant)
-        self.shown_at = self.quiz.clock()
+        self.shown_at = self.quiz_app.clock()
         self.set_status(Text("Enter answers · Ctrl+N skips · Ctrl+E ends the exam", style="dim"))
         self.tick()
 
@@ -139,7 +135,7 @@ backend, your time on each question, and every missed card with its truth and ex
     def _spent_ms(self) -> int:
         if self.shown_at is None:
             return 0
-        return max(0, int((self.quiz.clock() - self.shown_at).total_seconds() * 1000))
+        return max(0, int((self.quiz_app.clock() - self.shown_at).total_seconds() * 1000))
 
     @on(AnswerBox.Submitted)
     def submitted(self, event: AnswerBox.Submitted) -> None:
@@ -154,16 +150,17 @@ backend, your time on each question, and every missed card with its truth and ex
             return
         position, spent = self.position, self._spent_ms()
         self.times[position] = spent
-        self.grader.submit(self._grade, run, position, reading, spent)
+        # On the app's grading thread, in order: finishing queues behind the last answer there.
+        self.in_background(
+            lambda: self._grade(run, position, reading, spent),
+            doing=f"grading question {position + 1}",
+            group="exam-grade",
+            in_order=True,
+        )
         self.show_question(position + 1)
 
-    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> None:
-        try:
-            result = run.answer(position, answer, spent)
-        except Exception as exc:
-            self.post_message(Failed(f"grading question {position + 1}", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(ExamGraded(result))
+    def _grade(self, run: ExamRun, position: int, answer: ParsedAnswer, spent: int) -> ExamGraded:
+        return ExamGraded(run.answer(position, answer, spent))
 
     @on(ExamGraded)
     def graded_one(self, message: ExamGraded) -> None:
@@ -187,7 +184,7 @@ backend, your time on each question, and every missed card with its truth and ex
             if len(self.app.screen_stack) > 2:
                 self.app.pop_screen()
             else:
-                self.quiz.go_home()
+                self.quiz_app.go_home()
             return
         self.notify(
             "Ctrl+E ends the exam (your answers so far are kept); Ctrl+N skips this question.", timeout=4
@@ -199,7 +196,7 @@ backend, your time on each question, and every missed card with its truth and ex
         run = self.run
         if run is None or self.config.time_limit_s is None:
             return None
-        elapsed: float = (self.quiz.clock() - run.started_at).total_seconds()
+        elapsed: float = (self.quiz_app.clock() - run.started_at).total_seconds()
         return self.config.time_limit_s - elapsed
 
     def tick(self) -> None:
@@ -222,10 +219,10 @@ backend, your time on each question, and every missed card with its truth and ex
                     self.times[self.position] = self._spent_ms()
                 self.finish("time up")
         else:
-            elapsed = (self.quiz.clock() - run.started_at).total_seconds()
+            elapsed = (self.quiz_app.clock() - run.started_at).total_seconds()
             bar.append(f"  ·  ⏱ {clock_text(elapsed)}", style="bold")
-        if self.quiz.isolation_header:
-            bar.append(f"  ·  {self.quiz.isolation_header}", style="bold yellow")
+        if self.quiz_app.isolation_header:
+            bar.append(f"  ·  {self.quiz_app.isolation_header}", style="bold yellow")
         self.query_one("#exam-bar", Static).update(bar)
 
     # --- the end ------------------------------------------------------------------------
@@ -239,18 +236,15 @@ backend, your time on each question, and every missed card with its truth and ex
             ended
         ]
         self.set_status(Text(f"{what} Grading the last answers and writing the report…", style="bold"))
-        self.finish_worker(ended)
+        # In order behind every answer handed to the grading thread: all are graded before the report.
+        self.in_background(
+            lambda: self._finish(ended), doing="finishing the exam", group="exam-finish", in_order=True
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="exam-finish")
-    def finish_worker(self, ended: str) -> None:
+    def _finish(self, ended: str) -> ExamFinished:
         run = self.run
         assert run is not None
-        self.grader.shutdown(wait=True)
-        try:
-            report = run.finish(ended, self.times)
-        except Exception as exc:
-            self.post_message(Failed("finishing the exam", f"{type(exc).__name__}: {exc}"))
-            return
+        report = run.finish(ended, self.times)
         saved_to = None
         if self.report_path is not None:
             from quiz.core.exam import report_markdown
@@ -263,7 +257,7 @@ backend, your time on each question, and every missed card with its truth and ex
                 saved_to = str(self.report_path)
             except OSError as exc:
                 self.post_message(Failed("writing the report", f"{exc}"))
-        self.post_message(ExamFinished(report, run.exam_id, saved_to))
+        return ExamFinished(report, run.exam_id, saved_to)
 
     @on(ExamFinished)
     def finished(self, message: ExamFinished) -> None:
@@ -282,6 +276,3 @@ backend, your time on each question, and every missed card with its truth and ex
             self._leave_on_escape = True
 
     _leave_on_escape = False
-
-    def on_unmount(self) -> None:
-        self.grader.shutdown(wait=False)

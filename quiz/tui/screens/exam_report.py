@@ -4,19 +4,18 @@ with its truth and explanation; exportable as Markdown."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from quiz.core.exam import ExamReport, QuestionResult, report_markdown
 from quiz.core.stats import Tally
 from quiz.core.text import visible
+from quiz.tui.base import QuizScreen
 from quiz.tui.render import highlight_python, markdown_text, shown
 from quiz.tui.widgets.card_view import numbered
 from quiz.tui.widgets.key_bar import KeyBar
@@ -40,7 +39,7 @@ def result_word(r: QuestionResult) -> Text:
     return Text("✓ right", style="green") if r.correct else Text("✗ wrong", style="bold red")
 
 
-class ExamReportScreen(Screen[None]):
+class ExamReportScreen(QuizScreen[None]):
     HELP = """
 **Exam report.** Your score per section and per backend, your time on every question, and each
 missed card with the truth and the explanation. The exam is saved in your history;
@@ -114,10 +113,6 @@ missed card with the truth and the explanation. The exam is saved in your histor
         out.append_text(markdown_text(r.explain))
         return out
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def default_export_path(self) -> Path:
         from quiz import paths
 
@@ -128,7 +123,7 @@ missed card with the truth and the explanation. The exam is saved in your histor
         path = Path(self.saved_to) if self.saved_to else self.default_export_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report_markdown(self.report, lang=self.quiz.settings.lang), encoding="utf-8")
+            path.write_text(report_markdown(self.report, lang=self.quiz_app.settings.lang), encoding="utf-8")
         except OSError as exc:
             self.notify(f"Could not write {path}: {exc}", severity="error", timeout=10)
             return
@@ -136,7 +131,7 @@ missed card with the truth and the explanation. The exam is saved in your histor
         self.notify(f"Report written to {path}", timeout=8)
 
     def action_home(self) -> None:
-        if self.quiz.exam_config is not None:  # started by `quiz exam`: done
+        if self.quiz_app.exam_config is not None:  # started by `quiz exam`: done
             self.app.exit(0)
             return
-        self.quiz.go_home()
+        self.quiz_app.go_home()

@@ -18,7 +18,7 @@ from quiz.core.text import visible
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 
 class ExamSetupScreen(ModalScreen[ExamConfig | None]):

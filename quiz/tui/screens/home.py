@@ -6,25 +6,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from quiz.core.cards import BACKENDS
+from quiz.tui.base import QuizScreen
 from quiz.tui.messages import Failed, HomeLoaded
 from quiz.tui.render import shown
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from quiz.study import HomeData
+    from quiz.session.dashboards import HomeData
 
 ALL = "*all*"
 STATE_WORDS = {"ready": "ready", "starting": "warming up…", "stopped": "not started"}
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(QuizScreen[None]):
     HELP = """
 **Home.** Every deck with what is waiting: **due** (reviews), **learn** (cards being learned,
 due now) and **new** (never seen; at most the daily limit a day).
@@ -63,10 +63,6 @@ due now) and **new** (never seen; at most the daily limit a day).
         yield table
         yield KeyBar()
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column(" ", key="pick", width=1)
@@ -76,7 +72,7 @@ due now) and **new** (never seen; at most the daily limit a day).
         self._title()
         self._backends()
         self.set_interval(1.0, self._backends, name="backends")
-        self.quiz.watch_warmup(list(BACKENDS))
+        self.quiz_app.watch_warmup(list(BACKENDS))
         self.load()
         table.focus()
 
@@ -101,7 +97,7 @@ due now) and **new** (never seen; at most the daily limit a day).
         self.load()
 
     def _title(self) -> None:
-        s = self.quiz.settings
+        s = self.quiz_app.settings
         title = Text()
         title.append("quiz", style="bold")
         title.append(f"  ·  profile {s.profile}", style="dim")
@@ -111,8 +107,8 @@ due now) and **new** (never seen; at most the daily limit a day).
     def _backends(self) -> None:
         from quiz.runner.backends import backend_info
 
-        s = self.quiz.settings
-        runner = self.quiz.runner
+        s = self.quiz_app.settings
+        runner = self.quiz_app.runner
         line = Text()
         for name in BACKENDS:
             info = backend_info(name)
@@ -130,26 +126,26 @@ due now) and **new** (never seen; at most the daily limit a day).
         line.append(s.device, style="bold")
         self.query_one("#home-backends", Static).update(line)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="home")
     def load(self) -> None:
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
+        self.in_background(self._home_data, doing="reading the schedule", group="home")
+
+    def _home_data(self) -> HomeLoaded | None:
+        from quiz.session.dashboards import home_data
+
+        app = self.quiz_app
+        study = app.wait_for_study()
+        if study is None:
             if app.load_error is not None:
                 self.app.call_from_thread(self.load_failed, app.load_error)
-            return
-        try:
-            data = app.study.home_data()
-        except Exception as exc:
-            self.post_message(Failed("reading the schedule", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(HomeLoaded(data))
+            return None
+        return HomeLoaded(home_data(study))
 
     @on(HomeLoaded)
     def show(self, message: HomeLoaded) -> None:
         from quiz.tui.widgets.session_summary import when
 
         data = self.data = message.data
-        now = self.quiz.clock()
+        now = self.quiz_app.clock()
         today = Text()
         today.append("today ", style="dim")
         today.append(f"{data.reviewed_today} answered", style="bold")
@@ -207,7 +203,7 @@ due now) and **new** (never seen; at most the daily limit a day).
         )
         for deck, c in data.decks:
             title = Text(deck.id, style="bold")
-            deck_title = deck.title_in(self.quiz.settings.lang)
+            deck_title = deck.title_in(self.quiz_app.settings.lang)
             if deck_title:
                 title.append(f"  {deck_title}", style="dim")
             title = shown(title)
@@ -250,7 +246,7 @@ due now) and **new** (never seen; at most the daily limit a day).
         else:
             key = self._highlighted()
             decks = None if key in (None, ALL) else [str(key)]
-        self.quiz.start_study(decks)
+        self.quiz_app.start_study(decks)
 
     @on(DataTable.RowSelected)
     def row_selected(self, event: DataTable.RowSelected) -> None:
@@ -258,19 +254,19 @@ due now) and **new** (never seen; at most the daily limit a day).
         self.action_study()
 
     def action_exam(self) -> None:
-        self.quiz.open_exam_setup()
+        self.quiz_app.open_exam_setup()
 
     def action_custom(self) -> None:
-        self.quiz.open_custom_study()
+        self.quiz_app.open_custom_study()
 
     def action_browse(self) -> None:
-        self.quiz.open_browser()
+        self.quiz_app.open_browser()
 
     def action_stats(self) -> None:
-        self.quiz.open_stats()
+        self.quiz_app.open_stats()
 
     def action_settings(self) -> None:
-        self.quiz.open_settings()
+        self.quiz_app.open_settings()
 
     def action_back(self) -> None:
         """Esc on Home: nothing beneath it to go back to (Ctrl+Q quits)."""

@@ -1,36 +1,37 @@
-"""Personal scheduling from Settings: fit FSRS to this learner's review history (quiz.optimize), show
+"""Personal scheduling from Settings: fit FSRS to this learner's review history (quiz.session.optimize), show
 the expected change in recall and workload, apply on confirmation; below the history it needs, say so."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from quiz.tui.base import QuizModalScreen
 from quiz.tui.render import shown
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.optimize import OptimizeReport
+    from quiz.session.optimize import OptimizeReport
 
 
+@dataclass
 class Fitted(Message):
-    def __init__(self, report: OptimizeReport | None, problem: str | None) -> None:
-        super().__init__()
-        self.report = report
-        self.problem = problem
+    """The fit's report, or why there is none."""
+
+    report: OptimizeReport | None
+    problem: str | None
 
 
-class OptimizeScreen(ModalScreen["Settings | None"]):
+class OptimizeScreen(QuizModalScreen["Settings | None"]):
     """Returns the settings with the fitted weights once applied, else None."""
 
     HELP = """
@@ -69,39 +70,30 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
     def on_mount(self) -> None:
         self.fit()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="optimize")
     def fit(self) -> None:
-        from quiz.optimize import NotEnoughHistory, optimize
+        self.in_background(self._fit, doing="fitting", group="optimize", failure=_why_not)
+
+    def _fit(self) -> Fitted:
+        from quiz.session.optimize import optimize
         from quiz.store.stats import review_facts
 
-        study = getattr(self.app, "study", None)
+        study = self.quiz_app.study
         if study is None:
-            self.post_message(Fitted(None, "the schedule is still loading; try again in a moment"))
-            return
-        try:
-            with study.store.session() as s:
-                history = review_facts(s, study.profile)
-            current = self.settings.fsrs_parameters or _defaults()
-            report = optimize(
-                history,
-                current=current,
-                now=datetime.now(UTC),
-                desired_retention=self.settings.desired_retention,
-            )
-        except NotEnoughHistory as exc:
-            self.post_message(Fitted(None, str(exc)))
-            return
-        except ImportError as exc:
-            self.post_message(Fitted(None, f"fsrs's optimizer is not installed here ({exc})"))
-            return
-        except Exception as exc:
-            self.post_message(Fitted(None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(Fitted(report, None))
+            return Fitted(None, "the schedule is still loading; try again in a moment")
+        with study.store.session() as s:
+            history = review_facts(s, study.profile)
+        current = self.settings.fsrs_parameters or _defaults()
+        report = optimize(
+            history,
+            current=current,
+            now=datetime.now(UTC),
+            desired_retention=self.settings.desired_retention,
+        )
+        return Fitted(report, None)
 
     @on(Fitted)
     def fitted(self, message: Fitted) -> None:
-        from quiz.optimize import render
+        from quiz.session.optimize import render
 
         body = self.query_one("#optimize-body", Static)
         self.report, self.problem = message.report, message.problem
@@ -112,7 +104,7 @@ weights (from your next review on); Esc leaves everything as it is. `quiz optimi
         self.query_one("#optimize-apply", Button).disabled = False
 
     def action_apply(self) -> None:
-        from quiz.optimize import apply_weights
+        from quiz.session.optimize import apply_weights
 
         report = self.report
         if report is None:
@@ -142,3 +134,14 @@ def _defaults() -> tuple[float, ...]:
     from fsrs.scheduler import DEFAULT_PARAMETERS
 
     return tuple(DEFAULT_PARAMETERS)
+
+
+def _why_not(exc: Exception) -> Fitted:
+    """What the dialog says when the fit fails: too little history, no optimizer here, or the error."""
+    from quiz.session.optimize import NotEnoughHistory
+
+    if isinstance(exc, NotEnoughHistory):
+        return Fitted(None, str(exc))
+    if isinstance(exc, ImportError):
+        return Fitted(None, f"fsrs's optimizer is not installed here ({exc})")
+    return Fitted(None, f"{type(exc).__name__}: {exc}")

@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from quiz.config import (
@@ -24,14 +23,15 @@ from quiz.config import (
 from quiz.core.cards import BACKENDS
 from quiz.core.i18n import LANGUAGE_NAMES, LANGUAGES, t
 from quiz.core.text import visible
+from quiz.tui.base import QuizModalScreen
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from quiz.config import Settings
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 
-class SettingsScreen(ModalScreen["Settings | None"]):
+class SettingsScreen(QuizModalScreen["Settings | None"]):
     """Returns the new Settings once saved, or None when cancelled."""
 
     HELP = """
@@ -150,7 +150,9 @@ class SettingsScreen(ModalScreen["Settings | None"]):
             return
         if self.study is not None:
             try:
-                self.study.save_settings(values)
+                from quiz.session.saved_settings import save_settings
+
+                save_settings(self.study, values)
             except Exception as exc:  # the file is saved: the database copy can wait for next time
                 self.notify(f"Saved to {path}, but not to the database: {exc}", severity="warning", timeout=8)
         self.notify(f"Settings saved ({path.name}).", timeout=3)
@@ -175,9 +177,7 @@ class SettingsScreen(ModalScreen["Settings | None"]):
         def applied(new: Settings | None) -> None:
             if new is not None:
                 self.settings = replace(self.settings, fsrs_parameters=new.fsrs_parameters)
-                apply = getattr(self.app, "apply_settings", None)
-                if apply is not None:
-                    apply(new, self.study)
+                self.quiz_app.apply_settings(new, self.study)
 
         self.app.push_screen(OptimizeScreen(self.settings), applied)
 

@@ -7,24 +7,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from quiz.core.text import visible
+from quiz.tui.base import QuizScreen
 from quiz.tui.messages import Failed, StatsLoaded
 from quiz.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from quiz.core.stats import Tally
-    from quiz.study import StatsData
+    from quiz.session.dashboards import StatsData
 
 
-class StatsScreen(Screen[None]):
+class StatsScreen(QuizScreen[None]):
     HELP = """
 **Statistics**, from every answer you rated (exams are kept apart and do not count here).
 
@@ -67,10 +67,6 @@ Keys **1**–**5** switch tabs; Esc goes back. `quiz stats` (with `--json`) prin
                 yield Static(id="year-heatmap")
         yield KeyBar()
 
-    @property
-    def quiz(self) -> Any:
-        return self.app
-
     def on_mount(self) -> None:
         self.load()
 
@@ -80,19 +76,17 @@ Keys **1**–**5** switch tabs; Esc goes back. `quiz stats` (with `--json`) prin
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="stats")
     def load(self) -> None:
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300) or app.study is None:
-            if app.load_error is not None:
-                self.post_message(Failed("loading", app.load_error))
-            return
-        try:
-            data = app.study.stats_data()
-        except Exception as exc:
-            self.post_message(Failed("reading the review history", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(StatsLoaded(data))
+        self.in_background(self._stats_data, doing="reading the review history", group="stats")
+
+    def _stats_data(self) -> StatsLoaded | Failed | None:
+        from quiz.session.dashboards import stats_data
+
+        app = self.quiz_app
+        study = app.wait_for_study()
+        if study is None:
+            return None if app.load_error is None else Failed("loading", app.load_error)
+        return StatsLoaded(stats_data(study))
 
     @on(Failed)
     def failed(self, message: Failed) -> None:

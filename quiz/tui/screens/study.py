@@ -12,12 +12,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.events import Key
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from quiz.core.answers import MalformedAnswer
 from quiz.core.i18n import known, t
+from quiz.tui.base import QuizScreen
 from quiz.tui.lang import lang_of
 from quiz.tui.messages import (
     CardReady,
@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from quiz.core.previews import IntervalPreview
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
-    from quiz.prepared import FirstCard
-    from quiz.session.grading import ParsedAnswer
-    from quiz.study import Answered, Study
+    from quiz.session.grading import Answered, ParsedAnswer
+    from quiz.session.prepared import FirstCard
+    from quiz.session.study import Study
     from quiz.tui.widgets.verdict_view import VerdictView
 
 # While no answer form takes keys (saving, loading the next card) what the learner types is kept
@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 TYPEAHEAD_PHASES = ("loading", "saving")
 
 
-class StudyScreen(Screen[None]):
+class StudyScreen(QuizScreen[None]):
     """States: loading → question → running → verdict → saving → question … → done."""
 
     HELP = """
@@ -162,11 +162,6 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         for widget in self.query(selector):
             widget.display = shown
 
-    @property
-    def quiz(self) -> Any:
-        """The app (typed loosely: screens only use its documented attributes)."""
-        return self.app
-
     def say(self, key: str, **values: Any) -> str:
         """The catalog's words for `key` in the learner's language (quiz.core.i18n)."""
         return t(key, lang_of(self), **values)
@@ -215,7 +210,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         study = self.study
         assert study is not None
         try:
-            c = study.counts()
+            from quiz.session.dashboards import counts
+
+            c = counts(study)
         except Exception as exc:  # counts are a nicety: never worth a crash
             self.app.log.error(f"counts: {exc}")
             return
@@ -233,8 +230,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         bar = Text()
         bar.append("quiz", style="bold")
         decks = self.study.deck_ids if self.study is not None else None
-        if decks or self.quiz.deck:
-            bar.append(f" · {', '.join(decks or [self.quiz.deck])}")
+        if decks or self.quiz_app.deck:
+            bar.append(f" · {', '.join(decks or [str(self.quiz_app.deck)])}")
         due, learning, new = counts.get("due", 0), counts.get("learning", 0), counts.get("new", 0)
         bar.append("   " + self.say("study.bar.due", n=due), style="bold red" if due else "dim")
         bar.append(
@@ -242,15 +239,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         )
         bar.append(" · " + self.say("study.bar.new", n=new), style="bold blue" if new else "dim")
         bar.append("   " + self.say("study.bar.today", n=counts.get("reviewed_today", 0) + 0), style="dim")
-        bar.append("   " + self.say("study.bar.device", device=self.quiz.settings.device), style="dim")
-        if self.quiz.isolation_header:
-            bar.append(f"   {self.quiz.isolation_header}", style="bold yellow")
+        bar.append("   " + self.say("study.bar.device", device=self.quiz_app.settings.device), style="dim")
+        if self.quiz_app.isolation_header:
+            bar.append(f"   {self.quiz_app.isolation_header}", style="bold yellow")
         self.query_one("#topbar", Static).update(shown(bar))
 
     # --- loading and the next card -----------------------------------------------
 
     def show_prepared(self, card: Card, variant: Variant, counts: dict[str, int]) -> None:
-        """Paint the prepared first card before the study session has loaded (quiz.prepared)."""
+        """Paint the prepared first card before the study session has loaded (quiz.session.prepared)."""
         self.prepared_uid = card.uid
         self._topbar_from(counts)
         self.show_card(CardReady(card, variant))
@@ -305,7 +302,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         if card is not None:
             study.runner.prestart(list(card.backends))  # a translate card needs its source's too
-            self.quiz.call_from_thread(self.quiz.watch_warmup, list(card.backends))
+            self.app.call_from_thread(self.quiz_app.watch_warmup, list(card.backends))
         self.post_message(CardReady(card, variant, lapses=lapses))
 
     @on(CardReady)
@@ -320,13 +317,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             view.display = False
             self.show_summary()
             self._first_paint()
-            if not self.records and not self.quiz.exit_after_first_card:
-                self.call_after_refresh(self.quiz.go_home)  # nothing to study at all: Home says when
+            if not self.records and not self.quiz_app.exit_after_first_card:
+                self.call_after_refresh(self.quiz_app.go_home)  # nothing to study at all: Home says when
             return
         view.display = True
         view.show(self.card, self.variant, lapses=self.lapses)
         self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
-        self.shown_at = self.quiz.clock()
+        self.shown_at = self.quiz_app.clock()
         # Typed ahead: submitted as soon as it answers (Enter, or one key for yes/no and options).
         # Put back after undo: shown, to change or confirm.
         from_undo = bool(message.typed)
@@ -335,7 +332,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.phase = "question"
         submit_now = typed.endswith("\n")
         chosen = self.box.ask(self.card, self.variant, typed.rstrip("\n"))
-        runner = self.quiz.runner
+        runner = self.quiz_app.runner
         stopped = [b for b in self.card.backends if runner is not None and runner.state(b) == "stopped"]
         if runner is not None and stopped:
             self.call_after_refresh(runner.prestart, stopped)
@@ -356,12 +353,14 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         elsewhere: tuple[int, datetime | None] = (0, None)
         if study is not None:
             try:
-                next_due = study.next_due()
-                elsewhere = study.elsewhere()
+                from quiz.session import dashboards
+
+                next_due = dashboards.next_due(study)
+                elsewhere = dashboards.elsewhere(study)
             except Exception as exc:
                 self.app.log.error(f"next due: {exc}")
         for box in self.query("#summary").results(Static):
-            box.update(summary_text(summary, next_due, self.quiz.clock(), lang_of(self), elsewhere))
+            box.update(summary_text(summary, next_due, self.quiz_app.clock(), lang_of(self), elsewhere))
         self._show("#welcome", False)
         self.set_status("")
         self.update_topbar()
@@ -375,8 +374,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         if getattr(self.app, "exit_after_first_card", False):
             self.call_after_refresh(self._mark_and_exit)
         self.call_after_refresh(self._mount_extras)
-        if self.prepared is not None and self.quiz.study is None:
-            self.call_after_refresh(self.quiz.load)
+        if self.prepared is not None and self.quiz_app.study is None:
+            self.call_after_refresh(self.quiz_app.load)
 
     def _mark_and_exit(self) -> None:
         """Start-up timing (scripts/bench.py): note when the first card was on screen, then leave."""
@@ -432,13 +431,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         self.phase = "running"
         backend = self.card.backend.value
-        runner = self.quiz.runner
+        runner = self.quiz_app.runner
         cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
         if len(cold) > 1:
             note = self.say("study.cold_many", backends=" and ".join(cold))
         else:
             note = self.say("study.cold", backend=cold[0]) if cold else ""
-        device = self.quiz.settings.device
+        device = self.quiz_app.settings.device
         self.set_status(
             Text(self.say("study.running", backend=backend, device=device, note=note), style="bold")
         )
@@ -449,24 +448,27 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         verdict milliseconds); the verdict comes back as a message."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
-        self.quiz.grader.submit(self._grade, card, variant, answer, shown)
+        self.in_background(
+            lambda: self._grade(card, variant, answer, shown),
+            doing="grading",
+            group="grade",
+            in_order=True,
+            failure=self._grading_failed,
+        )
 
-    def _grade(self, card: Card, variant: Variant, answer: ParsedAnswer, shown: datetime) -> None:
-        app = self.quiz
+    def _grade(self, card: Card, variant: Variant, answer: ParsedAnswer, shown: datetime) -> Failed | Graded:
         from quiz.session.grading import grade_answer
 
-        if not app.runner_ready.wait(timeout=300):
-            self.post_message(Failed("grading", "the runner did not start"))
-            return
-        try:
-            answered = grade_answer(app.runner, app.settings.device, app.clock, card, variant, answer, shown)
-        except MalformedAnswer as exc:
-            self.post_message(Failed("reading your answer", exc.text(lang_of(self))))
-            return
-        except Exception as exc:
-            self.post_message(Failed("grading", f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(Graded(answered))
+        app = self.quiz_app
+        runner = app.wait_for_runner()
+        if runner is None:
+            return Failed("grading", "the runner did not start")
+        return Graded(grade_answer(runner, app.settings.device, app.clock, card, variant, answer, shown))
+
+    def _grading_failed(self, exc: Exception) -> Failed:
+        if isinstance(exc, MalformedAnswer):  # not wrong, unreadable: asked again
+            return Failed("reading your answer", exc.text(lang_of(self)))
+        return Failed("grading", f"{type(exc).__name__}: {exc}")
 
     @on(Graded)
     async def show_verdict(self, message: Graded) -> None:
@@ -523,7 +525,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def preview(self, card: Card) -> None:
         """Once the verdict is painted (so it costs the verdict nothing): what each rating key would
         schedule, from the real scheduler."""
-        study = self.study or self.quiz.study
+        study = self.study or self.quiz_app.study
         if study is None:
             return
         try:
@@ -538,8 +540,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         """After the verdict: run the card's family on the other backends, one panel at a time."""
         from quiz.core.grading import RunResult
 
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300):
+        app = self.quiz_app
+        if app.wait_for_study() is None:
             return
         study = self.study or app.study
         if study is None:
@@ -599,8 +601,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
     def save_and_next(self, answered: Answered, rating: int) -> None:
-        app = self.quiz
-        if not app.study_ready.wait(timeout=300):
+        if self.quiz_app.wait_for_study() is None:
             self.post_message(Failed("saving your review", "the study session did not finish loading"))
             return
         study = self.study
@@ -745,7 +746,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
             s = session_summary(self.records)
             self.notify(self.say("study.left", reviewed=s.reviewed, correct=s.answers.correct), timeout=4)
-        self.quiz.go_home()
+        self.quiz_app.go_home()
 
     def load_failed(self, error: str) -> None:
         """The session never came (quiz.tui.app's loading failed): no card to wait for."""

@@ -7,6 +7,7 @@ start-up; the other forms are made when a card needs them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -113,12 +114,11 @@ class YesNo(Horizontal, can_focus=True):
 class AnswerBox(Vertical):
     """The answer area of the study and exam screens."""
 
+    @dataclass
     class Submitted(Message):
         """The learner's answer, as text."""
 
-        def __init__(self, value: str) -> None:
-            super().__init__()
-            self.value = value
+        value: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -8,6 +8,7 @@ empty line ends the block. Imported only when a code card is shown.
 from __future__ import annotations
 
 import codeop
+from dataclasses import dataclass
 
 from textual import events
 from textual.message import Message
@@ -29,11 +30,12 @@ def is_complete(source: str) -> bool:
 class CodeEditor(TextArea):
     """A few lines of Python; posts `CodeEditor.Submitted` when Enter completes a statement."""
 
+    @dataclass
     class Submitted(Message):
-        def __init__(self, editor: CodeEditor, value: str) -> None:
-            super().__init__()
-            self.editor = editor
-            self.value = value
+        """The code typed, once it is complete (`editor`: which editor sent it)."""
+
+        editor: CodeEditor
+        value: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
@@ -46,7 +48,9 @@ class CodeEditor(TextArea):
         )
         self.cursor_blink = False
 
-    async def _on_key(self, event: events.Key) -> None:
+    def on_key(self, event: events.Key) -> None:
+        # Textual calls a subclass's key handler before TextArea's own; prevent_default() keeps
+        # TextArea from also inserting the newline (no override of its private _on_key).
         if event.key == "enter" and not self.read_only:
             text = self.text
             at_end = self.cursor_location == self.document.end
@@ -61,4 +65,3 @@ class CodeEditor(TextArea):
                 indent = len(text.rsplit("\n", 1)[-1]) - len(text.rsplit("\n", 1)[-1].lstrip()) + 4
                 self.insert("\n" + " " * indent)
                 return
-        await super()._on_key(event)

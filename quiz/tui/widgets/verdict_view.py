@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from quiz.core.cards import Card
     from quiz.core.grading import RunResult
     from quiz.core.variables import Variant
-    from quiz.study import Answered
+    from quiz.session.grading import Answered
 
 # The FSRS ratings by key, in English (the catalog has them in every language: "rating.<n>").
 RATINGS = {n: t(f"rating.{n}") for n in (1, 2, 3, 4)}

@@ -18,10 +18,10 @@ from quiz.core.exam import ExamConfig, ExamReport, Question, QuestionResult, bui
 from quiz.core.grading import format_truth
 from quiz.core.variables import Variant, concrete, draw_variant
 from quiz.session.grading import ParsedAnswer, grade_answer, read_answer, why_unavailable
-from quiz.study import MAX_SEED
+from quiz.session.study import MAX_SEED
 
 if TYPE_CHECKING:
-    from quiz.study import Study
+    from quiz.session.study import Study
 
 __all__ = ["ExamRun"]
 

@@ -27,9 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quiz.core.queue import UNDECIDED, pick_prepared
+
+if TYPE_CHECKING:
+    from quiz.core.cards import Card
+    from quiz.core.variables import Variant
+    from quiz.session.study import Study
 
 __all__ = ["Prepared", "db_stamp", "read_prepared", "write_prepared", "prepared_path", "choose"]
 
@@ -240,11 +245,58 @@ def first_card(settings: Any, deck: str | None, now: datetime) -> FirstCard | No
     return FirstCard(fingerprint, cards[uid], variant, dict(prepared.counts))
 
 
-def save_next_start(study: Any, fingerprint: str) -> None:
+def next_start(study: Study, library_fingerprint: str, candidates: int = 4) -> Prepared:
+    """What the next start needs to paint its first card at once.
+
+    The database stamp is left empty: the caller fills it in once the
+    database is closed (closing checkpoints the WAL, which changes the files).
+    """
+    from quiz.core.queue import study_day_start
+    from quiz.session.dashboards import counts as queue_counts
+    from quiz.store import repo
+
+    now = study.clock()
+    day_start = study_day_start(now, study.settings.scheduling())
+    with study.store.session() as s:
+        head = repo.upcoming(s, study.profile, now=now, deck_ids=study.deck_ids)
+        introduced = repo.new_introduced_since(s, study.profile, day_start)
+    counts = queue_counts(study)
+    variants: dict[str, Variant] = {}
+    cards: dict[str, Card] = {}
+    # Only cards this session may show are candidates: others (a backend switched off in the
+    # settings) are unknown to the prepared start, which then defers to the database.
+    for uid in [u for _, u in head.due[:candidates]] + head.new[:1]:
+        card = study.cards.get(uid)
+        if card is None or uid in variants or not study.usable(card):
+            continue
+        v = study.prepare(card)
+        variants[uid] = v
+        cards[uid] = card
+    return Prepared(
+        key=start_key(study.store.url, study.profile, study.deck_ids, library_fingerprint, study.settings),
+        db_stamp=[],
+        day_start=day_start.isoformat(),
+        new_introduced_today=introduced,
+        due=[(d.isoformat(), u) for d, u in head.due],
+        due_complete=head.due_complete,
+        new=head.new,
+        new_complete=head.new_complete,
+        variants=variants,
+        cards=cards,
+        counts={
+            "due": counts.due,
+            "learning": counts.learning,
+            "new": counts.new,
+            "reviewed_today": counts.reviewed_today,
+        },
+    )
+
+
+def save_next_start(study: Study, fingerprint: str) -> None:
     """At the end of a session: compute the next start, close the database, stamp and write it."""
     from quiz import paths
 
-    prepared = study.next_start(fingerprint)
+    prepared = next_start(study, fingerprint)
     study.store.dispose()
     stamp = db_stamp(study.store.url)
     if stamp is None:
