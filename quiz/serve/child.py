@@ -51,7 +51,8 @@ def main() -> int:
     # joins those threads before app.run() returns, so closing them after it would be too late.
     app.owns_runner = True
     try:
-        return int(app.run() or 0)
+        result = app.run()
+        return app.return_code or int(result or 0)  # 1 after an unexpected error, as `quiz` itself
     finally:
         runner.close()
 
