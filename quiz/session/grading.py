@@ -299,7 +299,11 @@ class _CodeAnswer:
                 (i for i, c in enumerate(checks) if c.expected.ok and not c.agrees(card)),
                 None,
             )
-            if failing is not None and checks[failing].got.error_kind not in STOPPED:
+            # No shrink after code that changed the framework's state: the worker it ran in was
+            # replaced each time (a framework start per run, seconds each), and the first failing
+            # variant is as true a counter-example as the smallest.
+            changed = any(g.state_changed for g in got)
+            if failing is not None and checks[failing].got.error_kind not in STOPPED and not changed:
                 smallest = self._shrink(checked[failing], checks[failing])
         return judge_code(
             concrete(card, self.variant), self.text, checks, smallest=smallest, misbehaved=misbehaved
@@ -396,6 +400,8 @@ class _CodeAnswer:
             got = self._learner(candidate)
             if got is None or (not got.ok and got.error_kind in STOPPED):
                 return False
+            if got.state_changed:  # changed state on this variant only: stop here, as above
+                evaluations = SHRINK_EVALUATIONS
             check = VariantCheck(candidate.values_json(), self._reference(candidate), got)
             if check.expected.ok and not check.agrees(card):
                 memo[key] = check

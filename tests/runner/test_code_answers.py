@@ -165,9 +165,14 @@ def test_patching_the_framework_for_the_reference_runs_is_wrong(
     # The learner's runs come first: the runner's pristine state per card (issue 10 section 1) must
     # undo the patch before the reference runs, or the reference would say 7 too.
     card, variant = swap_card(make_card)
+    worker = own_runner.worker("torch")
+    restarts = worker.restarts
     v = graded(own_runner, card, variant, "(setattr(torch.Tensor, 'transpose', lambda self, *a: 7), 7)[1]")
     assert v["correct"] is False, v
     assert v["given_value"] == "7" and v["expected"] != "7"
+    # Its first failing variant is shown, not shrunk: every run of it costs a fresh worker.
+    assert v["failing_variant"]["got"] == "7"
+    assert worker.restarts - restarts <= v["variants_checked"] + 1, (restarts, worker.restarts)
     # No patched torch is left behind for the next learner, with no restart asked for.
     assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
 
