@@ -96,3 +96,53 @@ async def test_a_hint_too_long_for_the_field_is_shown_whole_under_it(
         await pilot.resize_terminal(120, 30)
         await wait_for(pilot, lambda: not line.display, what="the hint back in the field")
         assert field.placeholder == hint
+
+
+LONG_CODE = "\n".join(["x = torch.zeros(2, 3)"] + [f"x = x + {i}  # step {i}" for i in range(1, 25)])
+LONG_DECK = f'''
+[deck]
+id = "long"
+title = "Long"
+
+[[card]]
+id = "long.torch"
+section = "long"
+backend = "torch"
+kind = "shape"
+prompt = "What is `x.shape`?"
+code = """
+{LONG_CODE}
+"""
+answer = "x.shape"
+explain = "Adding a number keeps the shape."
+'''
+
+
+async def test_the_verdict_is_marked_on_screen_only_once_it_is_in_view(
+    kinds_library: Path, tmp_path: Path, runner: Any
+) -> None:
+    """The mark `keypress_to_verdict_ms` is timed to (VerdictLine.on_drawn) comes when the verdict's
+    line is drawn. Below a card longer than the screen the verdict is out of view at first: the mark
+    waits for the scroll that brings it up, and then the line is in view."""
+    (kinds_library / "long.toml").write_text(LONG_DECK.lstrip())
+    _only(tmp_path, runner, "long/long.torch")
+    app = _app(tmp_path, runner)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.study_screen
+        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None, what="a card")
+        assert screen.card is not None and screen.card.uid == "long/long.torch"
+        line = screen.query_one("#verdict-line", Static)
+        scroll = screen.query_one("#card-scroll")
+        seen: list[tuple[float, bool]] = []  # at each draw of the verdict: the scroll, the line in view
+        drawn = screen._drawn
+
+        def watched() -> None:
+            seen.append((scroll.scroll_y, scroll.content_region.contains_region(line.region)))
+            drawn()
+
+        screen._drawn = watched  # type: ignore[method-assign]
+        await pilot.press(*"2x3", "enter")
+        await wait_for(pilot, lambda: screen.verdict_painted_at is not None, what="the verdict on screen")
+        assert len(seen) == 1 and seen[0][0] > 0 and seen[0][1], seen  # drawn once, scrolled, in view
+        assert screen.phase == "verdict" and "2, 3" in str(screen.query_one("#verdict-detail", Static).render())
+        assert line.region.area > 0 and scroll.content_region.contains_region(line.region)
