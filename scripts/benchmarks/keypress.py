@@ -2,8 +2,13 @@
 a yes/no or option card) to the verdict painted on screen, in the real app (headless), with all
 built-in decks loaded and a warm torch worker. The card code really runs each time.
 
-The time is read inside the app (after the screen refresh that shows the verdict), so the
-benchmark's own polling does not count. The first answer, which starts the worker, is left out.
+The time is read inside the app (once the frame that first draws the verdict's line is out:
+quiz.tui.widgets.verdict_view.VerdictLine), so the benchmark's own polling does not count. The first
+answer, which starts the worker, is left out.
+
+Besides the figure, its p50 by kind of card: a prediction (one run of the card's code) and a code
+answer (the learner's code and the reference on several variants, shrunk when it fails), and the
+machine's load while it ran (the figures move with it on a shared machine).
 """
 
 from __future__ import annotations
@@ -31,12 +36,16 @@ ANSWERS = {
 ONE_KEY = ("bool", "grad_is_none", "choice")
 
 
-async def _measure(settings: Any, n: int) -> tuple[list[float], list[float]]:
+CODE_KINDS = ("code", "translate")
+
+
+async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], list[str]]:
     from quiz.tui.app import QuizApp
 
     app = QuizApp(settings, use_prepared_start=False)
     samples: list[float] = []
     runs: list[float] = []
+    kinds: list[str] = []
 
     async def until(condition: Any, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -68,8 +77,13 @@ async def _measure(settings: Any, n: int) -> tuple[list[float], list[float]]:
             if i > 0:
                 samples.append((screen.verdict_painted_at - started) * 1000)
                 runs.append(screen.answered.verdict.elapsed_ms)  # type: ignore[union-attr]
+                kinds.append(kind)
             await pilot.press("3")
-    return samples, runs
+    return samples, runs, kinds
+
+
+def _p50(values: list[float]) -> float | None:
+    return round(statistics.median(values), 2) if values else None
 
 
 def run(args: Any) -> dict[str, Any]:
@@ -87,17 +101,25 @@ def run(args: Any) -> dict[str, Any]:
             backends=("torch",),
             new_per_day=1000,
         )
-        samples, runs = asyncio.run(_measure(settings, n))
+        samples, runs, kinds = asyncio.run(_measure(settings, n))
+        load = os.getloadavg()[0]
     finally:
         if old is None:
             os.environ.pop("QUIZ_HOME", None)
         else:
             os.environ["QUIZ_HOME"] = old
         shutil.rmtree(home, ignore_errors=True)
+    code = [ms for ms, kind in zip(samples, kinds, strict=True) if kind in CODE_KINDS]
+    prediction = [ms for ms, kind in zip(samples, kinds, strict=True) if kind not in CODE_KINDS]
     samples.sort()
     return {
         "keypress_to_verdict_ms": round(statistics.median(samples), 2),
         "keypress_to_verdict_p90_ms": round(samples[int(len(samples) * 0.9)], 2),
         "keypress_to_verdict_n": len(samples),
         "keypress_worker_run_ms": round(statistics.median(runs), 2),
+        "keypress_to_verdict_prediction_ms": _p50(prediction),
+        "keypress_to_verdict_prediction_n": len(prediction),
+        "keypress_to_verdict_code_ms": _p50(code),
+        "keypress_to_verdict_code_n": len(code),
+        "keypress_loadavg_1m": round(load, 2),
     }

@@ -384,10 +384,13 @@ def test_session_summary(kinds_library: Path, tmp_path: Path, runner: Any, snap_
 
 
 @pytest.mark.parametrize(
-    "uid", ["kinds/bool.torch", "kinds/choice.torch", "kinds/code.torch"], ids=["yes-no", "choice", "code"]
+    "uid",
+    ["kinds/bool.torch", "kinds/choice.torch", "kinds/code.torch", "kinds/value.torch"],
+    ids=["yes-no", "choice", "code", "hint-under-the-field"],
 )
 def test_answer_form(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, uid: str) -> None:
-    """The question of a yes/no, an options and a write-the-code card: each kind's own answer form."""
+    """The question of a yes/no, an options and a write-the-code card: each kind's own answer form; and
+    at 80×24 a hint too long for the field (a value card's), wrapped under it, whole."""
     only(tmp_path, runner, uid)
     app = make_app(tmp_path, runner, Clock())
 

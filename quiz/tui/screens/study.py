@@ -39,7 +39,7 @@ from quiz.tui.widgets.key_bar import KeyBar
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from textual.widget import AwaitMount
+    from textual.widget import AwaitMount, Widget
 
     from quiz.core.cards import Card
     from quiz.core.previews import IntervalPreview
@@ -91,7 +91,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         Binding("end", "scroll('end')", "Bottom", show=False),
     ]
 
-    phase: reactive[str] = reactive("loading")
+    # No repaint of the whole screen when it changes: what each phase shows refreshes itself (a
+    # repaint of the screen would render every widget a second time, on the verdict too).
+    phase: reactive[str] = reactive("loading", repaint=False)
 
     def __init__(self, study: Study | None = None, *, prepared: FirstCard | None = None) -> None:
         super().__init__()
@@ -111,8 +113,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.typeahead = ""
         self.welcome: str | None = None
         self.compare_token = 0
-        self.verdict_painted_at: float | None = None  # perf_counter() of the last verdict on screen (bench)
+        self.verdict_painted_at: float | None = None  # perf_counter() once the verdict is on screen (bench)
         self._extras: AwaitMount | None = None
+        self._held: dict[str, Widget] = {}  # the extras by selector, once mounted (_mount_extras)
         self.box = AnswerBox(id="answer-box")  # held: queries cost time on the first paint
 
     def compose(self) -> ComposeResult:
@@ -147,6 +150,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         if self.welcome:
             welcome.update(Text.from_markup(self.welcome))
             welcome.display = self.phase == "question" and self.answered is None
+        self._held = {"#welcome": welcome, "#verdict": verdict, "#summary": summary}
         scroll = self.query_one("#card-scroll", VerticalScroll)
         scroll.mount(welcome, before=0)
         self._extras = scroll.mount(verdict, summary)
@@ -156,10 +160,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def verdict_view(self) -> VerdictView:
         from quiz.tui.widgets.verdict_view import VerdictView
 
-        return self.query_one("#verdict", VerdictView)
+        held = self._held.get("#verdict")
+        return held if isinstance(held, VerdictView) else self.query_one("#verdict", VerdictView)
 
     def _show(self, selector: str, shown: bool) -> None:
-        for widget in self.query(selector):
+        # The extras are held once mounted: a query walks the whole screen, on the verdict's path too.
+        held = self._held.get(selector)
+        for widget in [held] if held is not None else self.query(selector):
             widget.display = shown
 
     def say(self, key: str, **values: Any) -> str:
@@ -170,15 +177,18 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def watch_phase(self, phase: str) -> None:
         box = self.box
-        box.display = phase in ("question", "running")
-        box.set_locked(
-            phase not in ("question", "running")
-        )  # no focus move on Enter: it would cost the verdict
+        answering = phase in ("question", "running")  # no focus move on Enter: it would cost the verdict
+        box.display = answering
+        if answering:
+            box.set_locked(False)  # a no-op unless it was locked (on mount, or after a failed load)
+        # Otherwise the box is hidden, and focus leaves it (below): hidden, it is out of the focus chain
+        # and takes no clicks, so keys typed ahead reach the screen. It is not locked as well: that
+        # would restyle the whole form, tens of milliseconds the verdict (and the next card) would wait for.
         self._show("#verdict", phase in ("verdict", "saving"))
         self._show("#summary", phase == "done")
         if phase == "question":
             box.focus_answer()
-        elif phase in ("verdict", "done"):
+        elif phase in ("verdict", "done") or box.has_focus_within:
             # Nothing focused: keys go to the screen's bindings (ratings, scrolling). Moving focus
             # into the card would restyle all of it, which the verdict would wait for.
             self.set_focus(None)
@@ -478,11 +488,25 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         if mounting is not None:
             await mounting
         self.answered = message.answered
-        self.suggested = self.verdict_view.show(message.answered, lapses=self.lapses)
+        self.verdict_painted_at = None
+        self.suggested = self.verdict_view.show(message.answered, lapses=self.lapses, on_drawn=self._drawn)
         self.phase = "verdict"
         self._show("#welcome", False)
         self.set_status(self._rating_keys(None))
+        # The layout this needs, noted on the screen itself: its widgets note theirs only when they
+        # next idle, and a screen that saw nothing pending would run _verdict_painted before the paint.
+        self.refresh(layout=True, repaint=False)
         self.call_after_refresh(self._verdict_painted)
+
+    def _drawn(self) -> None:
+        """The verdict's line is being drawn: note the time once that frame is out (the bench reads it)."""
+        import asyncio
+        import time
+
+        def mark() -> None:
+            self.verdict_painted_at = time.perf_counter()
+
+        asyncio.get_running_loop().call_soon(mark)
 
     def _rating_keys(self, previews: tuple[IntervalPreview, ...] | None) -> Text:
         """`1 Again <1m · 2 Hard 6m · 3 Good 4d · 4 Easy 9d · Enter: 3 Good`: each key with when the
@@ -509,9 +533,6 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.set_status(self._rating_keys(message.previews))
 
     def _verdict_painted(self) -> None:
-        import time
-
-        self.verdict_painted_at = time.perf_counter()
         # The verdict at the top of the view: the truth and the rating first, the comparison below.
         self.query_one("#card-scroll", VerticalScroll).scroll_to_widget(
             self.verdict_view, animate=False, top=True

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -129,12 +130,16 @@ class AnswerBox(Vertical):
         self.field = Input(placeholder="your prediction, then Enter", id="answer", select_on_focus=False)
         self.label = Static("answer", id="answer-label")
         self.row = Horizontal(id="answer-row")
+        # The hint is the field's placeholder; where it does not fit (80 columns) it is this line instead.
+        self.hint_text = ""
+        self.hint_line = Static("", id="answer-hint", markup=False)
 
     def compose(self) -> ComposeResult:
         # No select-on-focus on the field: a key typed as it takes focus must not be selected and replaced.
         with self.row:
             yield self.label
             yield self.field
+        yield self.hint_line
 
     # --- asking ---------------------------------------------------------------------
 
@@ -163,7 +168,8 @@ class AnswerBox(Vertical):
         field.disabled = False
         field.value = typed
         field.cursor_position = len(typed)
-        field.placeholder = t("field.then_enter", lang, hint=hint_for(card, lang))
+        self.hint_text = t("field.then_enter", lang, hint=hint_for(card, lang))
+        self._fit_hint()
         field.suggester = _suggester(card.kind)
         self.label.update(t(FIELD_LABEL.get(card.kind, "field.answer"), lang))
         field.focus()
@@ -186,12 +192,29 @@ class AnswerBox(Vertical):
             return True
         return False
 
+    def _fit_hint(self) -> None:
+        """The hint as the field's placeholder when it fits in the field, else wrapped under it."""
+        hint, field = self.hint_text, self.field
+        # Before the first layout the field has no width yet: the app's, less the label and the borders.
+        width = field.content_size.width or self.app.size.width - 15
+        fits = cell_len(hint) <= width
+        field.placeholder = hint if fits else ""
+        if not fits:
+            self.hint_line.update(hint)
+        self.hint_line.display = self.form == "field" and not fits
+
+    def on_resize(self) -> None:
+        if self.form == "field" and self.hint_text:
+            self._fit_hint()
+
     def _use(self, form: str, widget: Widget | None) -> None:
         """Keep the text field (built once), replace any other form with `widget`."""
         if self.widget is not None:
             self.widget.remove()
         self.widget = widget
         self.row.display = form == "field"
+        if form != "field":
+            self.hint_line.display = False
         self.form = form
         if widget is not None:
             self.mount(widget)

@@ -3,6 +3,7 @@ on the other backends side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -19,6 +20,9 @@ from quiz.tui.widgets.card_view import is_leech
 from quiz.tui.widgets.siblings_view import SiblingsHint, SiblingsView
 
 if TYPE_CHECKING:
+    from textual.geometry import Region
+    from textual.strip import Strip
+
     from quiz.core.cards import Card
     from quiz.core.grading import RunResult
     from quiz.core.variables import Variant
@@ -72,9 +76,27 @@ def code_detail(detail: Text, extra: dict[str, Any]) -> None:
         detail.append(str(extra["reference"]))
 
 
+class VerdictLine(Static):
+    """The verdict's first line, which says when it is first drawn after `VerdictView.show`.
+
+    The compositor draws only what is on screen, so that is the moment the learner can see the
+    verdict (the study screen times `keypress_to_verdict_ms` from it, scripts/bench.py)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.on_drawn: Callable[[], None] | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        callback, self.on_drawn = self.on_drawn, None
+        if callback is not None:
+            callback()
+        return lines
+
+
 class VerdictView(Vertical):
     def compose(self) -> ComposeResult:
-        yield Static(id="verdict-line")
+        yield VerdictLine(id="verdict-line")
         yield Static(id="verdict-detail")
         yield Static(id="verdict-rate")
         hint = SiblingsHint(id="siblings-hint")  # the comparison's marks while it is below the fold
@@ -82,8 +104,11 @@ class VerdictView(Vertical):
         yield Static(id="verdict-explain")
         yield SiblingsView(hint=hint, id="siblings")
 
-    def show(self, answered: Answered, *, lapses: int = 0) -> int | None:
-        """Fill in the verdict; returns the suggested rating."""
+    def show(
+        self, answered: Answered, *, lapses: int = 0, on_drawn: Callable[[], None] | None = None
+    ) -> int | None:
+        """Fill in the verdict; returns the suggested rating. `on_drawn` is called (once) while the
+        frame that first shows the verdict's line is drawn."""
         lang = lang_of(self)
         v = answered.verdict
         line = Text()
@@ -99,7 +124,9 @@ class VerdictView(Vertical):
             self.set_class(False, "-error")
         if lapses and is_leech(lapses):
             line.append(t("verdict.leech", lang, lapses=lapses), style="bold red")
-        self.query_one("#verdict-line", Static).update(shown(line))
+        verdict_line = self.query_one("#verdict-line", VerdictLine)
+        verdict_line.update(shown(line))
+        verdict_line.on_drawn = on_drawn
 
         detail = Text()
         detail.append(t("verdict.said", lang), style="dim")
