@@ -13,8 +13,9 @@ from textual.widgets import Input, Static
 
 from quiz.core.answers import hint_for
 from quiz.core.i18n import t
+from quiz.session.compose import build_study
 from quiz.store.models import CardState
-from quiz.tui.app import QuizApp, build_study
+from quiz.tui.app import QuizApp
 from quiz.tui.widgets.answer_box import AnswerBox
 from tests.tui.conftest import Clock, settings_for, wait_for
 
