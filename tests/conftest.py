@@ -43,12 +43,25 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (pyproject's default): one test process per core, at most four.
+
+    Each holds the session's warm workers of every framework (about 1.5 GB); past four, the
+    framework imports they all pay cost more than the parallelism brings.
+    """
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     missing = {b for b in BACKENDS if not backend_info(b).installed}
     for item in items:
         for backend in missing:
             if backend in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=f"{backend} is not installed"))
+    # Test files go out to the test processes in this order (xdist's loadfile): those with a slow
+    # test first, so no long one starts last while the other processes sit idle. Stable otherwise.
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")

@@ -126,6 +126,7 @@ def shape_of(capsys: pytest.CaptureFixture[str], deck: Path, card: str, seed: in
 
 @pytest.mark.tensorflow
 @pytest.mark.mxnet
+@pytest.mark.slow
 def test_every_line_is_graded_in_order_on_the_same_warm_workers(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, deck: Path
 ) -> None:

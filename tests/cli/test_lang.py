@@ -108,6 +108,7 @@ def test_a_malformed_answer_is_explained_in_chinese(deck: Path, capsys: pytest.C
 
 
 @pytest.mark.torch
+@pytest.mark.slow
 def test_grade_says_its_verdict_in_chinese(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "show", "expand.torch", "--seed", "2", "--deck", str(deck), "--json")
     a, b = json.loads(out)["values"]["a"], json.loads(out)["values"]["b"]

@@ -144,6 +144,7 @@ for _fd in range(3, 256):
 """
 
 
+@pytest.mark.slow
 def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
     own_runner: Runner, make_card: MakeCard
 ) -> None:
@@ -159,6 +160,7 @@ def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
     assert graded(own_runner, shape_card, shape_variant, "(2, 3)")["correct"] is False
 
 
+@pytest.mark.slow
 def test_patching_the_framework_for_the_reference_runs_is_wrong(
     own_runner: Runner, make_card: MakeCard
 ) -> None:

@@ -30,7 +30,7 @@ from quiz.tui.app import QuizApp
 from tests.runner.test_poison import HONEST, POISONS
 from tests.tui.conftest import answer, settings_for, wait_for
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.slow]  # every test here poisons a worker and waits for a fresh one
 
 # (poison, the honest card it would fool): one of each way a card can change its worker.
 PAIRS = [

@@ -99,6 +99,7 @@ def short_idle(serve_config: dict[str, Any]) -> None:
     serve_config["idle_s"] = 15.0  # longer than the app takes to load its first card
 
 
+@pytest.mark.slow
 async def test_an_idle_app_is_closed_to_free_its_seat(short_idle: None, served: Served) -> None:
     async with await served.client("ada") as ada:
         tab, pid = await _app(served, ada)

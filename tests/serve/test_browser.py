@@ -150,6 +150,7 @@ class Terminal:
 
 
 @pytest.mark.timeout(900)  # two apps and a torch worker start on two busy cores
+@pytest.mark.slow
 def test_learners_in_chromium(server: Server, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

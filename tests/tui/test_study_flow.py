@@ -80,6 +80,7 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
     assert states["tiny/expand-shape.torch"].reps == 1 and states["tiny/expand-shape.torch"].due is not None
 
 
+@pytest.mark.slow
 async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     settings = load_settings(db_url=url, device="cpu")
