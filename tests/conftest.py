@@ -58,10 +58,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for backend in missing:
             if backend in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=f"{backend} is not installed"))
-    # Test files go out to the test processes in this order (xdist's loadfile): those with a slow
-    # test first, so no long one starts last while the other processes sit idle. Stable otherwise.
-    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
 
 
 @pytest.fixture(scope="session")
