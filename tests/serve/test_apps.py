@@ -130,8 +130,13 @@ async def test_hostile_messages_are_ignored_and_an_oversized_one_closes_only_tha
             await tab.ws.send_str(junk)
         await tab.ws.send_bytes(b"\x00\xff binary")
         await tab.ws.send_json(["resize", {"width": 10**9, "height": 10**9}])
-        await tab.pump(1.0)
-        assert (learner.width, learner.height) == (400, 200)  # clamped: the app never allocates more
+        # The server reads the tab's messages in order: wait (pumping the screen) until it has read
+        # the last resize, never a fixed pause. Clamped: the app never allocates more.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while (learner.width, learner.height) != (400, 200) and loop.time() < deadline and not tab.closed:
+            await tab.pump(0.2)
+        assert (learner.width, learner.height) == (400, 200)
         await tab.ws.send_json(["resize", {"width": 100, "height": 32}])
         await tab.wait_for(lambda t: PROMPT.search(t) is not None)  # the app goes on
         assert served.server.live.get("ada") is learner and not _gone(pid)
