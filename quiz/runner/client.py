@@ -351,7 +351,15 @@ class WorkerProcess:
             self.start()
 
     def close(self) -> None:
-        """Ask the worker to exit (EOF on its pipe), then make sure it did."""
+        """Ask the worker to exit (EOF on its pipe), then make sure it did.
+
+        A worker still importing its framework is killed first, without the lock: a thread waiting
+        for its `ready` or `warm` line holds the lock until that line comes (seconds, for
+        TensorFlow), and quitting the app must not wait for it. That thread reads EOF and lets go.
+        """
+        proc = self.proc
+        if proc is not None and self.warm is None and proc.poll() is None:
+            procs.kill_tree(proc.pid)
         with self.lock:
             proc = self.proc
             # A ready worker exits on EOF at once; one still importing its framework is just killed.

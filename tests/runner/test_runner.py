@@ -136,3 +136,35 @@ def test_a_card_gets_the_time_it_asks_for_but_never_more_than_the_cap(make_card:
         result = strict.run(slow, slow_variant)
         assert not result.ok and result.error_kind == "timeout"
         assert "0.5 s" in (result.error or "")
+
+
+@pytest.mark.mxnet
+def test_closing_a_worker_still_warming_up_does_not_wait_for_it() -> None:
+    """Quitting the app must not wait for a framework import: close() kills a worker that is not warm yet,
+    and the thread waiting for its warm-up gets a crash instead of a warm worker."""
+    import threading
+
+    from quiz.runner.client import WorkerCrashed, WorkerProcess
+
+    w = WorkerProcess("mxnet")
+    w.start()
+    outcome: list[object] = []
+    waiting = threading.Thread(target=lambda: outcome.append(_warm_or_error(w, WorkerCrashed)))
+    waiting.start()
+    while w.lock.acquire(blocking=False):  # until the waiting thread holds the lock
+        w.lock.release()
+        waiting.join(0.01)
+    if w.warm is not None:
+        pytest.skip("the worker warmed up before close() was called")
+    w.close()
+    waiting.join(60)
+    assert not waiting.is_alive()
+    assert outcome and isinstance(outcome[0], WorkerCrashed), outcome
+    assert w.proc is None or w.proc.poll() is not None
+
+
+def _warm_or_error(w: object, errors: type[BaseException]) -> object:
+    try:
+        return w.wait_warm()  # type: ignore[attr-defined]
+    except errors as exc:
+        return exc
