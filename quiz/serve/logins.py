@@ -142,17 +142,9 @@ def redeem(
 ) -> SignedIn | None:
     """Trade a sign-in token for a new session, once. None: unknown, used or expired (no reason given)."""
     now = now or _now()
-    token = token.strip()
-    if not token or len(token) > 200:
-        return None
-    wanted = digest(token)
     with store.session() as s:
-        row = s.execute(
-            select(SignInToken.id, SignInToken.profile, SignInToken.token_sha256).where(
-                SignInToken.token_sha256 == wanted
-            )
-        ).first()
-        if row is None or not hmac.compare_digest(row.token_sha256, wanted):
+        row = _token_row(s, token)
+        if row is None:
             return None
         # Used and expiry are checked in the UPDATE itself: of two browsers redeeming the same
         # token at once, the second finds nothing left to update.
@@ -182,17 +174,25 @@ def redeem(
 
 def token_owner(store: Store, token: str) -> str | None:
     """Whose sign-in token this is, used or expired alike (the sign-in limits count per learner); None if unknown."""
+    with store.session() as s:
+        row = _token_row(s, token)
+    return None if row is None else str(row.profile)
+
+
+def _token_row(s: Session, token: str) -> Any:
+    """The sign-in token's row (id, profile), compared in constant time; None if unknown or malformed."""
     token = token.strip()
     if not token or len(token) > 200:
         return None
     wanted = digest(token)
-    with store.session() as s:
-        row = s.execute(
-            select(SignInToken.profile, SignInToken.token_sha256).where(SignInToken.token_sha256 == wanted)
-        ).first()
+    row = s.execute(
+        select(SignInToken.id, SignInToken.profile, SignInToken.token_sha256).where(
+            SignInToken.token_sha256 == wanted
+        )
+    ).first()
     if row is None or not hmac.compare_digest(row.token_sha256, wanted):
         return None
-    return str(row.profile)
+    return row
 
 
 def _live_session(s: Session, session: str, now: datetime) -> WebSession | None:
