@@ -5,7 +5,10 @@ Only the prompt and the explanation are translated (`prompt_zh`, `explain_zh`);
 code, answers and choices are shared by every language. A `${...}` placeholder
 is kept as written, but one that holds quoted text (conditional wording such as
 `${'raises' if n > 3 else 'runs'}`) has its words translated: there only the
-variables it reads are compared.
+variables it reads are compared. A `choice` variable may carry a sentence per
+variant in both languages, the Chinese right after the English
+(`["a + b", "English.", "中文。"]`): the translation then shows `${case[2]}`
+where the English shows `${case[1]}`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from quiz.core.variables import Variant, render
 __all__ = [
     "LANGUAGE_FIELDS",
     "Placeholder",
+    "as_english_columns",
     "card_languages",
+    "chinese_columns",
     "deck_languages",
+    "english_left_in",
     "placeholder_mismatch",
     "placeholders",
     "translated_cards",
@@ -32,6 +38,12 @@ __all__ = [
 ]
 
 PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
+COLUMN_RE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]\s*\}")
+# English left in a Chinese text: five or more words in a row outside code and quotes (an
+# exception message or the article's own words are quoted, as docs/translating.md asks).
+QUOTED_RE = re.compile(r"`[^`]*`|“[^”]*”|「[^」]*」|\"[^\"]*\"|'[^'\n]*'")
+ENGLISH_RUN_RE = re.compile(r"(?:[A-Za-z][A-Za-z'’-]*[,.;:]?\s+){5,}[A-Za-z]+")
+CJK_RE = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
 # For each language besides English: (English field, its translation) on a card.
 LANGUAGE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "zh": (("prompt", "prompt_zh"), ("explain", "explain_zh")),
@@ -114,28 +126,82 @@ def translation_problems(card: Card, variants: Iterable[Variant] = ()) -> list[s
             problems.append(
                 f"has {have} but no {lack}: a learner reading this language would get the rest in English"
             )
+        columns = chinese_columns(card)
         for en_field, tr_field in pairs:
             if tr_field not in present:
                 continue
-            differences = placeholder_mismatch(getattr(card, en_field), present[tr_field])
+            english = getattr(card, en_field)
+            shown = sorted({m.group(0) for m in COLUMN_RE.finditer(english) if _column(m) in columns})
+            if shown:
+                problems.append(f"`{en_field}` shows Chinese text: {', '.join(f'`{s}`' for s in shown)}")
+            differences = placeholder_mismatch(english, as_english_columns(present[tr_field], columns))
             if differences:
                 problems.append(
                     f"`{tr_field}` has other ${{}} placeholders than `{en_field}`: {'; '.join(differences)}"
                 )
+        english_found: set[str] = set()
         for variant in variants:
             broken = False
             for tr_field, text in present.items():
                 try:
-                    render(text, variant.values)
+                    rendered = render(text, variant.values)
                 except ExprError as exc:
                     problems.append(
                         f"`{tr_field}` cannot be filled in for seed {variant.seed} (the learner sees the "
                         f"English instead): {exc}"
                     )
                     broken = True
+                    continue
+                english = english_left_in(rendered) if tr_field not in english_found else None
+                if english:
+                    english_found.add(tr_field)
+                    problems.append(
+                        f"`{tr_field}` shows English for seed {variant.seed}: {english!r} (translate it, "
+                        "or quote it if it is a message or the article's words)"
+                    )
             if broken:
                 break  # one variant says enough
     return problems
+
+
+def english_left_in(text: str) -> str | None:
+    """A run of English words in a translated text, outside code spans and quotes (None: none)."""
+    found = ENGLISH_RUN_RE.search(QUOTED_RE.sub(" ", text))
+    return " ".join(found.group(0).split())[:80] if found else None
+
+
+def chinese_columns(card: Card) -> set[tuple[str, int]]:
+    """(variable, index) of each `choice` column that holds, in every item, the Chinese of the
+    column before it (a sentence per variant: that column holds no Chinese, this one does)."""
+    out: set[tuple[str, int]] = set()
+    for name, spec in card.variables:
+        items = spec.get("choice") if isinstance(spec, dict) else None
+        if not items or not all(isinstance(i, list | tuple) for i in items):
+            continue
+        width = min(len(i) for i in items)
+        for j in range(1, width):
+            if all(
+                isinstance(i[j], str) and CJK_RE.search(i[j]) and isinstance(i[j - 1], str)
+                and not CJK_RE.search(i[j - 1])
+                for i in items
+            ):
+                out.add((name, j))
+    return out
+
+
+def as_english_columns(translated: str, columns: set[tuple[str, int]]) -> str:
+    """The translation with each `${v[j]}` of a Chinese column written as the English `${v[j-1]}`,
+    so that the placeholders compare with the English text's."""
+
+    def swap(m: re.Match[str]) -> str:
+        name, index = _column(m)
+        return f"${{{name}[{index - 1}]}}" if (name, index) in columns else m.group(0)
+
+    return COLUMN_RE.sub(swap, translated)
+
+
+def _column(m: re.Match[str]) -> tuple[str, int]:
+    return m.group(1), int(m.group(2))
 
 
 def card_languages(card: Card) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -333,3 +334,85 @@ def test_a_hostile_translation_cannot_flood_the_screen_or_pass_as_markup() -> No
     markup = card_with("(${a}, 1)", "[bold red]正确[/] ${b}")
     shown = markdown_text(build_variant(markup, 0, {"a": 2, "b": 3}).explain_in("zh"))
     assert shown.plain == "[bold red]正确[/] 3" and not shown.spans
+
+
+WHY_DECK = '''\
+[deck]
+id = "why"
+title = "Why"
+
+[deck.sections]
+grad = "Gradients"
+
+[[card]]
+id = "why.torch"
+section = "grad"
+backend = "torch"
+kind = "bool"
+prompt = "Does `z = ${case[0]}` require grad?"
+prompt_zh = "`z = ${case[0]}` 需要梯度吗？"
+code = """
+a = torch.ones(2, requires_grad=True)
+z = ${case[0]}
+"""
+answer = "z.requires_grad"
+explain = "Autograd follows the inputs. ${case[1]}"
+explain_zh = "自动求导跟随输入。${ZH}"
+vars.case = { choice = [
+    ["a * 2", "`a` requires grad, so the product does.", "`a` 需要梯度，所以乘积也需要。"],
+    ["a.detach()", "`detach` cuts the graph.", "`detach` 切断了计算图。"],
+] }
+'''
+
+
+def why_card(zh: str, explain: str = "Autograd follows the inputs. ${case[1]}") -> Card:
+    text = WHY_DECK.replace("${ZH}", zh).replace("Autograd follows the inputs. ${case[1]}", explain)
+    deck, problems = parse_deck(text, "why.toml")
+    assert problems == [] and deck is not None, problems
+    return deck.cards[0]
+
+
+def test_a_choice_may_carry_each_variants_sentence_in_chinese_in_the_next_column() -> None:
+    card = why_card("${case[2]}")
+    variants = [draw_variant(card, seed) for seed in range(6)]
+    assert translation_problems(card, variants) == []
+    for v in variants:
+        case = v.values["case"]
+        assert v.explain_in("zh") == f"自动求导跟随输入。{case[2]}"
+        assert v.explain_in("en") == f"Autograd follows the inputs. {case[1]}"
+
+
+@pytest.mark.parametrize(
+    ("zh", "explain", "expected"),
+    [
+        # The English sentence left in the Chinese text (what five built-in cards did).
+        ("${case[1]}", None, "`explain_zh` shows English for seed"),
+        # The code column in place of the sentence: not the translation of `${case[1]}`.
+        ("${case[0]}", None, "lacks `${case[1]}`"),
+        # The Chinese column shown to the English reader.
+        ("${case[2]}", "Autograd follows the inputs. ${case[2]}", "`explain` shows Chinese text: `${case[2]}`"),
+    ],
+)
+def test_a_wrong_column_is_flagged(zh: str, explain: str | None, expected: str) -> None:
+    card = why_card(zh, explain) if explain else why_card(zh)
+    problems = translation_problems(card, [draw_variant(card, seed) for seed in range(6)])
+    assert any(expected in p for p in problems), problems
+
+
+def test_english_left_in_a_translation_is_found_outside_code_and_quotes() -> None:
+    from quiz.core.translation import english_left_in
+
+    assert english_left_in("梯度为零。Tensors of one dtype and shape share a trace: 1.") is not None
+    assert english_left_in("原文写道：「Pytorch Variable API has been deprecated」。") is None
+    assert english_left_in("抛出 `RuntimeError`（\"element 0 of tensors does not require grad\"）。") is None
+    assert english_left_in("用 `x.detach().numpy()`，不要用 `x.data.numpy()` 或 `Variable`。") is None
+
+
+def test_no_built_in_translation_has_a_problem_for_its_first_draws(builtin_library: Any) -> None:
+    """Placeholders agree with the English, every draw fills in, no English sentence is left in."""
+    problems = {}
+    for card in builtin_library.cards():
+        found = translation_problems(card, [draw_variant(card, seed) for seed in range(4)])
+        if found:
+            problems[card.uid] = found
+    assert problems == {}
