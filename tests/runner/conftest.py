@@ -12,6 +12,7 @@ import pytest
 from quiz.core.cards import Card
 from quiz.core.decks import load_deck
 from quiz.core.variables import Variant, draw_variant
+from quiz.runner.backends import backend_info
 from quiz.runner.client import Runner
 from quiz.runner.config import WorkerConfig
 from quiz.runner.isolation import sandbox_for
@@ -80,6 +81,18 @@ def require_bwrap() -> None:
         unavailable(f"bubblewrap cannot run here, so the sandbox is untested: {sandbox.reason}")
 
 
+# The framework cheapest to start (MXNet: ~2.5 s of CPU to a warm worker; torch ~6.4, TensorFlow ~8),
+# for tests whose point is starting, stopping or replacing workers and whose backend is incidental.
+# Where MXNet is not installed they run on torch, so they never skip for want of it.
+CHEAP_BACKEND = "mxnet" if backend_info("mxnet").installed else "torch"
+# A card for it whose truth is 3.0, and a card summing arange(n), for each backend it may be.
+CHEAP_ONES = {"mxnet": ("x = nd.ones((3,))", "x.sum().asscalar()"), "torch": ("x = torch.ones(3)", "x.sum()")}
+CHEAP_ARANGE = {
+    "mxnet": ("x = nd.arange({n})", "x.sum().asscalar()"),
+    "torch": ("x = torch.arange({n})", "x.sum()"),
+}
+
+
 HOSTILE_LIMITS = Limits(memory_mb=512, file_size_mb=16, processes=64)
 MODES = ["bwrap", "rlimits"]
 
@@ -88,7 +101,7 @@ MODES = ["bwrap", "rlimits"]
 def hostile_runner(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runner]:
-    """A torch runner per isolation mode with small limits, shared by a module's hostile tests."""
+    """A runner per isolation mode with small limits, shared by a module's hostile tests."""
     if request.param == "bwrap":
         require_bwrap()
     log_dir = tmp_path_factory.mktemp("worker-logs")

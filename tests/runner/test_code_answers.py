@@ -3,7 +3,6 @@ learner's reach — the attacks a cheating learner would try are all graded inco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from quiz.core.cards import Card
 from quiz.core.variables import Variant, draw_variant
 from quiz.runner.client import Runner
 from quiz.session.grading import grade, read_answer
-from tests.runner.conftest import MakeCard
+from tests.runner.conftest import CHEAP_BACKEND, MakeCard
 
 pytestmark = pytest.mark.torch
 
@@ -23,12 +22,10 @@ SWAP = {
 }
 
 
-@pytest.fixture(scope="module")
-def own_runner() -> Iterator[Runner]:
-    """A runner of this module's own: the attacks get its workers replaced."""
-    r = Runner(device="cpu")
-    yield r
-    r.close()
+# The attacks run on the session's warm runner (`runner`): one that gets its worker tainted gets it
+# replaced by the runner itself (what the forged-reply and patching tests check), and the canary
+# checks after each test that the workers left are clean. A runner of this module's own cost a torch,
+# a TensorFlow and an MXNet start for nothing more.
 
 
 def graded(runner: Runner, card: Card, variant: Variant, text: str) -> dict[str, Any]:
@@ -40,9 +37,9 @@ def swap_card(make_card: MakeCard, **fields: Any) -> tuple[Card, Variant]:
     return make_card(spec.pop("code"), spec.pop("answer"), kind="code", **spec)
 
 
-def test_a_right_line_is_right_on_every_variant(own_runner: Runner, make_card: MakeCard) -> None:
+def test_a_right_line_is_right_on_every_variant(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card)
-    v = graded(own_runner, card, variant, "x.mT")
+    v = graded(runner, card, variant, "x.mT")
     assert v["correct"] is True, v
     assert v["variants_checked"] == 4
     assert v["reference"] == "x.transpose(-1, -2)"
@@ -50,10 +47,10 @@ def test_a_right_line_is_right_on_every_variant(own_runner: Runner, make_card: M
     assert "failing_variant" not in v
 
 
-def test_a_hard_coded_result_is_wrong(own_runner: Runner, make_card: MakeCard) -> None:
+def test_a_hard_coded_result_is_wrong(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card)
-    honest = graded(own_runner, card, variant, "x.transpose(-1, -2)")
-    v = graded(own_runner, card, variant, honest["expected"])  # the shown variant's truth, typed in
+    honest = graded(runner, card, variant, "x.transpose(-1, -2)")
+    v = graded(runner, card, variant, honest["expected"])  # the shown variant's truth, typed in
     assert v["correct"] is False, v
     assert v["given_value"] == honest["expected"]  # right for the values shown...
     failing = v["failing_variant"]  # ...and wrong for others, shown with what each side gave
@@ -61,19 +58,19 @@ def test_a_hard_coded_result_is_wrong(own_runner: Runner, make_card: MakeCard) -
     assert failing["got"] == honest["expected"] and failing["expected"] != failing["got"]
 
 
-def test_the_learners_request_holds_no_reference(own_runner: Runner, make_card: MakeCard) -> None:
+def test_the_learners_request_holds_no_reference(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card, answer="x.transpose(-1, -2) + 0")
     peek = "str(__import__('sys')._getframe(1).f_locals['req'])"
-    v = graded(own_runner, card, variant, peek)
+    v = graded(runner, card, variant, peek)
     assert v["correct"] is False
     seen = v["given_value"]
     assert "_getframe" in seen  # the request the learner's code runs in: its own text...
     assert "transpose" not in seen  # ...and nothing of the reference
 
 
-def test_evaluating_the_requests_answer_is_wrong(own_runner: Runner, make_card: MakeCard) -> None:
+def test_evaluating_the_requests_answer_is_wrong(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card)
-    v = graded(own_runner, card, variant, "eval(__import__('sys')._getframe(1).f_locals['req']['answer'])")
+    v = graded(runner, card, variant, "eval(__import__('sys')._getframe(1).f_locals['req']['answer'])")
     assert v["correct"] is False, v
 
 
@@ -112,13 +109,11 @@ if _stolen is None:
 """
 
 
-def test_reading_frames_and_objects_for_the_reference_is_wrong(
-    own_runner: Runner, make_card: MakeCard
-) -> None:
+def test_reading_frames_and_objects_for_the_reference_is_wrong(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card)
     # The same card graded honestly first: whatever its runs leave in the worker is there to find.
-    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
-    v = graded(own_runner, card, variant, f"(exec({STEAL!r}), _stolen)[1]")
+    assert graded(runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
+    v = graded(runner, card, variant, f"(exec({STEAL!r}), _stolen)[1]")
     assert v["correct"] is False, v
 
 
@@ -144,62 +139,86 @@ for _fd in range(3, 256):
 """
 
 
+# The next two attacks cost fresh workers (four each, as grading goes now), whatever the framework:
+# they run on the one cheapest to start (CHEAP_BACKEND: MXNet, or torch where MXNet is missing).
+# backend → (swap card, a right line for it, a shape card whose truth is (3, 2), the method to patch)
+CHEAP_SWAP = {
+    "torch": (SWAP, "x.transpose(-1, -2)", "y = torch.zeros(2, 3).t()", "torch.Tensor"),
+    "mxnet": (
+        {
+            "code": "x = nd.arange(${prod(s)}).reshape(${s})",
+            "answer": "x.transpose()",
+            "vars.s": "{ shape = { rank = 2, side = [2, 4] } }",
+        },
+        "nd.transpose(x)",
+        "y = nd.zeros((2, 3)).T",
+        "nd.NDArray",
+    ),
+}
+
+
+def cheap_swap_card(make_card: MakeCard) -> tuple[Card, Variant]:
+    spec = dict(CHEAP_SWAP[CHEAP_BACKEND][0])
+    return make_card(spec.pop("code"), spec.pop("answer"), kind="code", backend=CHEAP_BACKEND, **spec)
+
+
 @pytest.mark.slow
 def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
-    own_runner: Runner, make_card: MakeCard
+    runner: Runner, make_card: MakeCard
 ) -> None:
-    card, variant = swap_card(make_card)
+    backend = CHEAP_BACKEND
+    _, right, shape_code, _ = CHEAP_SWAP[backend]
+    card, variant = cheap_swap_card(make_card)
     # Replies for this request and the next 59, each saying "0", which is what the line returns.
-    v = graded(own_runner, card, variant, f"exec({FORGE!r}) or 0")
+    v = graded(runner, card, variant, f"exec({FORGE!r}) or 0")
     assert v["correct"] is False, v
     assert "reply of its own" in v["misbehaved"]
     # The worker that held the forged replies was replaced: the next verdicts are the truth.
-    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
-    shape_card, shape_variant = make_card("y = torch.zeros(2, 3).t()", "y.shape", kind="shape")
-    assert graded(own_runner, shape_card, shape_variant, "(3, 2)")["correct"] is True
-    assert graded(own_runner, shape_card, shape_variant, "(2, 3)")["correct"] is False
+    assert graded(runner, card, variant, right)["correct"] is True
+    shape_card, shape_variant = make_card(shape_code, "y.shape", kind="shape", backend=backend)
+    assert graded(runner, shape_card, shape_variant, "(3, 2)")["correct"] is True
+    assert graded(runner, shape_card, shape_variant, "(2, 3)")["correct"] is False
 
 
 @pytest.mark.slow
-def test_patching_the_framework_for_the_reference_runs_is_wrong(
-    own_runner: Runner, make_card: MakeCard
-) -> None:
+def test_patching_the_framework_for_the_reference_runs_is_wrong(runner: Runner, make_card: MakeCard) -> None:
     # The learner's runs come first: the runner's pristine state per card (issue 10 section 1) must
     # undo the patch before the reference runs, or the reference would say 7 too.
-    card, variant = swap_card(make_card)
-    worker = own_runner.worker("torch")
+    _, right, _, klass = CHEAP_SWAP[CHEAP_BACKEND]
+    card, variant = cheap_swap_card(make_card)
+    worker = runner.worker(CHEAP_BACKEND)
     restarts = worker.restarts
-    v = graded(own_runner, card, variant, "(setattr(torch.Tensor, 'transpose', lambda self, *a: 7), 7)[1]")
+    v = graded(runner, card, variant, f"(setattr({klass}, 'transpose', lambda self, *a: 7), 7)[1]")
     assert v["correct"] is False, v
     assert v["given_value"] == "7" and v["expected"] != "7"
     # Its first failing variant is shown, not shrunk: every run of it costs a fresh worker.
     assert v["failing_variant"]["got"] == "7"
     assert worker.restarts - restarts <= v["variants_checked"] + 1, (restarts, worker.restarts)
-    # No patched torch is left behind for the next learner, with no restart asked for.
-    assert graded(own_runner, card, variant, "x.transpose(-1, -2)")["correct"] is True
+    # No patched framework is left behind for the next learner, with no restart asked for.
+    assert graded(runner, card, variant, right)["correct"] is True
 
 
-def test_the_smallest_failing_variant_is_shown(own_runner: Runner, make_card: MakeCard) -> None:
+def test_the_smallest_failing_variant_is_shown(runner: Runner, make_card: MakeCard) -> None:
     card, _ = make_card(
         "n = ${n}\nx = torch.arange(n)", "int(x.sum())", kind="code", **{"vars.n": "{ int = [1, 60] }"}
     )
     variant = next(draw_variant(card, s) for s in range(50) if draw_variant(card, s).values["n"] > 20)
-    v = graded(own_runner, card, variant, "int(x[:4].sum())")  # right only while n <= 4
+    v = graded(runner, card, variant, "int(x[:4].sum())")  # right only while n <= 4
     assert v["correct"] is False
     assert v["failing_variant"] == {"values": {"n": 5}, "expected": "10", "got": "6"}
     # The stored seed reproduces the verdict, failing variant included.
-    again = graded(own_runner, card, variant, "int(x[:4].sum())")
+    again = graded(runner, card, variant, "int(x[:4].sum())")
     assert {k: x for k, x in again.items() if k != "elapsed_ms"} == {
         k: x for k, x in v.items() if k != "elapsed_ms"
     }
 
 
-def test_a_line_that_hangs_is_wrong_and_is_run_once(own_runner: Runner, make_card: MakeCard) -> None:
+def test_a_line_that_hangs_is_wrong_and_is_run_once(runner: Runner, make_card: MakeCard) -> None:
     card, variant = swap_card(make_card, timeout="1")
-    v = graded(own_runner, card, variant, "__import__('time').sleep(30)")
+    v = graded(runner, card, variant, "__import__('time').sleep(30)")
     assert v["correct"] is False and "timed out" in v["given_error"]
     assert v["variants_checked"] == 1  # not 4 timeouts in a row (counted, not timed)
-    assert graded(own_runner, card, variant, "x.mT")["correct"] is True
+    assert graded(runner, card, variant, "x.mT")["correct"] is True
 
 
 @pytest.mark.tensorflow
@@ -217,14 +236,14 @@ def test_a_line_that_hangs_is_wrong_and_is_run_once(own_runner: Runner, make_car
     ],
 )
 def test_code_answers_on_the_other_backends(
-    own_runner: Runner, make_card: MakeCard, backend: str, code: str, answer: str, right: str
+    runner: Runner, make_card: MakeCard, backend: str, code: str, answer: str, right: str
 ) -> None:
     card, variant = make_card(
         code, answer, kind="code", backend=backend, **{"vars.s": "{ shape = { rank = 2, side = [2, 4] } }"}
     )
-    v = graded(own_runner, card, variant, right)
+    v = graded(runner, card, variant, right)
     assert v["correct"] is True and v["variants_checked"] == 4 and v["backend"] == backend, v
-    hard = graded(own_runner, card, variant, v["expected"])
+    hard = graded(runner, card, variant, v["expected"])
     assert hard["correct"] is False and "failing_variant" in hard, hard
 
 
@@ -239,7 +258,7 @@ TRANSLATE = {
 
 
 @pytest.mark.mxnet
-def test_a_translation_is_compared_by_shape_dtype_and_values(own_runner: Runner, make_card: MakeCard) -> None:
+def test_a_translation_is_compared_by_shape_dtype_and_values(runner: Runner, make_card: MakeCard) -> None:
     card, variant = make_card(
         'x = nd.array(${x}, dtype="float32")\na = ${a}',
         "y = x.expand_dims(axis=a)",
@@ -247,13 +266,13 @@ def test_a_translation_is_compared_by_shape_dtype_and_values(own_runner: Runner,
         backend="mxnet",
         **TRANSLATE,
     )
-    right = graded(own_runner, card, variant, "y = nd.expand_dims(x, axis=a)")
+    right = graded(runner, card, variant, "y = nd.expand_dims(x, axis=a)")
     assert right["correct"] is True and right["variants_checked"] == 4, right
     assert right["expected"].startswith("float32 (")
-    dtype = graded(own_runner, card, variant, "y = x.expand_dims(axis=a).astype('float64')")
+    dtype = graded(runner, card, variant, "y = x.expand_dims(axis=a).astype('float64')")
     assert dtype["correct"] is False
     assert dtype["failing_variant"]["difference"] == "the dtype is float64 where the source's is float32"
-    shape = graded(own_runner, card, variant, "y = x.expand_dims(axis=0)")
+    shape = graded(runner, card, variant, "y = x.expand_dims(axis=0)")
     assert shape["correct"] is False
     assert "the shape is" in shape["failing_variant"]["difference"]
     assert shape["failing_variant"]["values"]["a"] != 0  # the smallest input where they differ

@@ -23,7 +23,7 @@ import pytest
 from quiz.core.grading import RunResult
 from quiz.runner.client import Runner
 from quiz.runner.config import WorkerConfig
-from tests.runner.conftest import MakeCard
+from tests.runner.conftest import CHEAP_BACKEND, MakeCard
 
 
 @dataclass(frozen=True)
@@ -158,11 +158,19 @@ POISONS: dict[str, dict[str, Poison]] = {
     },
 }
 
+# The process poisons are caught by `process_policy()` and the base adapter's numpy settings, the same
+# code on every backend (each adapter only adds to that policy): they run on one backend, the one whose
+# worker is cheapest to replace (MXNet; torch where MXNet is not installed, so that they always run).
+# The framework poisons keep their own backend.
+PROCESS_BACKEND = CHEAP_BACKEND
+
 PAIRS = [
     pytest.param(backend, name, marks=getattr(pytest.mark, backend), id=f"{backend}-{name}")
     for backend, poisons in POISONS.items()
     for name in poisons
+    if name not in PROCESS_POISONS or backend == PROCESS_BACKEND
 ]
+PAIR_KEYS = [tuple(p.values) for p in PAIRS]
 
 
 def outcome(r: RunResult) -> tuple[Any, ...]:
@@ -178,25 +186,10 @@ def runners() -> Iterator[dict[str, Runner]]:
         r.close()
 
 
-def runner_for(runners: dict[str, Runner], backend: str) -> Runner:
-    if backend not in runners:
-        runners[backend] = Runner(WorkerConfig(), device="cpu")
-    return runners[backend]
-
-
 @pytest.fixture(scope="module")
-def fresh(runners: dict[str, Runner]) -> dict[tuple[str, str], tuple[Any, ...]]:
-    """The honest cards' outcomes on a worker no poison ever ran on (filled in as needed)."""
+def fresh() -> dict[tuple[str, str], tuple[Any, ...]]:
+    """The honest cards' outcomes on a worker no poison ever ran on (filled in per backend)."""
     return {}
-
-
-@pytest.fixture(scope="module")
-def clean_runners() -> Iterator[dict[str, Runner]]:
-    """One worker per backend that runs honest cards only (each is checked to leave nothing behind)."""
-    made: dict[str, Runner] = {}
-    yield made
-    for r in made.values():
-        r.close()
 
 
 def honest_card(make_card: MakeCard, backend: str, name: str) -> Any:
@@ -204,27 +197,29 @@ def honest_card(make_card: MakeCard, backend: str, name: str) -> Any:
     return make_card(h.code, h.answer, kind=h.kind, backend=backend)
 
 
-def fresh_outcome(
+def runner_for(
+    runners: dict[str, Runner],
     fresh: dict[tuple[str, str], tuple[Any, ...]],
-    clean_runners: dict[str, Runner],
     make_card: MakeCard,
     backend: str,
-    name: str,
-) -> tuple[Any, ...]:
-    key = (backend, name)
-    if key not in fresh:
-        if backend not in clean_runners:
-            clean_runners[backend] = Runner(WorkerConfig(), device="cpu")
-        r = clean_runners[backend].run(*honest_card(make_card, backend, name))
-        assert not r.state_changed, f"the honest card {name} leaves state changed: {r.state_changed}"
-        fresh[key] = outcome(r)
-    return fresh[key]
+) -> Runner:
+    """The module's runner for `backend`. Its first worker runs the honest cards this module's poisons
+    would fool, before any poison runs there: their outcomes are those of a worker no poison touched
+    (one worker start per backend instead of a second, honest-only runner)."""
+    if backend not in runners:
+        runner = runners[backend] = Runner(WorkerConfig(), device="cpu")
+        fooled = dict.fromkeys(n for b, name in PAIR_KEYS if b == backend for n in POISONS[b][name].fools)
+        for name in fooled:
+            r = runner.run(*honest_card(make_card, backend, name))
+            assert not r.state_changed, f"the honest card {name} leaves state changed: {r.state_changed}"
+            fresh[(backend, name)] = outcome(r)
+        assert runner.worker(backend).restarts == 0  # the outcomes all came from that first worker
+    return runners[backend]
 
 
 @pytest.mark.parametrize(("backend", "name"), PAIRS)
 def test_a_poison_is_caught_and_the_next_honest_card_gets_its_fresh_verdict(
     runners: dict[str, Runner],
-    clean_runners: dict[str, Runner],
     fresh: dict[tuple[str, str], tuple[Any, ...]],
     make_card: MakeCard,
     backend: str,
@@ -235,81 +230,117 @@ def test_a_poison_is_caught_and_the_next_honest_card_gets_its_fresh_verdict(
     same runner, gets the verdict a worker no poison touched gives. One taint per poison: each costs
     a worker restart, the suite's largest single cost."""
     poison = POISONS[backend][name]
-    runner = runner_for(runners, backend)
+    runner = runner_for(runners, fresh, make_card, backend)
     for honest_name in poison.fools:
         honest = HONEST[backend][honest_name]
         combined = f"{poison.code}\n{honest.code}"
         card, variant = make_card(combined, honest.answer, kind=honest.kind, backend=backend)
         poisoned = runner.run(card, variant)
         assert any(poison.says in change for change in poisoned.state_changed), poisoned.state_changed
-        expected = fresh_outcome(fresh, clean_runners, make_card, backend, honest_name)
+        expected = fresh[(backend, honest_name)]
         assert outcome(poisoned) != expected, honest_name
         after = runner.run(*honest_card(make_card, backend, honest_name))
         assert outcome(after) == expected, honest_name
         assert not after.state_changed
 
 
-@pytest.mark.torch
-def test_a_card_that_patches_the_state_check_itself_is_still_caught(make_card: MakeCard) -> None:
-    with Runner(WorkerConfig(), device="cpu") as runner:
-        code = (
-            "import quiz.runner.pristine as p, quiz.runner.worker as w\n"
-            "from quiz.runner.pristine import Findings\n"
-            "p.StateWatch.check = lambda self: Findings()\n"
-            "p._diff = lambda now, snap: ([], [])\n"
-            "p._Gather.read = lambda self: self.mem[self.idx] * 0\n"
-            "p.Findings.recycle = property(lambda self: None)\n"
-            "w.Worker._tidy = lambda self: None\n"
-            "import builtins\n"
-            "builtins.sum = lambda *a, **k: 42"
-        )
-        result = runner.run(*make_card(code, "1"))
-        assert any("builtins.sum" in c for c in result.state_changed), result.state_changed
-        assert any("quiz.runner" in c for c in result.state_changed), result.state_changed
-        after = runner.run(*make_card("x = [1, 2]", "sum(x)"))
-        assert after.ok and after.truth == 3 and not after.state_changed
+@pytest.fixture
+def torch_runner(
+    runners: dict[str, Runner], fresh: dict[tuple[str, str], tuple[Any, ...]], make_card: MakeCard
+) -> Runner:
+    """The module's torch runner, for a test that needs a clean warm worker, not a new one."""
+    return runner_for(runners, fresh, make_card, "torch")
+
+
+@pytest.fixture
+def process_runner(
+    runners: dict[str, Runner], fresh: dict[tuple[str, str], tuple[Any, ...]], make_card: MakeCard
+) -> Runner:
+    """The module's runner for PROCESS_BACKEND, for the attacks on the watch itself below: they patch
+    the interpreter and quiz.runner, whatever the framework, and each gets its worker replaced. The
+    runner replaces any worker a card tainted (what these tests, and the canary after them, check), so
+    each test still starts on a clean worker without paying for a runner of its own."""
+    return runner_for(runners, fresh, make_card, PROCESS_BACKEND)
+
+
+# A framework function a broken check must still see patched: (patch, honest code, its answer).
+ZEROS = {
+    "torch": ("torch.zeros = torch.ones", "y = torch.zeros(3)", "y.sum()"),
+    "mxnet": ("nd.zeros = nd.ones", "y = nd.zeros((3,))", "y.sum().asscalar()"),
+}
+
+
+@getattr(pytest.mark, PROCESS_BACKEND)
+def test_a_card_that_patches_the_state_check_itself_is_still_caught(
+    process_runner: Runner, make_card: MakeCard
+) -> None:
+    code = (
+        "import quiz.runner.pristine as p, quiz.runner.worker as w\n"
+        "from quiz.runner.pristine import Findings\n"
+        "p.StateWatch.check = lambda self: Findings()\n"
+        "p._diff = lambda now, snap: ([], [])\n"
+        "p._Gather.read = lambda self: self.mem[self.idx] * 0\n"
+        "p.Findings.recycle = property(lambda self: None)\n"
+        "w.Worker._tidy = lambda self: None\n"
+        "import builtins\n"
+        "builtins.sum = lambda *a, **k: 42"
+    )
+    result = process_runner.run(*make_card(code, "1", backend=PROCESS_BACKEND))
+    assert any("builtins.sum" in c for c in result.state_changed), result.state_changed
+    assert any("quiz.runner" in c for c in result.state_changed), result.state_changed
+    after = process_runner.run(*make_card("x = [1, 2]", "sum(x)", backend=PROCESS_BACKEND))
+    assert after.ok and after.truth == 3 and not after.state_changed
 
 
 @pytest.mark.torch
-def test_state_the_worker_puts_back_keeps_the_same_worker(make_card: MakeCard) -> None:
+def test_state_the_worker_puts_back_keeps_the_same_worker(torch_runner: Runner, make_card: MakeCard) -> None:
     """Known state is reset in place: no restart (and no lost warm-up) for a print option."""
-    with Runner(WorkerConfig(), device="cpu") as runner:
-        runner.run(*make_card("x = 1", "x"))
-        pid = runner.worker("torch").host_pids()[0]
-        result = runner.run(*make_card("torch.set_printoptions(precision=1)", "str(torch.tensor([1.23456]))"))
-        assert result.truth == "tensor([1.2])"
-        assert result.state_changed == ("leaves torch print options changed",)
-        assert runner.worker("torch").host_pids()[0] == pid
-        after = runner.run(*make_card("x = torch.tensor([1.23456])", "str(x)"))
-        assert after.truth == "tensor([1.2346])" and not after.state_changed
+    torch_runner.run(*make_card("x = 1", "x"))
+    pid = torch_runner.worker("torch").host_pids()[0]
+    result = torch_runner.run(
+        *make_card("torch.set_printoptions(precision=1)", "str(torch.tensor([1.23456]))")
+    )
+    assert result.truth == "tensor([1.2])"
+    assert result.state_changed == ("leaves torch print options changed",)
+    assert torch_runner.worker("torch").host_pids()[0] == pid
+    after = torch_runner.run(*make_card("x = torch.tensor([1.23456])", "str(x)"))
+    assert after.truth == "tensor([1.2346])" and not after.state_changed
 
 
-@pytest.mark.torch
-def test_importing_a_module_the_worker_had_not_loaded_is_not_the_cards_fault(make_card: MakeCard) -> None:
-    with Runner(WorkerConfig(), device="cpu") as runner:
-        runner.run(*make_card("x = 1", "x"))
-        pid = runner.worker("torch").host_pids()[0]
-        result = runner.run(
-            *make_card("import graphlib", "list(graphlib.TopologicalSorter({1: [2]}).static_order())")
-        )
-        assert result.ok and result.truth == [2, 1]
-        assert not result.state_changed  # not reported as the card's doing...
-        assert runner.worker("torch").host_pids()[0] != pid  # ...but the worker was replaced
+@getattr(pytest.mark, PROCESS_BACKEND)
+def test_importing_a_module_the_worker_had_not_loaded_is_not_the_cards_fault(
+    process_runner: Runner, make_card: MakeCard
+) -> None:
+    worker = process_runner.worker(PROCESS_BACKEND)
+    process_runner.run(*make_card("x = 1", "x", backend=PROCESS_BACKEND))
+    pid = worker.host_pids()[0]
+    card = make_card(
+        "import graphlib",
+        "list(graphlib.TopologicalSorter({1: [2]}).static_order())",
+        backend=PROCESS_BACKEND,
+    )
+    result = process_runner.run(*card)
+    assert result.ok and result.truth == [2, 1]
+    assert not result.state_changed  # not reported as the card's doing...
+    assert worker.host_pids()[0] != pid  # ...but the worker was replaced
 
 
-@pytest.mark.torch
-def test_a_card_that_breaks_the_builtins_the_check_uses_still_loses_its_worker(make_card: MakeCard) -> None:
-    with Runner(WorkerConfig(), device="cpu") as runner:
-        runner.run(*make_card("x = 1", "x"))
-        pid = runner.worker("torch").host_pids()[0]
-        code = (
-            "import builtins\n"
-            "builtins.any = lambda it: False\n"
-            "builtins.set = lambda *a: frozenset()\n"
-            "builtins.sorted = lambda it, **k: []\n"
-            "torch.zeros = torch.ones"
-        )
-        runner.run(*make_card(code, "1"))
-        assert runner.worker("torch").host_pids()[0] != pid
-        after = runner.run(*make_card("y = torch.zeros(3)", "y.sum()"))
-        assert after.ok and after.truth == 0.0 and not after.state_changed
+@getattr(pytest.mark, PROCESS_BACKEND)
+def test_a_card_that_breaks_the_builtins_the_check_uses_still_loses_its_worker(
+    process_runner: Runner, make_card: MakeCard
+) -> None:
+    worker = process_runner.worker(PROCESS_BACKEND)
+    patch, honest, answer = ZEROS[PROCESS_BACKEND]
+    process_runner.run(*make_card("x = 1", "x", backend=PROCESS_BACKEND))
+    pid = worker.host_pids()[0]
+    code = (
+        "import builtins\n"
+        "builtins.any = lambda it: False\n"
+        "builtins.set = lambda *a: frozenset()\n"
+        "builtins.sorted = lambda it, **k: []\n"
+        f"{patch}"
+    )
+    process_runner.run(*make_card(code, "1", backend=PROCESS_BACKEND))
+    assert worker.host_pids()[0] != pid
+    after = process_runner.run(*make_card(honest, answer, backend=PROCESS_BACKEND))
+    assert after.ok and after.truth == 0.0 and not after.state_changed

@@ -18,7 +18,7 @@ import pytest
 from quiz.cli import main
 from quiz.runner.client import Runner
 from quiz.runner.replies import Misbehaved, check_run_reply
-from tests.runner.conftest import MakeCard
+from tests.runner.conftest import CHEAP_BACKEND, CHEAP_ONES, MakeCard
 
 GOOD = {"id": 3, "nonce": "n", "ok": True, "truth": [2, 3], "device": "cpu", "elapsed_ms": 0.4, "stdout": ""}
 
@@ -101,27 +101,32 @@ def forge(**fields: Any) -> str:
     return FORGE.format(fields=json.dumps(fields))
 
 
+# The cards below write to the worker's pipes in plain Python, and each gets its worker replaced: they
+# run on the framework cheapest to start again (CHEAP_BACKEND: MXNet, or torch where it is missing).
 def assert_next_card_grades(runner: Runner, make_card: MakeCard) -> None:
-    result = runner.run(*make_card("x = torch.arange(4)", "x.sum()"))
-    assert result.ok and result.truth == 6, result
+    result = runner.run(*make_card(*CHEAP_ONES[CHEAP_BACKEND], backend=CHEAP_BACKEND))
+    assert result.ok and result.truth == 3.0, result
 
 
-@pytest.mark.torch
+# A forged reply is found out by the runner's handshake (id, nonce, nothing after the reply, `end`)
+# before any of its fields is read, so one malformed forgery takes the path every other would (a
+# malformed `elapsed_ms` or a string `raises` truth gave the very same verdict, at a worker start
+# each); each field's own refusal is tested above, without a worker. The well-formed forgery is
+# found out at another step of the handshake.
+@getattr(pytest.mark, CHEAP_BACKEND)
 @pytest.mark.parametrize(
     ("kind", "fields"),
     [
-        ("shape", {"truth": [2, 3], "elapsed_ms": "soon"}),
         ("shape", {"truth": 6, "elapsed_ms": 1.0}),
-        ("raises", {"truth": "ValueError", "elapsed_ms": 1.0}),
         ("value", {"truth": 42, "elapsed_ms": 1.0}),  # well formed, but not the worker's reply
     ],
-    ids=["elapsed-soon", "int-shape", "string-raises", "well-formed-forgery"],
+    ids=["int-shape", "well-formed-forgery"],
 )
 def test_a_reply_the_card_forged_is_misbehaviour_not_a_verdict(
     runner: Runner, make_card: MakeCard, kind: str, fields: dict[str, Any]
 ) -> None:
     answer = None if kind == "raises" else "x"
-    card, variant = make_card(forge(**fields), answer, kind=kind)
+    card, variant = make_card(forge(**fields), answer, kind=kind, backend=CHEAP_BACKEND)
     result = runner.run(card, variant)
     assert not result.ok and result.error_kind == "misbehaved", result
     assert (result.error or "").startswith("card misbehaved: ")
@@ -129,7 +134,7 @@ def test_a_reply_the_card_forged_is_misbehaviour_not_a_verdict(
     assert_next_card_grades(runner, make_card)
 
 
-@pytest.mark.torch
+@getattr(pytest.mark, CHEAP_BACKEND)
 def test_garbage_on_the_protocol_pipe_is_misbehaviour(runner: Runner, make_card: MakeCard) -> None:
     code = (
         "import os\n"
@@ -140,12 +145,12 @@ def test_garbage_on_the_protocol_pipe_is_misbehaviour(runner: Runner, make_card:
         "        pass\n"
         "x = 1"
     )
-    result = runner.run(*make_card(code, "x"))
+    result = runner.run(*make_card(code, "x", backend=CHEAP_BACKEND))
     assert not result.ok and result.error_kind == "misbehaved", result
     assert_next_card_grades(runner, make_card)
 
 
-@pytest.mark.torch
+@getattr(pytest.mark, CHEAP_BACKEND)
 def test_a_thread_that_answers_the_next_request_never_gets_one(runner: Runner, make_card: MakeCard) -> None:
     """A card leaves a thread to forge the *next* card's reply: the worker is replaced first."""
     code = (
@@ -160,22 +165,23 @@ def test_a_thread_that_answers_the_next_request_never_gets_one(runner: Runner, m
         "_thread.start_new_thread(later, ())\n"
         "x = 1"
     )
-    result = runner.run(*make_card(code, "x"))
+    result = runner.run(*make_card(code, "x", backend=CHEAP_BACKEND))
     assert "leaves a thread running" in result.state_changed
     assert_next_card_grades(runner, make_card)
 
 
-@pytest.mark.torch
+@getattr(pytest.mark, CHEAP_BACKEND)
 def test_quiz_grade_says_the_card_misbehaved_and_exits_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deck = tmp_path / "forged.toml"
     body = forge(truth=6, elapsed_ms="soon").strip()
     deck.write_text(
-        '[deck]\nid = "forged"\ntitle = "F"\n[[card]]\nid = "c.torch"\nsection = "s"\nbackend = "torch"\n'
+        f'[deck]\nid = "forged"\ntitle = "F"\n[[card]]\nid = "c.{CHEAP_BACKEND}"\nsection = "s"\n'
+        f'backend = "{CHEAP_BACKEND}"\n'
         f'kind = "shape"\nprompt = "?"\ncode = \'\'\'\n{body}\n\'\'\'\nanswer = "x"\nexplain = "."\n'
     )
-    code = main(["grade", "c.torch", "--answer", "(2, 3)", "--deck", str(deck), "--json"])
+    code = main(["grade", f"c.{CHEAP_BACKEND}", "--answer", "(2, 3)", "--deck", str(deck), "--json"])
     out = capsys.readouterr()
     verdict = json.loads(out.out)
     assert code == 3
