@@ -65,7 +65,9 @@ def runner() -> Iterator[object]:
     """One warm Runner for the whole session (framework imports are slow); the canary watches it."""
     from quiz.runner.client import Runner
 
-    r = Runner(device=os.environ.get("QUIZ_TEST_DEVICE", "cpu"))
+    # Never idle out: a test process can go ten minutes without a card on one backend, and each
+    # restart is a framework start (torch ~6 CPU-s) that tests nothing.
+    r = Runner(device=os.environ.get("QUIZ_TEST_DEVICE", "cpu"), idle_s=0)
     yield r
     r.close()
 
