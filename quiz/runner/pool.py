@@ -2,15 +2,15 @@
 
 `RunnerPool.run()` has the same signature as `Runner.run()` and is thread-safe:
 callers submit from a thread pool and each call takes a free worker of the
-card's backend. Workers start only when a card of their backend first needs
-one (or `prestart` says so), each with one intra-op thread: the pool's
-parallelism is its workers, not threads fighting inside each.
+card's backend, the most recently used first. A backend's first worker starts
+when a card of it first needs one (or `prestart` says so), another only when
+a run finds all of them busy (up to `size`), each with one intra-op thread:
+the pool's parallelism is its workers, not threads fighting inside each.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from typing import Any
 
@@ -46,8 +46,14 @@ def default_pool_size() -> int:
 
 
 class RunnerPool:
-    """`size` runners per backend, each worker with one intra-op thread when there are several
-    (unless `config` says otherwise)."""
+    """Up to `size` runners per backend, each worker with one intra-op thread when there are several
+    (unless `config` says otherwise).
+
+    A backend's first runner starts with its first run (or `prestart`); another starts only when a run
+    finds every started one busy, so a check with a few runs of a backend pays for one framework
+    start, not `size`. A free runner is taken last in, first out: the one used most recently, warm
+    and still in the caches, not one that has sat idle since the check began.
+    """
 
     def __init__(
         self,
@@ -64,42 +70,63 @@ class RunnerPool:
         if config.threads is None and self.size > 1:
             config = config.but(threads=1)
         self.config = config
-        self._free: dict[str, queue.Queue[Runner]] = {}
+        self._free: dict[str, list[Runner]] = {}  # per backend, the most recently used last
+        self._started: dict[str, int] = {}
         self._all: list[Runner] = []
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
-    def _queue(self, backend: str) -> queue.Queue[Runner]:
-        with self._lock:
-            q = self._free.get(backend)
-            if q is None:
-                q = self._free[backend] = queue.Queue()
-                for _ in range(self.size):
-                    r = Runner(self.config, device=self.device)
-                    self._all.append(r)
-                    q.put(r)
-            return q
+    def _new(self, backend: str) -> Runner:
+        """A runner for `backend` (called holding the lock; its worker starts when first asked)."""
+        runner = Runner(self.config, device=self.device)
+        self._all.append(runner)
+        self._started[backend] = self._started.get(backend, 0) + 1
+        return runner
+
+    def _take(self, backend: str) -> Runner:
+        with self._changed:
+            free = self._free.setdefault(backend, [])
+            while not free:
+                if self._started.get(backend, 0) < self.size:
+                    return self._new(backend)  # every started one is busy: one more
+                self._changed.wait()
+            return free.pop()
+
+    def _give(self, backend: str, runner: Runner) -> None:
+        with self._changed:
+            self._free.setdefault(backend, []).append(runner)
+            self._changed.notify()
+
+    def started(self, backend: str) -> int:
+        """How many runners `backend` has had so far."""
+        with self._changed:
+            return self._started.get(backend, 0)
 
     def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
+        """Start one worker per backend now (non-blocking) where none is yet; more start when runs wait."""
         for backend in backends:
-            q = self._queue(backend)
-            for r in list(q.queue):
-                r.prestart([backend])
+            with self._changed:
+                if self._started.get(backend, 0):
+                    continue
+                runner = self._new(backend)
+                self._free.setdefault(backend, []).append(runner)
+            runner.prestart([backend])
 
     def run(
         self, card: Card, variant: Variant, given: str | None = None, device: str | None = None
     ) -> RunResult:
-        q = self._queue(card.backend.value)
-        runner = q.get()
+        backend = card.backend.value
+        runner = self._take(backend)
         try:
             return runner.run(card, variant, given=given, device=device)
         finally:
-            q.put(runner)
+            self._give(backend, runner)
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             runners = list(self._all)
             self._all.clear()
             self._free.clear()
+            self._started.clear()
         for r in runners:
             r.close()
 
