@@ -538,7 +538,13 @@ def _make_check(
         """The dicts, lists and sets that changed since the snapshot (C-level reads only)."""
         if not gather:
             return (
-                [i for i in range_(nd) if not dict_same(dicts[i], dict_snaps[i])],
+                # The worker's own namespaces through locals alone: `_dict_same` reads `_diff` from a
+                # namespace a card can patch.
+                [
+                    i
+                    for i in range_(nd)
+                    if not (own_unchanged(i) if i in own else dict_same(dicts[i], dict_snaps[i]))
+                ],
                 precise(range_(nl), lists, list_snaps),
                 precise(range_(len_(sets)), sets, set_snaps),
             )
