@@ -4,14 +4,16 @@
 callers submit from a thread pool and each call takes a free worker of the
 card's backend, the most recently used first. A backend's first worker starts
 when a card of it first needs one (or `prestart` says so), another only when
-a run finds all of them busy (up to `size`), each with one intra-op thread:
-the pool's parallelism is its workers, not threads fighting inside each.
+runs have waited for busy ones as long as a start takes (up to `size`), each
+with one intra-op thread: the pool's parallelism is its workers, not threads
+fighting inside each.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from quiz.core.cards import Card
@@ -49,10 +51,13 @@ class RunnerPool:
     """Up to `size` runners per backend, each worker with one intra-op thread when there are several
     (unless `config` says otherwise).
 
-    A backend's first runner starts with its first run (or `prestart`); another starts only when a run
-    finds every started one busy, so a check with a few runs of a backend pays for one framework
-    start, not `size`. A free runner is taken last in, first out: the one used most recently, warm
-    and still in the caches, not one that has sat idle since the check began.
+    A backend's first runner starts with its first run (or `prestart`). Another starts only once the
+    backend's runs have waited for busy runners, all together, as long as its first runner took to
+    start and run a card (waiting for a worker still starting does not count: a second one would not
+    come sooner). Waiting is what a start would save, and a start costs that much again (the rule of
+    renting skis until the rent paid would have bought them): a check of a few quick cards keeps one
+    worker, a long queue of slow ones soon gets more, up to `size`. A free runner is taken last in,
+    first out: the one used most recently, warm and still in the caches.
     """
 
     def __init__(
@@ -72,6 +77,10 @@ class RunnerPool:
         self.config = config
         self._free: dict[str, list[Runner]] = {}  # per backend, the most recently used last
         self._started: dict[str, int] = {}
+        self._new_ones: dict[str, set[int]] = {}  # ids of runners whose first run has not come back yet
+        self._born: dict[int, float] = {}  # runner id → when it was made
+        self._start_s: dict[str, float] = {}  # how long the backend's last new runner took to its first reply
+        self._waited_s: dict[str, float] = {}  # runs' waiting for busy runners since the last one was started
         self._all: list[Runner] = []
         self._changed = threading.Condition()
 
@@ -80,19 +89,39 @@ class RunnerPool:
         runner = Runner(self.config, device=self.device)
         self._all.append(runner)
         self._started[backend] = self._started.get(backend, 0) + 1
+        self._new_ones.setdefault(backend, set()).add(id(runner))
+        self._born[id(runner)] = time.monotonic()
+        self._waited_s[backend] = 0.0
         return runner
 
     def _take(self, backend: str) -> Runner:
         with self._changed:
             free = self._free.setdefault(backend, [])
+            if not free and not self._started.get(backend):
+                return self._new(backend)
+            since: float | None = None  # when this run began waiting for a busy runner
             while not free:
-                if self._started.get(backend, 0) < self.size:
-                    return self._new(backend)  # every started one is busy: one more
-                self._changed.wait()
+                now = time.monotonic()
+                if since is not None:
+                    self._waited_s[backend] += now - since
+                since = None if self._new_ones.get(backend) else now
+                cost = self._start_s.get(backend)
+                if since is not None and cost is not None and self._started[backend] < self.size:
+                    if self._waited_s[backend] >= cost:
+                        return self._new(backend)
+                    self._changed.wait(max(0.01, cost - self._waited_s[backend]))
+                else:
+                    self._changed.wait()
+            if since is not None:
+                self._waited_s[backend] += time.monotonic() - since
             return free.pop()
 
     def _give(self, backend: str, runner: Runner) -> None:
         with self._changed:
+            new = self._new_ones.get(backend, set())
+            if id(runner) in new:
+                new.discard(id(runner))
+                self._start_s[backend] = time.monotonic() - self._born[id(runner)]
             self._free.setdefault(backend, []).append(runner)
             self._changed.notify()
 
@@ -127,6 +156,8 @@ class RunnerPool:
             self._all.clear()
             self._free.clear()
             self._started.clear()
+            self._new_ones.clear()
+            self._born.clear()
         for r in runners:
             r.close()
 
