@@ -757,8 +757,8 @@ def run_check(
         if progress:
             progress("run", n, total)
 
-    # No more threads for a backend than it has runs: with the pool's workers started as runs wait
-    # for one, a backend with two runs starts two workers at most, not one per core.
+    # No more threads for a backend than it has runs (a RunnerPool starts a backend's workers as runs
+    # wait for them: a thread that cannot have a run of its own makes nothing wait).
     per_backend = {
         b: sum(len(p.variants) for p in runnable if p.result.card.backend.value == b) for b in used
     }

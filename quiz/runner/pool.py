@@ -52,8 +52,8 @@ class RunnerPool:
     (unless `config` says otherwise).
 
     A backend's first runner starts with its first run (or `prestart`). Another starts only once the
-    backend's runs have waited for busy runners, all together, as long as its first runner took to
-    start and run a card (waiting for a worker still starting does not count: a second one would not
+    backend's runs have waited for busy runners, all together, as long as its last new runner took
+    to start and run a card (waiting for a worker still starting does not count: a second one would not
     come sooner). Waiting is what a start would save, and a start costs that much again (the rule of
     renting skis until the rent paid would have bought them): a check of a few quick cards keeps one
     worker, a long queue of slow ones soon gets more, up to `size`. A free runner is taken last in,
