@@ -166,7 +166,7 @@ ONCE_RESTARTED = {
 def test_cards_that_loaded_what_the_warm_up_had_not_keep_their_worker(runner: Any) -> None:
     """The same promise as above for the cards that broke it, without the slow mark (`-m 'not slow'`):
     both seeds the check runs, on the session's workers. (That a card which does change the worker's
-    state still loses it: tests/runner/test_poison*.py and test_warm_worker.py.)"""
+    state still loses it: tests/runner/test_poison*.py and test_pristine_own.py.)"""
     cards = {c.uid: c for c in load_library([DECKS]).cards()}
     workers = SharedWorkers(runner)
     for backend, uids in ONCE_RESTARTED.items():
