@@ -757,8 +757,16 @@ def run_check(
         if progress:
             progress("run", n, total)
 
+    # No more threads for a backend than it has runs (a RunnerPool starts a backend's workers as runs
+    # wait for them: a thread that cannot have a run of its own makes nothing wait).
+    per_backend = {
+        b: sum(len(p.variants) for p in runnable if p.result.card.backend.value == b) for b in used
+    }
     executors: dict[str, ThreadPoolExecutor] = {
-        b: ThreadPoolExecutor(max_workers=pool.size, thread_name_prefix=f"check-{b}") for b in used
+        b: ThreadPoolExecutor(
+            max_workers=max(1, min(pool.size, per_backend[b])), thread_name_prefix=f"check-{b}"
+        )
+        for b in used
     }
     try:
         if used:

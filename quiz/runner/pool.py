@@ -2,16 +2,18 @@
 
 `RunnerPool.run()` has the same signature as `Runner.run()` and is thread-safe:
 callers submit from a thread pool and each call takes a free worker of the
-card's backend. Workers start only when a card of their backend first needs
-one (or `prestart` says so), each with one intra-op thread: the pool's
-parallelism is its workers, not threads fighting inside each.
+card's backend, the most recently used first. A backend's first worker starts
+when a card of it first needs one (or `prestart` says so), another only when
+runs have waited for busy ones as long as a start takes (up to `size`), each
+with one intra-op thread: the pool's parallelism is its workers, not threads
+fighting inside each.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
+import time
 from typing import Any
 
 from quiz.core.cards import Card
@@ -46,8 +48,17 @@ def default_pool_size() -> int:
 
 
 class RunnerPool:
-    """`size` runners per backend, each worker with one intra-op thread when there are several
-    (unless `config` says otherwise)."""
+    """Up to `size` runners per backend, each worker with one intra-op thread when there are several
+    (unless `config` says otherwise).
+
+    A backend's first runner starts with its first run (or `prestart`). Another starts only once the
+    backend's runs have waited for busy runners, all together, as long as its last new runner took
+    to start and run a card (waiting for a worker still starting does not count: a second one would not
+    come sooner). Waiting is what a start would save, and a start costs that much again (the rule of
+    renting skis until the rent paid would have bought them): a check of a few quick cards keeps one
+    worker, a long queue of slow ones soon gets more, up to `size`. A free runner is taken last in,
+    first out: the one used most recently, warm and still in the caches.
+    """
 
     def __init__(
         self,
@@ -64,42 +75,89 @@ class RunnerPool:
         if config.threads is None and self.size > 1:
             config = config.but(threads=1)
         self.config = config
-        self._free: dict[str, queue.Queue[Runner]] = {}
+        self._free: dict[str, list[Runner]] = {}  # per backend, the most recently used last
+        self._started: dict[str, int] = {}
+        self._new_ones: dict[str, set[int]] = {}  # ids of runners whose first run has not come back yet
+        self._born: dict[int, float] = {}  # runner id → when it was made
+        self._start_s: dict[str, float] = {}  # how long the backend's last new runner took to its first reply
+        self._waited_s: dict[str, float] = {}  # runs' waiting for busy runners since the last one was started
         self._all: list[Runner] = []
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
-    def _queue(self, backend: str) -> queue.Queue[Runner]:
-        with self._lock:
-            q = self._free.get(backend)
-            if q is None:
-                q = self._free[backend] = queue.Queue()
-                for _ in range(self.size):
-                    r = Runner(self.config, device=self.device)
-                    self._all.append(r)
-                    q.put(r)
-            return q
+    def _new(self, backend: str) -> Runner:
+        """A runner for `backend` (called holding the lock; its worker starts when first asked)."""
+        runner = Runner(self.config, device=self.device)
+        self._all.append(runner)
+        self._started[backend] = self._started.get(backend, 0) + 1
+        self._new_ones.setdefault(backend, set()).add(id(runner))
+        self._born[id(runner)] = time.monotonic()
+        self._waited_s[backend] = 0.0
+        return runner
+
+    def _take(self, backend: str) -> Runner:
+        with self._changed:
+            free = self._free.setdefault(backend, [])
+            if not free and not self._started.get(backend):
+                return self._new(backend)
+            since: float | None = None  # when this run began waiting for a busy runner
+            while not free:
+                now = time.monotonic()
+                if since is not None:
+                    self._waited_s[backend] += now - since
+                since = None if self._new_ones.get(backend) else now
+                cost = self._start_s.get(backend)
+                if since is not None and cost is not None and self._started[backend] < self.size:
+                    if self._waited_s[backend] >= cost:
+                        return self._new(backend)
+                    self._changed.wait(max(0.01, cost - self._waited_s[backend]))
+                else:
+                    self._changed.wait()
+            if since is not None:
+                self._waited_s[backend] += time.monotonic() - since
+            return free.pop()
+
+    def _give(self, backend: str, runner: Runner) -> None:
+        with self._changed:
+            new = self._new_ones.get(backend, set())
+            if id(runner) in new:
+                new.discard(id(runner))
+                self._start_s[backend] = time.monotonic() - self._born[id(runner)]
+            self._free.setdefault(backend, []).append(runner)
+            self._changed.notify()
+
+    def started(self, backend: str) -> int:
+        """How many runners `backend` has had so far."""
+        with self._changed:
+            return self._started.get(backend, 0)
 
     def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
+        """Start one worker per backend now (non-blocking) where none is yet; more start when runs wait."""
         for backend in backends:
-            q = self._queue(backend)
-            for r in list(q.queue):
-                r.prestart([backend])
+            with self._changed:
+                if self._started.get(backend, 0):
+                    continue
+                runner = self._new(backend)
+                self._free.setdefault(backend, []).append(runner)
+            runner.prestart([backend])
 
     def run(
         self, card: Card, variant: Variant, given: str | None = None, device: str | None = None
     ) -> RunResult:
-        q = self._queue(card.backend.value)
-        runner = q.get()
+        backend = card.backend.value
+        runner = self._take(backend)
         try:
             return runner.run(card, variant, given=given, device=device)
         finally:
-            q.put(runner)
+            self._give(backend, runner)
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             runners = list(self._all)
             self._all.clear()
             self._free.clear()
+            self._started.clear()
+            self._new_ones.clear()
+            self._born.clear()
         for r in runners:
             r.close()
 

@@ -421,7 +421,8 @@ def _make_check(
     waitpid, no_hang, kill_descendants, me = os.waitpid, os.WNOHANG, procs.kill_descendants, os.getpid()
     descendants, signal_all, sigkill = procs.descendants, procs.signal_all, signal.SIGKILL
     gettrace, settrace, getprofile, setprofile = sys.gettrace, sys.settrace, sys.getprofile, sys.setprofile
-    len_, type_, str_, id_, sorted_, frozenset_ = len, type, str, id, sorted, frozenset
+    len_, type_, str_, id_, sorted_, frozenset_, zip_ = len, type, str, id, sorted, frozenset, zip
+    dict_items = dict.items  # a dict subclass's own items() is not called
     # Builtins, by the names the code below uses: `builtins.set = ...` in a card must not blind it.
     any_, bool_, dict_, enumerate_, isinstance_, set_, range_, tuple_ = (
         builtins.any,
@@ -465,7 +466,8 @@ def _make_check(
         if i in containers.namespaces and type(sys.modules.get(dict_labels[i])) is MODULE
     )
     # Namespaces the check's own code reads (the worker's modules and classes, builtins): a change
-    # there is never benign, and is decided on from the gather alone, before any of that code runs.
+    # there is never benign, and is decided on before any of that code runs, by identity alone
+    # (`own_unchanged`: a name put back as it was is no change, as without the gather).
     own = frozenset(
         i for i, label in enumerate_(dict_labels) if label.startswith("quiz.runner") or label == "builtins"
     )
@@ -536,7 +538,13 @@ def _make_check(
         """The dicts, lists and sets that changed since the snapshot (C-level reads only)."""
         if not gather:
             return (
-                [i for i in range_(nd) if not dict_same(dicts[i], dict_snaps[i])],
+                # The worker's own namespaces through locals alone: `_dict_same` reads `_diff` from a
+                # namespace a card can patch.
+                [
+                    i
+                    for i in range_(nd)
+                    if not (own_unchanged(i) if i in own else dict_same(dicts[i], dict_snaps[i]))
+                ],
                 precise(range_(nl), lists, list_snaps),
                 precise(range_(len_(sets)), sets, set_snaps),
             )
@@ -635,6 +643,19 @@ def _make_check(
         say(f"leaves the contents of {label} changed")
         recycle.append(f"the card changed {label}")
 
+    def own_unchanged(i: int) -> bool:
+        """Whether one of the worker's own namespaces, which moved, holds exactly what it held (every key
+        bound to the same object, in the same order): a name swapped for a moment and swapped back,
+        as torch.export does with `builtins.max` and `min`. Identity only, through locals bound above:
+        nothing a card could have replaced or defined (a key's `__eq__`, a patched `zip`) runs here."""
+        d, snap = dicts[i], dict_snaps[i]
+        if len_(d) != len_(snap):
+            return False
+        for (k1, v1), (k2, v2) in zip_(dict_items(d), dict_items(snap)):
+            if k1 is not k2 or v1 is not v2:
+                return False
+        return True
+
     new_modules: set[int] = set_()
 
     def check() -> RawFindings:
@@ -660,7 +681,7 @@ def _make_check(
 
         # 1. Namespaces, registries and caches: which moved (before any framework code runs).
         dd, ll, ss = moved()
-        if any_(i in own for i in dd):
+        if any_(i in own and not own_unchanged(i) for i in dd):
             recycle.append("the card changed the worker's own code or builtins")
 
         # 2. Settings held in C: compare, put back.

@@ -20,7 +20,16 @@ class Adapter:
     name = "base"
     # Modules the built-in decks' cards import, loaded before the snapshot: a card that imports a
     # module the worker had not loaded gets its worker replaced afterwards.
-    preload: tuple[str, ...] = ("contextlib", "copy", "encodings.ascii", "os", "tempfile", "warnings")
+    # encodings.cp437: how zipfile reads a member's name (a .keras file, an .npz) when it is not UTF-8.
+    preload: tuple[str, ...] = (
+        "contextlib",
+        "copy",
+        "encodings.ascii",
+        "encodings.cp437",
+        "os",
+        "tempfile",
+        "warnings",
+    )
 
     def load(self, threads: int | None = None) -> None:
         """Import the framework (slow: done once, before the worker says ready).
