@@ -78,7 +78,9 @@ def test_a_truth_is_used_only_for_its_own_card_and_variant(runner: Runner, cards
     assert v.correct is True and v.elapsed_ms == truth.result.elapsed_ms
     # Another variant of the card, the card edited under the same uid, another device: run afresh.
     assert verdict_of(runner, card, other, right, truth).correct is False
-    assert verdict_of(runner, card, other, str(other.values["n"] * (other.values["n"] - 1) // 2), truth).correct
+    assert verdict_of(
+        runner, card, other, str(other.values["n"] * (other.values["n"] - 1) // 2), truth
+    ).correct
     edited = replace(card, explain="edited")  # the deck reloaded: not the card the truth ran for
     assert verdict_of(runner, edited, mine, right, truth).elapsed_ms != truth.result.elapsed_ms
     assert not truth.fits(card, mine, "gpu")
