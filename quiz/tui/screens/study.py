@@ -460,9 +460,45 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             # Asked again, never marked wrong.
             self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"), style="-warning")
             return
+        runner = self.quiz_app.runner
+        slot = self._truth
+        truth = (
+            slot.truth
+            if slot is not None and slot.card is self.card and slot.variant is self.variant
+            else None
+        )
+        if (
+            truth is not None
+            and truth.result is not None
+            and runner is not None
+            and self.shown_at is not None
+        ):
+            # A prediction whose truth ran while the learner read: judging it is a comparison, here and
+            # now, with no "running" line painted and no thread to wake (grading's own check that the
+            # truth is this card's and variant's still applies).
+            from quiz.session.grading import grade_answer
+
+            app = self.quiz_app
+            try:
+                graded = grade_answer(
+                    runner,
+                    app.settings.device,
+                    app.clock,
+                    self.card,
+                    self.variant,
+                    reading,
+                    self.shown_at,
+                    truth=truth,
+                )
+            except Exception as exc:  # graded on the thread as without a pre-run, which says what failed
+                self.app.log.error(f"grading with the pre-run: {exc}")
+            else:
+                self.phase = "running"
+                self.grading_token += 1
+                self.post_message(Graded(graded))
+                return
         self.phase = "running"
         backend = self.card.backend.value
-        runner = self.quiz_app.runner
         cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
         if len(cold) > 1:
             note = self.say("study.cold_many", backends=" and ".join(cold))
