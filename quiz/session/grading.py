@@ -231,12 +231,17 @@ def grade_answer(
     shown_at: datetime,
     *,
     truth: Truth | None = None,
+    answered_at: datetime | None = None,
 ) -> Answered:
     """Read the answer (unless it was read already; MalformedAnswer propagates), run, judge.
 
     Needs only the runner: the app can grade its first card before the database layer has loaded.
     """
-    return _final(grade_answers(runner, device, clock, card, variant, answer, shown_at, truth=truth))
+    return _final(
+        grade_answers(
+            runner, device, clock, card, variant, answer, shown_at, truth=truth, answered_at=answered_at
+        )
+    )
 
 
 def grade_answers(
@@ -250,10 +255,15 @@ def grade_answers(
     *,
     truth: Truth | None = None,
     cancelled: Callable[[], bool] = lambda: False,
+    answered_at: datetime | None = None,
 ) -> Iterator[Answered]:
-    """`grade_answer`, yielding each verdict of `grade_stream` (the last is the final one)."""
+    """`grade_answer`, yielding each verdict of `grade_stream` (the last is the final one).
+
+    `answered_at`: when the key was pressed (the study screen's grading may start later, after the
+    card's pre-run); by default, now."""
     reading = answer if isinstance(answer, ParsedAnswer) else read_answer(card, variant, answer)
-    answered_at = clock()
+    if answered_at is None:
+        answered_at = clock()
     response_ms = max(0, int((answered_at - shown_at).total_seconds() * 1000))
     for verdict in grade_stream(
         runner, card, variant, reading, device=device, truth=truth, cancelled=cancelled

@@ -520,8 +520,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             slot = None
         self.grading_token += 1
         token = self.grading_token
+        at = self.quiz_app.clock()  # the learner's time ends at the key, not when grading starts
         self.in_background(
-            lambda: self._grade(card, variant, answer, shown, slot, token),
+            lambda: self._grade(card, variant, answer, shown, slot, token, at),
             doing="grading",
             group="grade",
             in_order=True,
@@ -536,6 +537,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         shown: datetime,
         slot: _TruthSlot | None,
         token: int,
+        answered_at: datetime,
     ) -> Failed | None:
         from quiz.session.grading import grade_answers
 
@@ -554,6 +556,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             shown,
             truth=truth,
             cancelled=lambda: token != self.grading_token,
+            answered_at=answered_at,
         )
         for i, answered in enumerate(verdicts):
             self.post_message(Graded(answered) if i == 0 else VerdictRefined(token, answered))
@@ -596,6 +599,12 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
                 self.app.log.error(f"pre-run of {slot.card.uid}: {exc}")
 
         app.run_in_order(job)
+
+    @property
+    def truth_ready(self) -> bool:
+        """Whether the truth of the card on screen has run already (the bench reports it)."""
+        slot = self._truth
+        return slot is not None and slot.card is self.card and slot.truth is not None
 
     def drop_truth(self) -> None:
         """The card leaves the screen unanswered (or answered for good): its pre-run, and any later
