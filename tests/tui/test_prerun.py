@@ -173,3 +173,20 @@ async def test_a_code_failure_shows_at_once_and_its_smallest_variant_after(
         a.pop("elapsed_ms")
         b.pop("elapsed_ms")
         assert a == b
+
+        # A cheating learner takes the answer back (nothing saved) and tries again on the same variant,
+        # whose truth ran once, before any answer: an answer that changes the framework's defaults
+        # for the runs after it is wrong, and the honest one after it is still right on that truth.
+        slot = screen._truth
+        for attempt, correct in (
+            ("(torch.set_default_dtype(torch.float64), torch.zeros(1))[1]", False),
+            ("x.transpose(-1, -2)", True),
+        ):
+            await pilot.press("ctrl+z")
+            await wait_for(pilot, lambda: screen.phase == "question")
+            assert screen._truth is slot and screen.variant is variant  # the same pre-run, kept
+            screen.box.widget.clear()  # the taken-back answer is put back in the editor: replaced
+            await answer(pilot, screen, attempt)
+            await wait_for(pilot, lambda: screen.phase == "verdict")
+            await wait_for(pilot, lambda: "shrinking" not in screen.answered.verdict.extra)
+            assert screen.answered.verdict.correct is correct, screen.answered.verdict
