@@ -20,6 +20,15 @@ variants, so the stored seed reproduces the verdict); it is correct only if
 all agree. When one fails, hypothesis shrinks it to the smallest failing
 variant, which the verdict shows with expected vs got.
 
+The truth does not depend on the answer, so the study screen runs it while the learner reads
+(`pre_run`): a card's run, or a code answer's reference runs on all its grading variants, on a
+pristine worker as any run. Grading takes that `Truth` only for its own card, variant and device
+and only when every run in it ended normally (else it runs as without one). With a code answer's
+references known, `grade_stream` yields a first verdict as soon as the shown variant (or, after
+the other learner runs, another) is known to fail, marked `shrinking`, and the final one (all
+variants, the smallest failing one) after: the same verdict `grade` returns, which the exam and
+`quiz grade` use.
+
 What a learner's run changes in the worker (a patched framework function, a
 thread left running) is the runner's to undo or detect before the next run:
 its pristine state per card is what keeps the reference runs honest.
@@ -33,11 +42,12 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quiz.core.answers import MalformedAnswer, parse_answer
 from quiz.core.cards import DEFAULT_TIMEOUT_S, Card, Kind
@@ -59,13 +69,19 @@ __all__ = [
     "Answered",
     "MalformedAnswer",
     "ParsedAnswer",
+    "Truth",
     "grade",
     "grade_answer",
+    "grade_answers",
+    "grade_stream",
     "grading_variants",
+    "pre_run",
     "read_answer",
     "run_truth",
     "why_unavailable",
 ]
+
+_T = TypeVar("_T")
 
 EXTRA_VARIANTS = 3  # a code answer is graded on the shown variant and this many more
 DRAW_ATTEMPTS = 12  # seeds tried for them (a small variable space has fewer distinct variants)
@@ -100,6 +116,71 @@ class Answered:
     answered_at: datetime
     response_ms: int
     parsed: Any = None  # the answer's value as read (an option's text for a choice card)
+
+
+@dataclass(frozen=True, eq=False)
+class Truth:
+    """What a card's code gave for one variant, run before the answer came (`pre_run`).
+
+    A prediction: its one run (`result`). A code answer: its grading variants and the reference's
+    run on each, in that order (fewer when cancelled; none left out in between)."""
+
+    card: Card
+    variant: Variant
+    device: str | None
+    result: RunResult | None = None
+    variants: tuple[tuple[Variant, tuple[Any, ...] | None], ...] = ()
+    references: tuple[RunResult, ...] = ()
+
+    def fits(self, card: Card, variant: Variant, device: str | None) -> bool:
+        """Whether this is the truth of exactly this card (its text, not only its uid) and variant."""
+        return self.device == device and self.card == card and self.variant == variant
+
+
+def _usable(result: RunResult) -> bool:
+    # Only a run that ended normally on a worker it left as it found: anything else (a timeout, a
+    # crash, a replaced worker, a card error that might not repeat) runs again at the answer.
+    return result.ok and not result.state_changed
+
+
+def pre_run(
+    runner: Runner,
+    card: Card,
+    variant: Variant,
+    *,
+    device: str | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Truth | None:
+    """Run the truth of a card's variant before its answer (None: nothing usable to keep).
+
+    Only the card's own code and reference run here, never an answer: nothing a learner types can
+    reach it. `cancelled` is asked between runs (the card left the screen)."""
+    if card.runs_learner_code:
+        if why_unavailable(runner, card, device) is not None:
+            return None
+        variants = grading_variants(card, variant)
+        references: list[RunResult] = []
+        for v, _ in variants:
+            if cancelled():
+                break
+            result = _reference_run(runner, card, v, device)
+            if not _usable(result):
+                break
+            references.append(result)
+        if not references:
+            return None
+        return Truth(card, variant, device, variants=tuple(variants), references=tuple(references))
+    if cancelled():
+        return None
+    result = runner.run(concrete(card, variant), variant, device=device)
+    return Truth(card, variant, device, result=result) if _usable(result) else None
+
+
+def _reference_run(runner: Runner, card: Card, variant: Variant, device: str | None) -> RunResult:
+    shown = concrete(card, variant)
+    if card.kind == Kind.TRANSLATE:
+        shown, variant = source_run(shown, variant)
+    return runner.run(shown, variant, device=device)
 
 
 def read_answer(card: Card, variant: Variant, text: str) -> ParsedAnswer:
@@ -148,35 +229,101 @@ def grade_answer(
     variant: Variant,
     answer: str | ParsedAnswer,
     shown_at: datetime,
+    *,
+    truth: Truth | None = None,
+    answered_at: datetime | None = None,
 ) -> Answered:
     """Read the answer (unless it was read already; MalformedAnswer propagates), run, judge.
 
     Needs only the runner: the app can grade its first card before the database layer has loaded.
     """
-    reading = answer if isinstance(answer, ParsedAnswer) else read_answer(card, variant, answer)
-    answered_at = clock()
-    verdict = grade(runner, card, variant, reading, device=device)
-    response_ms = int((answered_at - shown_at).total_seconds() * 1000)
-    return Answered(
-        card, variant, reading.text, verdict, shown_at, answered_at, max(0, response_ms), reading.value
+    return _final(
+        grade_answers(
+            runner, device, clock, card, variant, answer, shown_at, truth=truth, answered_at=answered_at
+        )
     )
 
 
+def grade_answers(
+    runner: Runner,
+    device: str,
+    clock: Callable[[], datetime],
+    card: Card,
+    variant: Variant,
+    answer: str | ParsedAnswer,
+    shown_at: datetime,
+    *,
+    truth: Truth | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    answered_at: datetime | None = None,
+) -> Iterator[Answered]:
+    """`grade_answer`, yielding each verdict of `grade_stream` (the last is the final one).
+
+    `answered_at`: when the key was pressed (the study screen's grading may start later, after the
+    card's pre-run); by default, now."""
+    reading = answer if isinstance(answer, ParsedAnswer) else read_answer(card, variant, answer)
+    if answered_at is None:
+        answered_at = clock()
+    response_ms = max(0, int((answered_at - shown_at).total_seconds() * 1000))
+    for verdict in grade_stream(
+        runner, card, variant, reading, device=device, truth=truth, cancelled=cancelled
+    ):
+        yield Answered(
+            card, variant, reading.text, verdict, shown_at, answered_at, response_ms, reading.value
+        )
+
+
 def grade(
-    runner: Runner, card: Card, variant: Variant, answer: ParsedAnswer, *, device: str | None = None
+    runner: Runner,
+    card: Card,
+    variant: Variant,
+    answer: ParsedAnswer,
+    *,
+    device: str | None = None,
+    truth: Truth | None = None,
 ) -> Verdict:
     """The verdict on an answer read by `read_answer` for this card and variant."""
+    return _final(grade_stream(runner, card, variant, answer, device=device, truth=truth))
+
+
+def grade_stream(
+    runner: Runner,
+    card: Card,
+    variant: Variant,
+    answer: ParsedAnswer,
+    *,
+    device: str | None = None,
+    truth: Truth | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[Verdict]:
+    """The verdicts on an answer as they are known; the last is `grade`'s. Before it, a code answer
+    may yield one marked `extra["shrinking"]`: incorrect on the failing variant it shows, while more
+    variants and a smaller failing one are looked for. `cancelled` (asked between runs) ends it early:
+    what it yielded last is then not the final verdict."""
     if (answer.card_uid, answer.seed) != (card.uid, variant.seed):
         raise ValueError(f"the answer was read for {answer.card_uid} seed {answer.seed}, not this variant")
+    if truth is not None and not truth.fits(card, variant, device):
+        truth = None  # another card's, or another variant's: never used
     if card.runs_learner_code:
-        return _CodeAnswer(runner, card, variant, answer.text, device).verdict()
+        yield from _CodeAnswer(runner, card, variant, answer.text, device, truth, cancelled).verdicts()
+        return
     shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
     started = time.perf_counter()
-    result = runner.run(shown, variant, device=device)
+    result = truth.result if truth is not None and truth.result is not None else None
+    if result is None:
+        result = runner.run(shown, variant, device=device)
     verdict = judge(shown, answer.text, answer.value, result)
     if not result.elapsed_ms:
         verdict = replace(verdict, elapsed_ms=(time.perf_counter() - started) * 1000)
-    return verdict
+    yield verdict
+
+
+def _final(items: Iterator[_T]) -> _T:
+    """The last of what a grading stream yields: the final verdict."""
+    last = deque(items, maxlen=1)
+    if not last:
+        raise RuntimeError("grading ended without a verdict")
+    return last[0]
 
 
 def run_truth(runner: Runner, card: Card, variant: Variant, *, device: str | None = None) -> RunResult:
@@ -248,44 +395,63 @@ def _choices_for(card: Card, variant: Variant) -> tuple[Any, ...] | None:
 class _CodeAnswer:
     """One code answer being graded: the learner's runs, the probe, the reference runs, the shrink."""
 
-    def __init__(self, runner: Runner, card: Card, variant: Variant, text: str, device: str | None) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        card: Card,
+        variant: Variant,
+        text: str,
+        device: str | None,
+        truth: Truth | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.runner = runner
         self.card = card
         self.variant = variant
         self.text = text
         self.device = device
+        self.truth = truth
+        self.cancelled = cancelled
 
     def verdict(self) -> Verdict:
+        return _final(self.verdicts())
+
+    def verdicts(self) -> Iterator[Verdict]:
         card = self.card
+        shown = concrete(card, self.variant)
         reason = why_unavailable(self.runner, card, self.device)
         if reason is not None:
             nothing = RunResult(ok=False, error=reason, error_kind="unavailable", backend=card.backend.value)
-            return judge_code(concrete(card, self.variant), self.text, [VariantCheck({}, nothing, nothing)])
-        variants = grading_variants(card, self.variant)
-        misbehaved: str | None = None
-        got: list[RunResult] = []
-        for _attempt in (1, 2):
-            # The worker's last reply becomes a random number: nothing an earlier run left (an
-            # earlier review of this very card, say) is there for the learner's code to read.
-            if not self._pipe_clean():
-                self._replace_worker()
-            runs = self._learner_runs(variants)
-            if runs is not None and runs[0].error_kind == "unavailable":  # the worker did not start
-                return judge_code(
-                    concrete(card, self.variant), self.text, [VariantCheck({}, runs[0], runs[0])]
-                )
-            if self._pipe_clean() and runs is not None:
-                got = runs
-                break
-            # A reply the parent did not ask for, or one it could not read: the learner's code
-            # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
-            # same answer forging again is graded incorrect.
-            self._replace_worker()
-            got = runs or []
+            yield judge_code(shown, self.text, [VariantCheck({}, nothing, nothing)])
+            return
+        truth = self.truth
+        variants = list(truth.variants) if truth is not None else grading_variants(card, self.variant)
+        known = list(truth.references) if truth is not None else []
+        if known and len(variants) > 1:
+            # The shown variant's reference ran before the answer: its learner run gets a turn of its
+            # own, so that a failure there is a verdict at once; the other variants run after it.
+            got, forged = self._turn(variants[:1])
+            if got and got[0].error_kind == "unavailable":  # the worker did not start
+                yield judge_code(shown, self.text, [VariantCheck({}, got[0], got[0])])
+                return
+            if not forged and got and not (not got[0].ok and got[0].error_kind in STOPPED):
+                first = VariantCheck(variants[0][0].values_json(), known[0], got[0])
+                if first.expected.ok and not first.agrees(card):
+                    yield self._provisional(shown, [first], None)
+                if self.cancelled():
+                    return
+                rest, forged = self._turn(variants[1:])
+                got = got + rest
         else:
-            misbehaved = FORGED
+            got, forged = self._turn(variants)
+            if got and got[0].error_kind == "unavailable":
+                yield judge_code(shown, self.text, [VariantCheck({}, got[0], got[0])])
+                return
+        misbehaved = FORGED if forged else None
+        if self.cancelled():
+            return
         checked = variants[: max(1, len(got))]
-        expected = [self._reference(v) for v, _ in checked]
+        expected = [known[i] if i < len(known) else self._reference(v) for i, (v, _) in enumerate(checked)]
         if not got:  # the learner's runs broke the protocol: only the shown variant is reported
             got = [
                 RunResult(ok=False, error="your code broke the runner's protocol", error_kind="misbehaved")
@@ -304,10 +470,36 @@ class _CodeAnswer:
             # variant is as true a counter-example as the smallest.
             changed = any(g.state_changed for g in got)
             if failing is not None and checks[failing].got.error_kind not in STOPPED and not changed:
+                yield self._provisional(shown, checks, misbehaved)
                 smallest = self._shrink(checked[failing], checks[failing])
-        return judge_code(
-            concrete(card, self.variant), self.text, checks, smallest=smallest, misbehaved=misbehaved
-        )
+                if self.cancelled():
+                    return  # the smallest so far is not the one `grade` would find: no final verdict
+        yield judge_code(shown, self.text, checks, smallest=smallest, misbehaved=misbehaved)
+
+    def _provisional(self, shown: Card, checks: list[VariantCheck], misbehaved: str | None) -> Verdict:
+        """Incorrect on a failing variant, while more variants and a smaller failing one are run."""
+        verdict = judge_code(shown, self.text, checks, misbehaved=misbehaved)
+        return replace(verdict, extra={**verdict.extra, "shrinking": True})
+
+    def _turn(self, variants: list[tuple[Variant, tuple[Any, ...] | None]]) -> tuple[list[RunResult], bool]:
+        """The learner's runs on `variants` between two clean probes: (runs, forged twice)."""
+        got: list[RunResult] = []
+        for _attempt in (1, 2):
+            # The worker's last reply becomes a random number: nothing an earlier run left (an
+            # earlier review of this very card, say) is there for the learner's code to read.
+            if not self._pipe_clean():
+                self._replace_worker()
+            runs = self._learner_runs(variants)
+            if runs is not None and runs and runs[0].error_kind == "unavailable":
+                return runs, False
+            if self._pipe_clean() and runs is not None:
+                return runs, False
+            # A reply the parent did not ask for, or one it could not read: the learner's code
+            # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
+            # same answer forging again is graded incorrect.
+            self._replace_worker()
+            got = runs or []
+        return got, True
 
     # --- runs ---
 
@@ -336,10 +528,7 @@ class _CodeAnswer:
         return out
 
     def _reference(self, variant: Variant) -> RunResult:
-        shown = concrete(self.card, variant)
-        if self.card.kind == Kind.TRANSLATE:
-            shown, variant = source_run(shown, variant)
-        return self.runner.run(shown, variant, device=self.device)
+        return _reference_run(self.runner, self.card, variant, self.device)
 
     def _pipe_clean(self) -> bool:
         """Ask the worker for a random number nobody could know before: only the real reply has it.
@@ -389,7 +578,7 @@ class _CodeAnswer:
             key = _values_key(values)
             if key in memo:
                 return memo[key] is not None
-            if evaluations >= SHRINK_EVALUATIONS:
+            if evaluations >= SHRINK_EVALUATIONS or self.cancelled():
                 return False  # the smallest failure so far stands
             evaluations += 1
             memo[key] = None

@@ -51,6 +51,15 @@ class Graded(Message):
 
 
 @dataclass
+class VerdictRefined(Message):
+    """A later verdict on the answer on screen (a code answer: all its variants, the smallest failing
+    one), from the grading that `token` names (quiz.session.grading.grade_stream)."""
+
+    token: int
+    answered: Answered
+
+
+@dataclass
 class PreviewsReady(Message):
     """What each rating would schedule for the card on the verdict (quiz.core.previews), for the keys."""
 

@@ -6,6 +6,10 @@ The time is read inside the app (once the frame that first draws the verdict's l
 quiz.tui.widgets.verdict_view.VerdictLine), so the benchmark's own polling does not count. The first
 answer, which starts the worker, is left out.
 
+The card's truth runs while the learner reads (quiz.session.grading.pre_run): the bench reads each
+card for READ_S before typing, as no learner answers a card quicker than that, and says for how many
+samples the pre-run was done at the key (`keypress_prerun_ready_n`; the others waited for it).
+
 Besides the figure, its p50 by kind of card: a prediction (one run of the card's code) and a code
 answer (the learner's code and the reference on several variants, shrunk when it fails), and the
 machine's load while it ran (the figures move with it on a shared machine).
@@ -34,18 +38,20 @@ ANSWERS = {
     "code": "x",
 }
 ONE_KEY = ("bool", "grad_is_none", "choice")
+READ_S = 1.0  # the least time a learner spends on a card before the key that answers it
 
 
 CODE_KINDS = ("code", "translate")
 
 
-async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], list[str]]:
+async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], list[str], int]:
     from quiz.tui.app import QuizApp
 
     app = QuizApp(settings, use_prepared_start=False)
     samples: list[float] = []
     runs: list[float] = []
     kinds: list[str] = []
+    ready = 0
 
     async def until(condition: Any, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -60,6 +66,7 @@ async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], lis
             await until(lambda: screen.phase == "question" and screen.card is not None)
             kind = screen.card.kind.value  # type: ignore[union-attr]
             text = ANSWERS[kind]
+            await pilot.pause(READ_S)
             if kind in ONE_KEY:
                 keys, submit = [], text
             else:
@@ -68,6 +75,7 @@ async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], lis
                 await pilot.press(*keys)
             await pilot.pause()
             screen.verdict_painted_at = None
+            was_ready = screen.truth_ready
             started = time.perf_counter()
             await pilot.press(submit)
             await until(lambda: screen.verdict_painted_at is not None or screen.phase == "question")
@@ -78,8 +86,9 @@ async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], lis
                 samples.append((screen.verdict_painted_at - started) * 1000)
                 runs.append(screen.answered.verdict.elapsed_ms)  # type: ignore[union-attr]
                 kinds.append(kind)
+                ready += was_ready
             await pilot.press("3")
-    return samples, runs, kinds
+    return samples, runs, kinds, ready
 
 
 def _p50(values: list[float]) -> float | None:
@@ -101,7 +110,7 @@ def run(args: Any) -> dict[str, Any]:
             backends=("torch",),
             new_per_day=1000,
         )
-        samples, runs, kinds = asyncio.run(_measure(settings, n))
+        samples, runs, kinds, ready = asyncio.run(_measure(settings, n))
         load = os.getloadavg()[0]
     finally:
         if old is None:
@@ -116,6 +125,7 @@ def run(args: Any) -> dict[str, Any]:
         "keypress_to_verdict_ms": round(statistics.median(samples), 2),
         "keypress_to_verdict_p90_ms": round(samples[int(len(samples) * 0.9)], 2),
         "keypress_to_verdict_n": len(samples),
+        "keypress_prerun_ready_n": ready,
         "keypress_worker_run_ms": round(statistics.median(runs), 2),
         "keypress_to_verdict_prediction_ms": _p50(prediction),
         "keypress_to_verdict_prediction_n": len(prediction),

@@ -30,6 +30,7 @@ from quiz.tui.messages import (
     SiblingRan,
     SiblingsFound,
     Undid,
+    VerdictRefined,
 )
 from quiz.tui.render import shown
 from quiz.tui.widgets.answer_box import AnswerBox
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from quiz.core.previews import IntervalPreview
     from quiz.core.stats import SessionRecord
     from quiz.core.variables import Variant
-    from quiz.session.grading import Answered, ParsedAnswer
+    from quiz.session.grading import Answered, ParsedAnswer, Truth
     from quiz.session.prepared import FirstCard
     from quiz.session.study import Study
     from quiz.tui.widgets.verdict_view import VerdictView
@@ -53,6 +54,18 @@ if TYPE_CHECKING:
 # While no answer form takes keys (saving, loading the next card) what the learner types is kept
 # and handed to the next card's form: nothing typed ahead is lost.
 TYPEAHEAD_PHASES = ("loading", "saving")
+
+
+class _TruthSlot:
+    """The truth of the card on screen, run ahead of its answer on the grading thread (pre_run).
+
+    Filled on that thread and read there only, by the grading job that comes after it."""
+
+    def __init__(self, card: Card, variant: Variant, token: int) -> None:
+        self.card = card
+        self.variant = variant
+        self.token = token
+        self.truth: Truth | None = None
 
 
 class StudyScreen(QuizScreen[None]):
@@ -114,6 +127,12 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.welcome: str | None = None
         self.compare_token = 0
         self.verdict_painted_at: float | None = None  # perf_counter() once the verdict is on screen (bench)
+        # The card's truth runs while the learner reads (_plan_truth); a new card, a skip or leaving
+        # bumps `truth_token` and so drops it. `grading_token` names the grading whose later verdicts
+        # (VerdictRefined) still count: rating, undo or another card end it.
+        self.truth_token = 0
+        self.grading_token = 0
+        self._truth: _TruthSlot | None = None
         self._extras: AwaitMount | None = None
         self._held: dict[str, Widget] = {}  # the extras by selector, once mounted (_mount_extras)
         self.box = AnswerBox(id="answer-box")  # held: queries cost time on the first paint
@@ -332,6 +351,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         view.display = True
         view.show(self.card, self.variant, lapses=self.lapses)
+        self.grading_token += 1  # a verdict still coming for the card before is not this one's
+        self._plan_truth(self.card, self.variant)
         self.query_one("#card-scroll", VerticalScroll).scroll_home(animate=False)
         self.shown_at = self.quiz_app.clock()
         # Typed ahead: submitted as soon as it answers (Enter, or one key for yes/no and options).
@@ -439,9 +460,45 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             # Asked again, never marked wrong.
             self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"), style="-warning")
             return
+        runner = self.quiz_app.runner
+        slot = self._truth
+        truth = (
+            slot.truth
+            if slot is not None and slot.card is self.card and slot.variant is self.variant
+            else None
+        )
+        if (
+            truth is not None
+            and truth.result is not None
+            and runner is not None
+            and self.shown_at is not None
+        ):
+            # A prediction whose truth ran while the learner read: judging it is a comparison, here and
+            # now, with no "running" line painted and no thread to wake (grading's own check that the
+            # truth is this card's and variant's still applies).
+            from quiz.session.grading import grade_answer
+
+            app = self.quiz_app
+            try:
+                graded = grade_answer(
+                    runner,
+                    app.settings.device,
+                    app.clock,
+                    self.card,
+                    self.variant,
+                    reading,
+                    self.shown_at,
+                    truth=truth,
+                )
+            except Exception as exc:  # graded on the thread as without a pre-run, which says what failed
+                self.app.log.error(f"grading with the pre-run: {exc}")
+            else:
+                self.phase = "running"
+                self.grading_token += 1
+                self.post_message(Graded(graded))
+                return
         self.phase = "running"
         backend = self.card.backend.value
-        runner = self.quiz_app.runner
         cold = [b for b in self.card.backends if runner is None or runner.state(b) != "ready"]
         if len(cold) > 1:
             note = self.say("study.cold_many", backends=" and ".join(cold))
@@ -455,25 +512,106 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def grade(self, answer: ParsedAnswer) -> None:
         """Grade on the app's grading thread (kept warm: starting a thread per answer costs the
-        verdict milliseconds); the verdict comes back as a message."""
+        verdict milliseconds), after the card's pre-run there; verdicts come back as messages."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
+        slot = self._truth
+        if slot is None or slot.card is not card or slot.variant is not variant:
+            slot = None
+        self.grading_token += 1
+        token = self.grading_token
+        at = self.quiz_app.clock()  # the learner's time ends at the key, not when grading starts
         self.in_background(
-            lambda: self._grade(card, variant, answer, shown),
+            lambda: self._grade(card, variant, answer, shown, slot, token, at),
             doing="grading",
             group="grade",
             in_order=True,
             failure=self._grading_failed,
         )
 
-    def _grade(self, card: Card, variant: Variant, answer: ParsedAnswer, shown: datetime) -> Failed | Graded:
-        from quiz.session.grading import grade_answer
+    def _grade(
+        self,
+        card: Card,
+        variant: Variant,
+        answer: ParsedAnswer,
+        shown: datetime,
+        slot: _TruthSlot | None,
+        token: int,
+        answered_at: datetime,
+    ) -> Failed | None:
+        from quiz.session.grading import grade_answers
 
         app = self.quiz_app
         runner = app.wait_for_runner()
         if runner is None:
             return Failed("grading", "the runner did not start")
-        return Graded(grade_answer(runner, app.settings.device, app.clock, card, variant, answer, shown))
+        truth = slot.truth if slot is not None else None  # its pre-run ran before, on this thread
+        verdicts = grade_answers(
+            runner,
+            app.settings.device,
+            app.clock,
+            card,
+            variant,
+            answer,
+            shown,
+            truth=truth,
+            cancelled=lambda: token != self.grading_token,
+            answered_at=answered_at,
+        )
+        for i, answered in enumerate(verdicts):
+            self.post_message(Graded(answered) if i == 0 else VerdictRefined(token, answered))
+        return None
+
+    def _plan_truth(self, card: Card, variant: Variant) -> None:
+        """Run the card's truth while the learner reads, unless it ran for this very variant already
+        (an answer taken back). Queued after this paint, on the grading thread, before any answer."""
+        slot = self._truth
+        if (
+            slot is not None
+            and slot.card is card
+            and slot.variant is variant
+            and slot.token == self.truth_token
+        ):
+            return
+        self.truth_token += 1
+        slot = self._truth = _TruthSlot(card, variant, self.truth_token)
+        if not self.quiz_app.exit_after_first_card:
+            self.call_after_refresh(self._queue_truth, slot)
+
+    def _queue_truth(self, slot: _TruthSlot) -> None:
+        app = self.quiz_app
+        device = app.settings.device
+
+        def stale() -> bool:
+            return slot.token != self.truth_token
+
+        def job() -> None:
+            if stale():
+                return  # the card left before its turn: nothing of it runs
+            runner = app.wait_for_runner()
+            if runner is None or stale():
+                return
+            from quiz.session.grading import pre_run
+
+            try:
+                slot.truth = pre_run(runner, slot.card, slot.variant, device=device, cancelled=stale)
+            except Exception as exc:  # graded as without it
+                self.app.log.error(f"pre-run of {slot.card.uid}: {exc}")
+
+        app.run_in_order(job)
+
+    @property
+    def truth_ready(self) -> bool:
+        """Whether the truth of the card on screen has run already (the bench reports it)."""
+        slot = self._truth
+        return slot is not None and slot.card is self.card and slot.truth is not None
+
+    def drop_truth(self) -> None:
+        """The card leaves the screen unanswered (or answered for good): its pre-run, and any later
+        verdict still being found for it, are of no use."""
+        self.truth_token += 1
+        self.grading_token += 1
+        self._truth = None
 
     def _grading_failed(self, exc: Exception) -> Failed:
         if isinstance(exc, MalformedAnswer):  # not wrong, unreadable: asked again
@@ -497,6 +635,17 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         # next idle, and a screen that saw nothing pending would run _verdict_painted before the paint.
         self.refresh(layout=True, repaint=False)
         self.call_after_refresh(self._verdict_painted)
+
+    @on(VerdictRefined)
+    def verdict_refined(self, message: VerdictRefined) -> None:
+        """A code answer's later verdict (all variants, the smallest failing one), in place."""
+        answered = self.answered
+        if message.token != self.grading_token or self.phase != "verdict" or answered is None:
+            return
+        if message.answered.card is not answered.card or message.answered.variant is not answered.variant:
+            return
+        self.answered = message.answered
+        self.verdict_view.refine(message.answered)
 
     def _drawn(self) -> None:
         """The verdict's line is being drawn: note the time once that frame is out (the bench reads it)."""
@@ -617,6 +766,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             return
         self.phase = "saving"
         self.compare_token += 1  # the comparison of this card is over
+        self.drop_truth()
         self.set_status(Text(self.say("study.saving"), style="dim"))
         self.save_and_next(self.answered, rating)
 
@@ -684,6 +834,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.set_status(Text(self.say("study.undo_nothing"), style="yellow"), style="-warning")
             return
         self.phase = "saving"
+        self.drop_truth()
         self.set_status(Text(self.say("study.undoing"), style="dim"))
         self.undo_worker()
 
@@ -738,6 +889,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         if self.study is None or self.card is None or self.phase not in ("question", "verdict"):
             return
         self.phase = "saving"
+        self.drop_truth()
         self.set_aside_worker(self.card, how)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="next")
@@ -762,6 +914,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     # --- leaving ------------------------------------------------------------------------
 
     def action_home(self) -> None:
+        self.drop_truth()
         if self.records:
             from quiz.core.stats import session_summary
 

@@ -69,6 +69,10 @@ def code_detail(detail: Text, extra: dict[str, Any]) -> None:
             detail.append(str(failing.get("got")), style="red")
         if failing.get("difference"):
             detail.append(f"\n  ({failing['difference']})", style="dim")
+        if extra.get("shrinking"):
+            detail.append(
+                "\n  (checking the other variants, looking for a smaller failing one…)", style="dim italic"
+            )
     elif isinstance(checked, int) and checked > 1:
         detail.append(f"\nchecked on {checked} variants: all agree", style="dim")
     if extra.get("reference"):
@@ -128,6 +132,32 @@ class VerdictView(Vertical):
         verdict_line.update(shown(line))
         verdict_line.on_drawn = on_drawn
 
+        self.query_one("#verdict-detail", Static).update(shown(self._detail(answered, lang)))
+        explain = answered.variant.explain_in(lang) or answered.card.explain
+        self.query_one("#verdict-explain", Static).update(markdown_text(explain))
+
+        suggested = suggest_rating(v.correct, answered.response_ms)
+        rate = Text()
+        rate.append(t("verdict.rate", lang), style="dim")
+        for n in RATINGS:
+            style = "bold reverse" if n == suggested else "bold"
+            rate.append(f" {n} {t(f'rating.{n}', lang)} ", style=style)
+            rate.append(" ")
+        if suggested:
+            rate.append(t("verdict.enter", lang, rating=t(f"rating.{suggested}", lang)), style="dim")
+        self.query_one("#verdict-rate", Static).update(rate)
+        self.query_one(SiblingsView).display = False
+        self.query_one(SiblingsHint).display = False
+        return suggested
+
+    def refine(self, answered: Answered) -> None:
+        """A later verdict on the same answer (a code answer's other variants, its smallest failing
+        one): only the detail changes; the line, the rating and the comparison stay."""
+        self.query_one("#verdict-detail", Static).update(shown(self._detail(answered, lang_of(self))))
+
+    @staticmethod
+    def _detail(answered: Answered, lang: str) -> Text:
+        v = answered.verdict
         detail = Text()
         detail.append(t("verdict.said", lang), style="dim")
         detail.append(f"{visible(said(answered))}\n")
@@ -146,23 +176,7 @@ class VerdictView(Vertical):
                     t("verdict.code_gave", lang, value=visible(str(v.extra["given_value"]))), style="dim"
                 )
             code_detail(detail, v.extra)
-        self.query_one("#verdict-detail", Static).update(shown(detail))
-        explain = answered.variant.explain_in(lang) or answered.card.explain
-        self.query_one("#verdict-explain", Static).update(markdown_text(explain))
-
-        suggested = suggest_rating(v.correct, answered.response_ms)
-        rate = Text()
-        rate.append(t("verdict.rate", lang), style="dim")
-        for n in RATINGS:
-            style = "bold reverse" if n == suggested else "bold"
-            rate.append(f" {n} {t(f'rating.{n}', lang)} ", style=style)
-            rate.append(" ")
-        if suggested:
-            rate.append(t("verdict.enter", lang, rating=t(f"rating.{suggested}", lang)), style="dim")
-        self.query_one("#verdict-rate", Static).update(rate)
-        self.query_one(SiblingsView).display = False
-        self.query_one(SiblingsHint).display = False
-        return suggested
+        return detail
 
     async def show_siblings(self, answered: Answered, siblings: list[Card], notes: dict[str, str]) -> None:
         from quiz.core.grading import RunResult
