@@ -30,7 +30,6 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
 from quiz.core.text import visible
-from quiz.session.compose import StudyFactory, build_study
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from quiz.core.queue import StudyScope
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
+    from quiz.session.compose import StudyFactory
     from quiz.session.study import Study
     from quiz.tui.base import QuizAppAPI
 
@@ -103,7 +103,8 @@ class QuizApp(App[int]):
         super().__init__()
         self.settings = settings
         self.deck = deck
-        self.study_factory = study_factory or build_study
+        # None: the real one (quiz.session.compose.build_study), imported by the loading thread.
+        self.study_factory = study_factory
         self.clock = clock
         self.use_prepared_start = use_prepared_start
         self.exit_after_first_card = exit_after_first_card
@@ -206,7 +207,7 @@ class QuizApp(App[int]):
     def _load(self) -> None:
         from quiz import library as L
         from quiz.runner.isolation import header_notice
-        from quiz.session.compose import make_runner, open_study
+        from quiz.session.compose import build_study, make_runner, open_study
 
         if self.runner is None:
             self.runner = make_runner(self.settings)
@@ -226,7 +227,7 @@ class QuizApp(App[int]):
             clock=self.clock,
             store=self.study.store if self.study is not None else None,
             library=self.library,
-            factory=self.study_factory,
+            factory=self.study_factory or build_study,
         )
         study = opened.study
         if opened.fingerprint is not None:
