@@ -15,6 +15,7 @@ opened, so none of them costs start-up time.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import logging
 import os
 import threading
@@ -133,6 +134,9 @@ class QuizApp(App[int]):
         self.study_screen = StudyScreen()
         # One long-lived thread grades answers, one at a time, in order (run_in_order).
         self._grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+        # The cyclic GC paused for start-up by `quiz study` (quiz.cli.main; see run_app): resumed once
+        # loading starts, which is after the first paint when a prepared card is shown.
+        self.resume_gc = False
 
     # --- what the screens wait for (quiz.tui.base.QuizAppAPI) ---------------------------------
 
@@ -198,6 +202,7 @@ class QuizApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
+        self.startup_done()
         try:
             self._load()
         except Exception as exc:  # anything: the learner sees it, the log has the traceback
@@ -242,6 +247,17 @@ class QuizApp(App[int]):
         asked: set[str] = set() if self.trust_checked else {str(r.path) for r in self.trust_requests}
         problems = [str(p) for p in study.library.problems if p.path not in asked]
         self.post_message(StudyReady(study, problems, opened.first_run))
+
+    def startup_done(self) -> None:
+        """Resume the cyclic GC paused for start-up: one young collection frees start-up's garbage (the
+        collector would make it at the next allocations anyway), and what is left is frozen: the
+        modules, classes and styles live as long as the app, so no collection needs to walk them again."""
+        if self.resume_gc:
+            self.resume_gc = False
+            if not gc.isenabled():
+                gc.collect(1)
+                gc.freeze()
+                gc.enable()
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def watch_warmup(self, backends: list[str]) -> None:
@@ -479,6 +495,7 @@ class QuizApp(App[int]):
         super()._handle_exception(stopped)
 
     def on_unmount(self) -> None:
+        self.startup_done()
         # Threads still waiting for the session (a screen's loader, the grader) must not keep the
         # process alive after the app is gone: they see no session and return.
         self._runner_ready.set()
@@ -529,6 +546,7 @@ def run_app(
         exam=exam,
         report_path=report_path,
     )
+    app.resume_gc = not gc.isenabled()  # `quiz study` paused it for start-up (quiz.cli.main)
     result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
     return app.return_code or result or 0  # 1 after an unexpected error (see _handle_exception)
 
