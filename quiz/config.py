@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quiz import paths
-from quiz.core.scheduling import SchedulingSettings
+
+# `quiz` starts through this module: the TOML reader is imported only when there is a file to read,
+# and the scheduling settings only when asked for (start-up time is part of the product).
+if TYPE_CHECKING:
+    from quiz.core.scheduling import SchedulingSettings
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -45,6 +48,8 @@ class Settings:
     pinned: tuple[str, ...] = ()
 
     def scheduling(self) -> SchedulingSettings:
+        from quiz.core.scheduling import SchedulingSettings
+
         return SchedulingSettings(
             desired_retention=self.desired_retention,
             new_per_day=self.new_per_day,
@@ -181,9 +186,14 @@ def read_learner_settings(profile: str) -> dict[str, Any]:
     """The saved settings of `profile` ({} when none, or when the file is unreadable: defaults apply)."""
     path = learner_settings_file(profile)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return check_learner_settings(data)
-    except (OSError, tomllib.TOMLDecodeError, SettingsError):
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    import tomllib
+
+    try:
+        return check_learner_settings(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, SettingsError):
         return {}
 
 
@@ -218,6 +228,8 @@ def load_settings(
     settings = Settings()
     path = config_file()
     if path.exists():
+        import tomllib
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, OSError) as exc:

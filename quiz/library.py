@@ -43,19 +43,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+# Only the file side of decks here: the parser (quiz.core.decks: TOML, expressions) is imported where a
+# deck is parsed, so the prepared start's `fingerprint` on the first-paint path does not load it.
 from quiz.core.cards import Deck
-from quiz.core.decks import (
-    DeckLimits,
-    Library,
-    Problem,
-    collect,
-    deck_files,
-    parse_deck_bytes,
-    read_deck_bytes,
-)
+from quiz.core.deck_files import DeckLimits, Problem, deck_files, read_deck_bytes
 
 if TYPE_CHECKING:
     from quiz.config import Settings
+    from quiz.core.decks import Library
     from quiz.store.db import Store
     from quiz.trust_review import Review
 
@@ -82,7 +77,7 @@ MANIFEST = "added.json"
 CACHE_FILE = "library.json"
 CACHE_FORMAT = 2
 # The loader's own code: a new quiz re-parses every deck.
-_LOADER_SOURCES = ("cards.py", "decks.py", "variables.py", "expr.py", "card_data.py")
+_LOADER_SOURCES = ("cards.py", "decks.py", "deck_files.py", "variables.py", "expr.py", "card_data.py")
 
 
 class Source(StrEnum):
@@ -249,6 +244,8 @@ def load(
                 r.data if r.source is Source.ADDED else None,
             )
         )
+    from quiz.core.decks import collect
+
     library = collect((str(e.path), e.deck if e.runs else None, list(e.problems)) for e in entries)
     return Contents(library, entries, pending, _fingerprint(reads, lim))
 
@@ -313,6 +310,8 @@ def _read(path: Path, source: Source, lim: DeckLimits, cache: _Cache) -> _Read:
     if hit is not None:
         deck, problems = hit
     else:
+        from quiz.core.decks import parse_deck_bytes
+
         deck, problems = parse_deck_bytes(raw, str(path), lim)
     return _Read(path, source, sha, deck, problems, raw, hit is not None)
 
@@ -456,6 +455,8 @@ def trusted_version(path: Path, pinned: Mapping[str, str], lim: DeckLimits) -> D
     raw = read_deck_bytes(kept, lim, refuse_links=True)
     if isinstance(raw, Problem) or hashlib.sha256(raw).hexdigest() != pinned.get(pin_key(path)):
         return None
+    from quiz.core.decks import parse_deck_bytes
+
     deck, _ = parse_deck_bytes(raw, str(path), lim)
     return deck
 

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from quiz.core.cards import Backend, Card, Deck, Kind, Location, Tolerance
-from quiz.core.decks import Problem
+from quiz.core.deck_files import Problem
 from quiz.core.variables import Variant
 
 __all__ = [

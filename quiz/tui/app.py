@@ -15,6 +15,7 @@ opened, so none of them costs start-up time.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import logging
 import os
 import threading
@@ -30,7 +31,6 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
 from quiz.core.text import visible
-from quiz.session.compose import StudyFactory, build_study
 from quiz.tui.messages import Failed, StudyReady
 from quiz.tui.screens.study import StudyScreen
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from quiz.core.queue import StudyScope
     from quiz.library import TrustRequest
     from quiz.runner.client import Runner
+    from quiz.session.compose import StudyFactory
     from quiz.session.study import Study
     from quiz.tui.base import QuizAppAPI
 
@@ -103,7 +104,8 @@ class QuizApp(App[int]):
         super().__init__()
         self.settings = settings
         self.deck = deck
-        self.study_factory = study_factory or build_study
+        # None: the real one (quiz.session.compose.build_study), imported by the loading thread.
+        self.study_factory = study_factory
         self.clock = clock
         self.use_prepared_start = use_prepared_start
         self.exit_after_first_card = exit_after_first_card
@@ -132,6 +134,9 @@ class QuizApp(App[int]):
         self.study_screen = StudyScreen()
         # One long-lived thread grades answers, one at a time, in order (run_in_order).
         self._grader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="quiz-grader")
+        # The cyclic GC paused for start-up by `quiz study` (quiz.cli.main; see run_app): resumed once
+        # loading starts, which is after the first paint when a prepared card is shown.
+        self.resume_gc = False
 
     # --- what the screens wait for (quiz.tui.base.QuizAppAPI) ---------------------------------
 
@@ -197,6 +202,7 @@ class QuizApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
+        self.startup_done()
         try:
             self._load()
         except Exception as exc:  # anything: the learner sees it, the log has the traceback
@@ -206,7 +212,7 @@ class QuizApp(App[int]):
     def _load(self) -> None:
         from quiz import library as L
         from quiz.runner.isolation import header_notice
-        from quiz.session.compose import make_runner, open_study
+        from quiz.session.compose import build_study, make_runner, open_study
 
         if self.runner is None:
             self.runner = make_runner(self.settings)
@@ -226,7 +232,7 @@ class QuizApp(App[int]):
             clock=self.clock,
             store=self.study.store if self.study is not None else None,
             library=self.library,
-            factory=self.study_factory,
+            factory=self.study_factory or build_study,
         )
         study = opened.study
         if opened.fingerprint is not None:
@@ -241,6 +247,17 @@ class QuizApp(App[int]):
         asked: set[str] = set() if self.trust_checked else {str(r.path) for r in self.trust_requests}
         problems = [str(p) for p in study.library.problems if p.path not in asked]
         self.post_message(StudyReady(study, problems, opened.first_run))
+
+    def startup_done(self) -> None:
+        """Resume the cyclic GC paused for start-up: one young collection frees start-up's garbage (the
+        collector would make it at the next allocations anyway), and what is left is frozen: the
+        modules, classes and styles live as long as the app, so no collection needs to walk them again."""
+        if self.resume_gc:
+            self.resume_gc = False
+            if not gc.isenabled():
+                gc.collect(1)
+                gc.freeze()
+                gc.enable()
 
     @work(thread=True, exit_on_error=False, group="warmup")
     def watch_warmup(self, backends: list[str]) -> None:
@@ -478,6 +495,7 @@ class QuizApp(App[int]):
         super()._handle_exception(stopped)
 
     def on_unmount(self) -> None:
+        self.startup_done()
         # Threads still waiting for the session (a screen's loader, the grader) must not keep the
         # process alive after the app is gone: they see no session and return.
         self._runner_ready.set()
@@ -528,6 +546,7 @@ def run_app(
         exam=exam,
         report_path=report_path,
     )
+    app.resume_gc = not gc.isenabled()  # `quiz study` paused it for start-up (quiz.cli.main)
     result = app.run(headless=os.environ.get("QUIZ_HEADLESS") == "1")
     return app.return_code or result or 0  # 1 after an unexpected error (see _handle_exception)
 
