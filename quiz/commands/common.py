@@ -138,6 +138,8 @@ def _workers(runner: Runner | RunnerPool) -> tuple[str, WorkerConfig, Any]:
 
 def lent(own: R) -> R | None:
     """The lent runner or pool that can stand in for `own`, or None (see `lent_or_own`)."""
+    if not _LENT:  # `quiz` itself: nothing to compare
+        return None
     from quiz.runner.pool import RunnerPool
 
     want = _workers(own)
