@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from quiz.core.text import CONTROLS, has_controls, visible
 
@@ -13,6 +15,11 @@ if TYPE_CHECKING:
     from quiz.config import Settings
     from quiz.core.cards import Card
     from quiz.core.decks import Library
+    from quiz.core.grading import RunResult
+    from quiz.core.variables import Variant
+    from quiz.runner.client import Runner
+    from quiz.runner.config import WorkerConfig
+    from quiz.runner.pool import RunnerPool
 
 
 def print_json(obj: Any) -> None:
@@ -79,3 +86,101 @@ def find_card(lib: Library, ref: str, backend: str | None = None) -> Card:
         options = ", ".join(sorted(c.uid for c in matches)[:8])
         raise CardNotFound(f"{ref!r} matches several cards ({options}); give deck/card or --backend")
     return matches[0]
+
+
+# --- warm workers lent to the commands a process runs -----------------------------------------
+
+# Runners (or pools) lent by `lend_runner`, newest last. A process that runs many commands in a
+# row (the tests call `quiz.cli.main` in-process) shares one set of warm workers instead of each
+# command starting its framework workers afresh, seconds of CPU each. `quiz` itself lends none.
+_LENT: list[Runner | RunnerPool] = []
+
+R = TypeVar("R", "Runner", "RunnerPool")
+
+
+@contextlib.contextmanager
+def lend_runner(runner: Runner | RunnerPool) -> Iterator[None]:
+    """While open, a command in this process runs card code on `runner` where `runner` is what it
+    would start itself (see `lent_or_own`), and leaves it open: its owner closes it."""
+    _LENT.append(runner)
+    try:
+        yield
+    finally:
+        _LENT.remove(runner)
+
+
+@contextlib.contextmanager
+def lent_or_own(own: R) -> Iterator[R]:
+    """The Runner or RunnerPool a command built (no worker started yet), closed after; or a lent one
+    whose workers are the same: the same device, sandbox, limits, threads and opt-in for added decks
+    (where a worker logs, when it idles out and whose QUIZ_HOME it was started to hide may differ:
+    the lender's business). A lent Runner also stands in for a pool of one. A lent one that does not
+    match is not used.
+    """
+    found = lent(own)
+    if found is not None:
+        yield found
+        return
+    try:
+        yield own
+    finally:
+        own.close()
+
+
+def _workers(runner: Runner | RunnerPool) -> tuple[str, WorkerConfig, Any]:
+    """What decides how a runner's workers run card code: its device, its config as a Runner resolves
+    it (the opt-in from the environment, cpu_only from the device) and the sandbox it starts them in."""
+    from quiz.runner.client import Runner
+
+    resolved = Runner(runner.config, device=runner.device)  # starts nothing
+    return runner.device, resolved.config.but(log_dir=None, idle_s=0.0), resolved.sandbox()
+
+
+def lent(own: R) -> R | None:
+    """The lent runner or pool that can stand in for `own`, or None (see `lent_or_own`)."""
+    if not _LENT:  # `quiz` itself: nothing to compare
+        return None
+    from quiz.runner.pool import RunnerPool
+
+    want = _workers(own)
+    size = own.size if isinstance(own, RunnerPool) else None
+    for candidate in reversed(_LENT):
+        if _workers(candidate) != want or not _started_as(candidate, want[2]):
+            continue
+        if isinstance(candidate, RunnerPool):
+            if size == candidate.size:
+                return candidate  # type: ignore[return-value]
+        elif size is None:
+            return candidate  # type: ignore[return-value]
+        elif size == 1:
+            return PoolOfOne(candidate)  # type: ignore[return-value]
+    return None
+
+
+def _started_as(lent: Runner | RunnerPool, sandbox: Any) -> bool:
+    """Every worker the lent runner has started runs in `sandbox` (QUIZ_ISOLATION may have changed since)."""
+    from quiz.runner.pool import RunnerPool
+
+    runners = list(getattr(lent, "_all", [])) if isinstance(lent, RunnerPool) else [lent]
+    workers = [w for r in runners for w in list(getattr(r, "_workers", {}).values())]  # no public list
+    return all(w.sandbox in (None, sandbox) for w in workers)
+
+
+class PoolOfOne:
+    """A Runner as a pool of one worker per backend (what `RunnerPool(1)` is), for `run_check` and exports."""
+
+    size = 1
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+
+    def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
+        self.runner.prestart(backends)
+
+    def run(
+        self, card: Card, variant: Variant, given: str | None = None, device: str | None = None
+    ) -> RunResult:
+        return self.runner.run(card, variant, given=given, device=device)
+
+    def close(self) -> None:
+        """Its runner is lent or shared: whoever made the runner closes it."""

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, isolation_notice, print_json, say
+from quiz.commands.common import err, isolation_notice, lent, print_json, say
 
 if TYPE_CHECKING:
-    from quiz.checking.check import CardResult, CheckReport
+    from quiz.checking.check import CardResult, CheckOptions, CheckReport, Runs
     from quiz.config import Settings
 
 BACKENDS = ("torch", "tensorflow", "mxnet")
@@ -215,12 +215,23 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             f"checking {len(files)} deck file{'s' if len(files) != 1 else ''}…", file=sys.stderr, flush=True
         )
     with _Progress(enabled=not args.json and sys.stderr.isatty()) as progress:
-        report = run_check(args.paths, options, progress=progress)
+        report = run_check(args.paths, options, progress=progress, pool=_lent_pool(options))
     if args.json:
         print_json(report.to_dict())
     else:
         print_report(report)
     return 0 if report.ok else 1
+
+
+def _lent_pool(options: CheckOptions) -> Runs | None:
+    """A pool lent to this process (`lend_runner`) with the workers run_check would start for
+    `options`; None (run_check starts its own) where none is lent or it differs."""
+    from quiz import paths
+    from quiz.runner.config import WorkerConfig
+    from quiz.runner.pool import RunnerPool
+
+    config = WorkerConfig(log_dir=paths.log_dir(), allow_unisolated=options.allow_unisolated)
+    return lent(RunnerPool(options.jobs, device=options.device, config=config))  # the pool starts nothing
 
 
 def _unisolated_refusal(files: list[Path], settings: Settings) -> str | None:

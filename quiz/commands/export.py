@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quiz.cli import add_common
-from quiz.commands.common import err, isolation_notice, print_json, say
+from quiz.commands.common import err, isolation_notice, lent_or_own, print_json, say
 
 if TYPE_CHECKING:
     from quiz.config import Settings
@@ -327,9 +327,10 @@ def _run_all(
     if not work:
         return results
     show = not args.json and sys.stderr.isatty()
-    with pool_type(
+    own = pool_type(
         args.jobs, device=settings.device, log_dir=log_dir, allow_unisolated=settings.allow_unisolated
-    ) as pool:
+    )
+    with lent_or_own(own) as pool:
         pool.prestart(sorted({c.backend.value for _d, c, _v in work}))
         progress = None
         if show:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from quiz.commands.common import CardNotFound, err, find_card, json_text, library, say
+from quiz.commands.common import CardNotFound, err, find_card, json_text, lent_or_own, library, say
 from quiz.core.text import visible
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def grade_batch(args: argparse.Namespace, settings: Settings) -> int:
         err(f"cannot read {args.batch}: {exc.strerror or exc}")
         return 2
     statuses: set[str] = set()
-    with stream, Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
+    with stream, lent_or_own(Runner.for_settings(settings, log_dir=paths.log_dir())) as runner:
         lines: Iterable[bytes] = stream
         if args.batch != "-":
             # A file is read at once, so the workers its cards need start while the first lines run.

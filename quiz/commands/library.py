@@ -319,10 +319,10 @@ def cmd_grade(args: argparse.Namespace, settings: Settings) -> int:
             err(t("grade.malformed", settings.lang, hint=exc.text(settings.lang)))
         return 2
     from quiz import paths
-    from quiz.commands.common import isolation_notice
+    from quiz.commands.common import isolation_notice, lent_or_own
 
     isolation_notice(settings)
-    with Runner.for_settings(settings, log_dir=paths.log_dir()) as runner:
+    with lent_or_own(Runner.for_settings(settings, log_dir=paths.log_dir())) as runner:
         verdict = grade(runner, card, variant, reading)
     if args.json:
         print_json({**verdict.to_dict(), "card": card.uid, "seed": args.seed})

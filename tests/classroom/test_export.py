@@ -10,12 +10,14 @@ import textwrap
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from quiz.cli import main
 from quiz.core.decks import load_deck
 from tests.classroom.test_backup import add_reviews
+from tests.cli.conftest import lent  # noqa: F401  (fixture)
 
 DECK = """
 [deck]
@@ -72,15 +74,16 @@ def read_apkg(path: Path, tmp_path: Path) -> tuple[list[dict[str, str]], list[st
 
 
 @pytest.mark.torch
+# On the session's warm runner (lent): --jobs 1 asks for the pool of one it stands in for.
+@pytest.mark.usefixtures("lent")
 def test_anki_package_holds_variants_with_executed_truths(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deck = tmp_path / "mini.toml"
     deck.write_text(textwrap.dedent(DECK).lstrip())
     out = tmp_path / "mini.apkg"
-    assert (
-        main(["export", "--anki", str(out), str(deck), "--variants", "4", "--json", "--device", "cpu"]) == 0
-    )
+    argv = [str(deck), "--variants", "4", "--device", "cpu", "--jobs", "1"]
+    assert main(["export", "--anki", str(out), *argv, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["notes"] == 8 and summary["variants_failed"] == [] and summary["cards"] == 2
     notes, guids, model = read_apkg(out, tmp_path)
@@ -100,7 +103,7 @@ def test_anki_package_holds_variants_with_executed_truths(
         assert note["Truth"] == f"(3, {a})"
     # Exporting again gives the same note ids: Anki updates the notes instead of adding copies.
     again = tmp_path / "again.apkg"
-    assert main(["export", "--anki", str(again), str(deck), "--variants", "4", "--device", "cpu"]) == 0
+    assert main(["export", "--anki", str(again), *argv]) == 0
     (tmp_path / "second").mkdir()
     assert read_apkg(again, tmp_path / "second")[1] == guids
 
@@ -172,9 +175,10 @@ CARD_ROWS = [
 
 @pytest.mark.torch
 def test_cards_from_csv_make_a_deck_that_passes_the_check(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], runner: Any
 ) -> None:
     from quiz.checking.check import CheckOptions, run_check
+    from quiz.commands.common import PoolOfOne
 
     src = tmp_path / "cards.csv"
     with src.open("w", newline="") as f:
@@ -187,8 +191,10 @@ def test_cards_from_csv_make_a_deck_that_passes_the_check(
     assert [c.kind.value for c in deck.cards] == ["shape", "dtype", "raises", "choice", "value"]
     assert deck.cards[0].section == "reshape" and deck.cards[1].section == "imported"
     assert deck.cards[4].code.strip() == QUOTES_CODE
-    report = run_check(
-        [str(out)], CheckOptions(variants=1, search=0, backends=("torch",), device="cpu", record=False)
+    report = run_check(  # on the session's warm runner, as a pool of one
+        [str(out)],
+        CheckOptions(variants=1, search=0, backends=("torch",), device="cpu", record=False),
+        pool=PoolOfOne(runner),
     )
     assert report.ok, [f.message for r in report.failed for f in r.flags]
     assert len(report.passed) == 5

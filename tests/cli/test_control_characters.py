@@ -23,6 +23,10 @@ import pytest
 from quiz.cli import main
 from quiz.core.text import visible
 
+# The commands run on the session's warm workers, lent to them (tests/cli/conftest.py); `deck check`
+# and `export` with --jobs 1, the pool of one worker the lent runner stands in for.
+pytestmark = pytest.mark.usefixtures("lent")
+
 ESC = "\x1b"
 TITLE = "\x1b]0;pwned\x07"  # would retitle the window (and the tmux pane)
 ERASE = "\x1b[2K"  # would erase the line it is on
@@ -228,13 +232,14 @@ def test_decks_lists_a_markup_like_section_literally(deck: Path, capsys: pytest.
 
 @pytest.mark.torch
 def test_deck_check_output_shows_the_failure_visibly(deck: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["deck", "check", str(deck), "--variants", "1", "--search", "0", "--no-record"])
+    argv = ["deck", "check", str(deck), "--variants", "1", "--search", "0", "--no-record", "--jobs", "1"]
+    code = main(argv)
     out, err = capsys.readouterr()
     assert code == 1  # the boom card raises
     assert_safe(out + err)
     assert "ValueError: bad \\x1b]0;pwned\\x07 [/x] value" in out
     assert f"{SHOWN_NAME}:" in out  # the path, visibly
-    main(["deck", "check", str(deck), "--variants", "1", "--search", "0", "--no-record", "--json"])
+    main([*argv, "--json"])
     out = capsys.readouterr().out
     assert_safe(out)
     json.loads(out)
@@ -245,7 +250,8 @@ def test_anki_export_names_a_failed_variant_visibly(
     deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "hostile.apkg"
-    assert main(["export", "--anki", str(out), str(deck), "--variants", "1", "--device", "cpu"]) == 0
+    argv = ["export", "--anki", str(out), str(deck), "--variants", "1", "--device", "cpu", "--jobs", "1"]
+    assert main(argv) == 0
     shown, err = capsys.readouterr()
     assert_safe(shown + err)
     assert "hostile/boom.torch seed 0: ValueError: bad \\x1b]0;pwned\\x07 [/x] value" in shown

@@ -11,6 +11,9 @@ import pytest
 
 from quiz.cli import main
 
+# The commands run on the session's warm workers, lent to them (tests/cli/conftest.py).
+pytestmark = pytest.mark.usefixtures("lent")
+
 DECK = """
 [deck]
 id = "g"

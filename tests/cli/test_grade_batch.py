@@ -14,7 +14,9 @@ import pytest
 
 from quiz.cli import main
 
-pytestmark = pytest.mark.torch
+# The commands run on the session's warm workers, lent to them (tests/cli/conftest.py); reading
+# stdin through a pipe is tested on a real `quiz` process (test_stdin_is_graded_line_by_line_as_it_comes).
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("lent")]
 
 DECK = """
 [deck]

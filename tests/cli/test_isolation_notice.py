@@ -16,6 +16,7 @@ from quiz.cli import main
 from quiz.config import config_file
 from quiz.runner import isolation
 from quiz.runner.isolation import FIX_INSTALL, Sandbox, sandbox_for
+from tests.cli.conftest import lending
 
 ADDED = """
 [deck]
@@ -39,6 +40,27 @@ def fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     """No bubblewrap, and the learner has not opted in to run added decks."""
     monkeypatch.setenv("QUIZ_ISOLATION", "rlimits")
     monkeypatch.delenv("QUIZ_ALLOW_UNISOLATED", raising=False)
+
+
+@pytest.fixture(scope="module")
+def opted_in_runner() -> Iterator[object]:
+    """One warm torch worker for this module's runs with the opt-in, in the fallback.
+
+    Lent to each command (tests/cli/conftest.py), which takes it only where it would start the
+    same workers itself: in the fallback (rlimits), with the opt-in, on the CPU. A command without
+    the opt-in (a refusal, or the partial-isolation line for a built-in deck) starts its own.
+    """
+    from quiz.runner.client import Runner
+
+    r = Runner(device="cpu", allow_unisolated=True)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def opted_in(fallback: None, opted_in_runner: object, isolated_home: Path) -> Iterator[object]:
+    with lending(opted_in_runner):
+        yield opted_in_runner
 
 
 @pytest.fixture
@@ -85,7 +107,7 @@ def test_added_deck_does_not_run_without_the_opt_in(
 
 @pytest.mark.torch
 def test_added_deck_runs_with_the_flag(
-    fallback: None, added: Path, capsys: pytest.CaptureFixture[str]
+    opted_in: object, added: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["grade", "added/sum.torch", "--deck", str(added), "--answer", "6", "--json"]
     assert main([*argv, "--allow-unisolated"]) == 0
@@ -96,9 +118,10 @@ def test_added_deck_runs_with_the_flag(
 
 @pytest.mark.torch
 def test_added_deck_runs_with_the_setting(
-    fallback: None, added: Path, capsys: pytest.CaptureFixture[str]
+    opted_in: object, added: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config_file().write_text("allow_unisolated = true\n")
+    with config_file().open("a") as f:  # after the device line `opted_in` wrote
+        f.write("allow_unisolated = true\n")
     assert main(["grade", "added/sum.torch", "--deck", str(added), "--answer", "6", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["correct"] is True
 
@@ -122,9 +145,10 @@ def test_deck_check_refuses_an_added_deck_without_the_opt_in(
 
 @pytest.mark.torch
 def test_deck_check_runs_an_added_deck_with_the_flag(
-    fallback: None, added: Path, capsys: pytest.CaptureFixture[str]
+    opted_in: object, added: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["deck", "check", str(added), "--variants", "1", "--search", "0", "--no-record", "--json"]
+    argv += ["--jobs", "1"]  # the pool of one worker the lent runner stands in for
     code = main([*argv, "--allow-unisolated"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report

@@ -11,6 +11,9 @@ import pytest
 from quiz.cli import main
 from quiz.config import SettingsError, config_file, load_settings, save_learner_settings
 
+# The commands run on the session's warm workers, lent to them (tests/cli/conftest.py).
+pytestmark = pytest.mark.usefixtures("lent")
+
 DECK = """
 [deck]
 id = "zh-cli"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_grading_a_card_of_a_missing_backend_says_how_to_install_it(
 
 @pytest.mark.torch
 def test_study_skips_the_missing_backends_cards(
-    no_mxnet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    no_mxnet: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: Any
 ) -> None:
     from quiz.config import load_settings
     from quiz.session.compose import build_study
@@ -40,7 +41,9 @@ def test_study_skips_the_missing_backends_cards(
     decks.mkdir()
     (decks / "cli.toml").write_text(textwrap.dedent(DECK).lstrip())
     monkeypatch.setenv("QUIZ_BUILTIN_DECKS", str(decks))
-    study = build_study(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), None)
+    # The session's warm runner: a hidden backend is hidden from whoever asks (QUIZ_HIDE_BACKENDS).
+    settings = load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu")
+    study = build_study(settings, None, runner=runner)
     seen = []
     try:
         while (card := study.next_card()) is not None and len(seen) < 5:
@@ -48,6 +51,5 @@ def test_study_skips_the_missing_backends_cards(
             answered = study.grade(card, study.prepare(card), "(1, 1)", study.clock())
             study.rate(answered, 4)
     finally:
-        study.runner.close()
         study.store.dispose()
     assert "mxnet" not in seen and set(seen) == {"torch", "tensorflow"}

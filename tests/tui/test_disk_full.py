@@ -108,10 +108,11 @@ def fill(folder: Path) -> Path:
 
 @pytest.mark.torch
 async def test_a_full_disk_in_the_app_shows_one_line_and_rating_again_works(
-    small_library: Path, tiny_disk: Path
+    small_library: Path, tiny_disk: Path, runner: Any
 ) -> None:
     url = f"sqlite:///{tiny_disk / 'q.db'}"
-    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    # On the session's warm runner: the database is on the full disk, the workers never were.
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     shown: list[str] = []
     async with app.run_test(size=(100, 32)) as pilot:
         notify = app.notify

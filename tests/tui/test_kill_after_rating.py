@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -47,7 +48,7 @@ CHILD = textwrap.dedent(
 )
 
 
-async def test_sigkill_right_after_a_rating(small_library: Path, tmp_path: Path) -> None:
+async def test_sigkill_right_after_a_rating(small_library: Path, tmp_path: Path, runner: Any) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     root = str(Path(__file__).resolve().parents[2])
     proc = subprocess.Popen(
@@ -64,7 +65,9 @@ async def test_sigkill_right_after_a_rating(small_library: Path, tmp_path: Path)
         assert s.scalar(select(Review.rating)) == 3
     store.dispose()
 
-    app = QuizApp(load_settings(db_url=url, device="cpu"))  # the next start opens fine
+    # The next start opens fine (in this process, on the session's warm runner; the killed app above
+    # made its own, as `quiz` does).
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         await wait_for(pilot, lambda: screen.phase == "question")

@@ -4,6 +4,7 @@ question again; the app stays usable and the next honest answer is graded."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
@@ -24,8 +25,11 @@ NASTY = [
 ]
 
 
-async def test_a_nasty_answer_is_asked_again_with_one_line(small_library: Path, tmp_path: Path) -> None:
-    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"))
+async def test_a_nasty_answer_is_asked_again_with_one_line(
+    small_library: Path, tmp_path: Path, runner: Any
+) -> None:
+    # On the session's warm runner: a malformed answer never reaches it, the honest one does.
+    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         assert isinstance(screen, StudyScreen)

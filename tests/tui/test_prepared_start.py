@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,11 +13,13 @@ from quiz.session.prepared import prepared_path, read_prepared
 from quiz.tui.app import QuizApp
 from tests.tui.conftest import settled, wait_for
 
+# The apps run on the session's warm runner (`runner=`); the prepared card still has its backend
+# started first (`prestart`, a no-op on a warm worker).
 pytestmark = pytest.mark.torch
 
 
-async def _study_one_and_quit(settings) -> str:  # type: ignore[no-untyped-def]
-    app = QuizApp(settings)
+async def _study_one_and_quit(settings, runner) -> str:  # type: ignore[no-untyped-def]
+    app = QuizApp(settings, runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         await wait_for(pilot, lambda: screen.phase == "question")
@@ -30,18 +33,18 @@ async def _study_one_and_quit(settings) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_a_normal_exit_prepares_the_next_start(
-    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: Any
 ) -> None:
     # Put the shape card second, so the prepared card is one whose `answer` must survive the round trip.
     deck = (small_library / "tiny.toml").read_text()
     head, first_card, second_card = deck.split("[[card]]")
     (small_library / "tiny.toml").write_text(head + "[[card]]" + second_card + "[[card]]" + first_card)
     settings = load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu")
-    first = await _study_one_and_quit(settings)
+    first = await _study_one_and_quit(settings, runner)
     prepared = read_prepared(prepared_path(paths.cache_dir(), "default"))
     assert prepared is not None and prepared.variants
 
-    app = QuizApp(settings)
+    app = QuizApp(settings, runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         # The prepared card is on screen before the study session has loaded.
@@ -63,10 +66,12 @@ async def test_a_normal_exit_prepares_the_next_start(
         assert screen.answered.verdict.correct is True  # type: ignore[union-attr]
 
 
-async def test_a_database_changed_elsewhere_is_not_trusted(small_library: Path, tmp_path: Path) -> None:
+async def test_a_database_changed_elsewhere_is_not_trusted(
+    small_library: Path, tmp_path: Path, runner: Any
+) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     settings = load_settings(db_url=url, device="cpu")
-    await _study_one_and_quit(settings)
+    await _study_one_and_quit(settings, runner)
     # Another program answers the card the prepared start would show.
     from quiz.store.db import open_store
 
@@ -77,7 +82,7 @@ async def test_a_database_changed_elsewhere_is_not_trusted(small_library: Path, 
         )
     store.dispose()
 
-    app = QuizApp(settings)
+    app = QuizApp(settings, runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         assert screen.prepared is None  # stale: the slow path asks the database

@@ -455,7 +455,19 @@ def test_long_prompt_and_code(
         await first_question(pilot, app)
         assert app.study_screen.card.uid == "long/long.torch"  # type: ignore[union-attr]
         if where == "end":
-            app.study_screen.query_one("#card-scroll", VerticalScroll).scroll_end(animate=False)
+            scroll = app.study_screen.query_one("#card-scroll", VerticalScroll)
+
+            def at_end() -> bool:
+                """Scrolled to the last line. scroll_end() scrolls after the next refresh, to the height
+                laid out by then; under load the layout can still grow after it: ask again until it holds."""
+                if scroll.max_scroll_y > 0 and scroll.scroll_y == scroll.max_scroll_y:
+                    return True
+                scroll.scroll_end(animate=False)
+                return False
+
+            await until(pilot, at_end)
+            await pilot.pause()
+            await until(pilot, at_end)  # and still there once what the scroll changed is painted
         await pilot.pause()
 
     assert snap_compare(app, run_before=scrolled)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,12 +15,14 @@ from quiz.tui.app import QuizApp
 from quiz.tui.screens.study import StudyScreen
 from tests.tui.conftest import wait_for
 
+# The apps run on the session's warm runner (`runner=`); tests/tui/test_kill_after_rating.py's
+# app makes its own, as `quiz` does.
 pytestmark = pytest.mark.torch
 
 
-async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
+async def test_one_whole_review(small_library: Path, tmp_path: Path, runner: Any) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
-    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         assert isinstance(screen, StudyScreen)
@@ -81,12 +84,12 @@ async def test_one_whole_review(small_library: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: Path) -> None:
+async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: Path, runner: Any) -> None:
     url = f"sqlite:///{tmp_path / 'q.db'}"
     settings = load_settings(db_url=url, device="cpu")
     seen = []
     for _ in range(2):
-        app = QuizApp(settings)
+        app = QuizApp(settings, runner=runner)
         async with app.run_test(size=(100, 32)) as pilot:
             screen = app.study_screen
             await wait_for(pilot, lambda s=screen: s.phase == "question")
@@ -99,12 +102,16 @@ async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: 
     assert seen == ["tiny/expand-shape.torch", "tiny/view-after-permute.torch"]
 
 
-async def test_a_failure_while_loading_is_shown_not_hung(small_library: Path, tmp_path: Path) -> None:
+async def test_a_failure_while_loading_is_shown_not_hung(
+    small_library: Path, tmp_path: Path, runner: Any
+) -> None:
     def broken_factory(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database server is gone")
 
     app = QuizApp(
-        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=broken_factory
+        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"),
+        study_factory=broken_factory,
+        runner=runner,
     )
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
@@ -114,9 +121,11 @@ async def test_a_failure_while_loading_is_shown_not_hung(small_library: Path, tm
         assert "Problem while loading" in str(screen.query_one("#status").render())
 
 
-async def test_a_broken_deck_file_leaves_the_others_studyable(small_library: Path, tmp_path: Path) -> None:
+async def test_a_broken_deck_file_leaves_the_others_studyable(
+    small_library: Path, tmp_path: Path, runner: Any
+) -> None:
     (small_library / "broken.toml").write_text('[deck]\nid = "broken"\ntitle = "Broken"\n[[card]\nid = "x"\n')
-    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"))
+    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         screen = app.study_screen
         await wait_for(pilot, lambda: screen.phase == "question" and app.study is not None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ from quiz.tui.app import QuizApp
 from quiz.tui.screens.trust import TrustScreen
 from tests.tui.conftest import busy, settled, wait_for
 
+# The apps run on the session's warm runner (`runner=`): what is tested is which decks they load and
+# offer, not where the workers come from (tests/tui/test_kill_after_rating.py's app makes its own).
 pytestmark = pytest.mark.torch
 
 ADDED = """
@@ -34,9 +37,11 @@ vars.n = { int = [2, 9] }
 
 
 @pytest.mark.parametrize("choice", ["t", "escape"])
-async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path: Path, choice: str) -> None:
+async def test_an_added_deck_is_offered_for_trust(
+    small_library: Path, tmp_path: Path, choice: str, runner: Any
+) -> None:
     write_into_library(textwrap.dedent(ADDED).lstrip().encode(), "shared")
-    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"))
+    app = QuizApp(load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
         shown = app.screen
@@ -65,7 +70,7 @@ async def test_an_added_deck_is_offered_for_trust(small_library: Path, tmp_path:
 
 
 async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
-    small_library: Path, tmp_path: Path
+    small_library: Path, tmp_path: Path, runner: Any
 ) -> None:
     from quiz.library import trust
     from quiz.store.db import open_store
@@ -77,7 +82,7 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
     trust(store, "default", path, "shared", data, origin="a colleague")
     store.dispose()
 
-    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         # The trust check starts once the study has loaded, in a thread; a deck to ask about is on
         # screen by the time that thread is done.
@@ -87,7 +92,7 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
 
     changed = data.replace(b"torch.arange(${n}).sum()", b"torch.arange(${n}).sum() + 1")
     write_into_library(changed, "shared")
-    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
         request = app.screen.request  # type: ignore[attr-defined]
@@ -98,7 +103,7 @@ async def test_a_trusted_deck_whose_code_changed_is_asked_about_again(
 
 
 async def test_start_up_opens_the_database_once_and_never_offers_a_deck_with_control_characters(
-    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: Any
 ) -> None:
     """Before: the library, the study and the trust check opened the store up to four times."""
     import quiz.store.db as db
@@ -122,7 +127,7 @@ async def test_start_up_opens_the_database_once_and_never_offers_a_deck_with_con
         return real_open(url, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(db, "open_store", counting_open)
-    app = QuizApp(load_settings(db_url=url, device="cpu"))
+    app = QuizApp(load_settings(db_url=url, device="cpu"), runner=runner)
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, TrustScreen))
         assert app.screen.request.deck_id == "shared"  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@ variant (and shrunk when wrong), and a code card without variables flagged."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +53,12 @@ explain = "e"
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    from quiz.runner.pool import RunnerPool
+def pool(runner: Any) -> Any:
+    """The session's warm runner as a pool of one worker per backend, what `RunnerPool(1)` is: no
+    framework start of this module's own (the canary checks the runner after each test)."""
+    from quiz.commands.common import PoolOfOne
 
-    p = RunnerPool(1, device="cpu")
-    yield p
-    p.close()
+    return PoolOfOne(runner)
 
 
 def check(pool: Any, tmp_path: Path, answer: str) -> dict[str, Any]:

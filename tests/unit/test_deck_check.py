@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from quiz.checking.check import CheckOptions, CheckReport, run_check, same_truth
 from quiz.checking.records import Records, fingerprint, records_path, stale_count
 from quiz.cli import main
 from quiz.core.decks import parse_deck
+from tests.cli.conftest import lent  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.torch
 
@@ -47,12 +48,12 @@ def card(
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    from quiz.runner.pool import RunnerPool
+def pool(runner: Any) -> Any:
+    """The session's warm runner as a pool of one worker per backend, what `RunnerPool(1)` is: no
+    framework start of this module's own (the canary checks the runner after each test)."""
+    from quiz.commands.common import PoolOfOne
 
-    p = RunnerPool(1, device="cpu")
-    yield p
-    p.close()
+    return PoolOfOne(runner)
 
 
 @pytest.fixture
@@ -304,6 +305,8 @@ def test_fingerprint_ignores_prompt_and_explain_only() -> None:
     assert same_truth(c, True, True) and not same_truth(c, True, False)
 
 
+# On the session's warm runner (lent): --jobs 1 asks for the pool of one it stands in for.
+@pytest.mark.usefixtures("lent")
 def test_cli_check_json_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.toml"
     good.write_text(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -227,12 +227,12 @@ def test_constant_takes_a_list_of_variable_names() -> None:
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[Any]:
-    from quiz.runner.pool import RunnerPool
+def pool(runner: Any) -> Any:
+    """The session's warm runner as a pool of one worker per backend, what `RunnerPool(1)` is: no
+    framework start of this module's own (the canary checks the runner after each test)."""
+    from quiz.commands.common import PoolOfOne
 
-    p = RunnerPool(1, device="cpu")
-    yield p
-    p.close()
+    return PoolOfOne(runner)
 
 
 @pytest.fixture
