@@ -9,6 +9,8 @@ answer, which starts the worker, is left out.
 The card's truth runs while the learner reads (quiz.session.grading.pre_run): the bench reads each
 card for READ_S before typing, as no learner answers a card quicker than that, and says for how many
 samples the pre-run was done at the key (`keypress_prerun_ready_n`; the others waited for it).
+`keypress_to_verdict_no_read_ms` (and its p90) is the same with no reading time, the key pressed as
+the card appears: the worst case, where the answer waits for the card's run.
 
 Besides the figure, its p50 by kind of card: a prediction (one run of the card's code) and a code
 answer (the learner's code and the reference on several variants, shrunk when it fails), and the
@@ -44,7 +46,9 @@ READ_S = 1.0  # the least time a learner spends on a card before the key that an
 CODE_KINDS = ("code", "translate")
 
 
-async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], list[str], int]:
+async def _measure(
+    settings: Any, n: int, read_s: float = READ_S
+) -> tuple[list[float], list[float], list[str], int]:
     from quiz.tui.app import QuizApp
 
     app = QuizApp(settings, use_prepared_start=False)
@@ -66,7 +70,7 @@ async def _measure(settings: Any, n: int) -> tuple[list[float], list[float], lis
             await until(lambda: screen.phase == "question" and screen.card is not None)
             kind = screen.card.kind.value  # type: ignore[union-attr]
             text = ANSWERS[kind]
-            await pilot.pause(READ_S)
+            await pilot.pause(read_s)
             if kind in ONE_KEY:
                 keys, submit = [], text
             else:
@@ -111,6 +115,11 @@ def run(args: Any) -> dict[str, Any]:
             new_per_day=1000,
         )
         samples, runs, kinds, ready = asyncio.run(_measure(settings, n))
+        # The same with no reading time at all (the key pressed as the card appears): the pre-run
+        # has not ended, so this is the verdict without it, the worst case.
+        # A fresh database, so it answers the first of the same cards.
+        fresh = replace(settings, db_url=f"sqlite:///{Path(home) / 'at-once.db'}")
+        at_once, _, once_kinds, _ = asyncio.run(_measure(fresh, n // 2, read_s=0.0))
         load = os.getloadavg()[0]
     finally:
         if old is None:
@@ -121,6 +130,7 @@ def run(args: Any) -> dict[str, Any]:
     code = [ms for ms, kind in zip(samples, kinds, strict=True) if kind in CODE_KINDS]
     prediction = [ms for ms, kind in zip(samples, kinds, strict=True) if kind not in CODE_KINDS]
     samples.sort()
+    at_once.sort()
     return {
         "keypress_to_verdict_ms": round(statistics.median(samples), 2),
         "keypress_to_verdict_p90_ms": round(samples[int(len(samples) * 0.9)], 2),
@@ -131,5 +141,9 @@ def run(args: Any) -> dict[str, Any]:
         "keypress_to_verdict_prediction_n": len(prediction),
         "keypress_to_verdict_code_ms": _p50(code),
         "keypress_to_verdict_code_n": len(code),
+        "keypress_to_verdict_no_read_ms": round(statistics.median(at_once), 2),
+        "keypress_to_verdict_no_read_p90_ms": round(at_once[int(len(at_once) * 0.9)], 2),
+        "keypress_to_verdict_no_read_n": len(at_once),
+        "keypress_to_verdict_no_read_code_n": sum(kind in CODE_KINDS for kind in once_kinds),
         "keypress_loadavg_1m": round(load, 2),
     }
