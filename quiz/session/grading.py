@@ -489,6 +489,8 @@ class _CodeAnswer:
             # earlier review of this very card, say) is there for the learner's code to read.
             if not self._pipe_clean():
                 self._replace_worker()
+            worker = self.runner.worker(self.card.backend.value)
+            restarts = worker.restarts
             runs = self._learner_runs(variants)
             if runs is not None and runs and runs[0].error_kind == "unavailable":
                 return runs, False
@@ -496,8 +498,11 @@ class _CodeAnswer:
                 return runs, False
             # A reply the parent did not ask for, or one it could not read: the learner's code
             # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
-            # same answer forging again is graded incorrect.
-            self._replace_worker()
+            # same answer forging again is graded incorrect. Where the runner found the forgery
+            # itself it has replaced the worker already, and no learner code ran after that run
+            # (the runs stop at it): a second replacement would only cost another framework start.
+            if runs is not None or worker.restarts == restarts:
+                self._replace_worker()
             got = runs or []
         return got, True
 

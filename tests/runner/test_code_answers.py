@@ -170,9 +170,14 @@ def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
     _, right, shape_code, _ = CHEAP_SWAP[backend]
     card, variant = cheap_swap_card(make_card)
     # Replies for this request and the next 59, each saying "0", which is what the line returns.
+    worker = runner.worker(backend)
+    restarts = worker.restarts
     v = graded(runner, card, variant, f"exec({FORGE!r}) or 0")
     assert v["correct"] is False, v
     assert "reply of its own" in v["misbehaved"]
+    # One fresh worker per forging attempt (two attempts), not a second one on top of the
+    # runner's own replacement: each is a framework start the learner waits for.
+    assert worker.restarts - restarts == 2, (restarts, worker.restarts)
     # The worker that held the forged replies was replaced: the next verdicts are the truth.
     assert graded(runner, card, variant, right)["correct"] is True
     shape_card, shape_variant = make_card(shape_code, "y.shape", kind="shape", backend=backend)
