@@ -89,6 +89,7 @@ from quiz.core.variables import (
 
 if TYPE_CHECKING:
     from quiz.checking.records import Records, StaleCard
+    from quiz.runner.pool import RunnerPool
 
 __all__ = [
     "CardResult",
@@ -96,6 +97,7 @@ __all__ = [
     "CheckReport",
     "Flag",
     "Minimal",
+    "check_pool",
     "installed_versions",
     "run_check",
 ]
@@ -673,6 +675,19 @@ def evaluate(result: CardResult, pending: _Pending, variants: int) -> None:
             )
 
 
+def check_pool(options: CheckOptions) -> RunnerPool:
+    """The pool `run_check` runs cards on when it is given none (it starts no worker until used)."""
+    from quiz import paths as app_paths
+    from quiz.runner.config import WorkerConfig
+    from quiz.runner.pool import RunnerPool
+
+    return RunnerPool(
+        options.jobs,
+        device=options.device,
+        config=WorkerConfig(log_dir=app_paths.log_dir(), allow_unisolated=options.allow_unisolated),
+    )
+
+
 def run_check(
     paths: Iterable[str],
     options: CheckOptions | None = None,
@@ -733,15 +748,7 @@ def run_check(
 
     own_pool = pool is None
     if pool is None:
-        from quiz import paths as app_paths
-        from quiz.runner.config import WorkerConfig
-        from quiz.runner.pool import RunnerPool
-
-        pool = RunnerPool(
-            options.jobs,
-            device=options.device,
-            config=WorkerConfig(log_dir=app_paths.log_dir(), allow_unisolated=options.allow_unisolated),
-        )
+        pool = check_pool(options)
     checker = Checker(pool, options.device)
     total = sum(len(p.variants) for p in runnable)
     if progress:

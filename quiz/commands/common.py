@@ -159,11 +159,7 @@ def lent(own: R) -> R | None:
 
 def _started_as(lent: Runner | RunnerPool, sandbox: Any) -> bool:
     """Every worker the lent runner has started runs in `sandbox` (QUIZ_ISOLATION may have changed since)."""
-    from quiz.runner.pool import RunnerPool
-
-    runners = list(getattr(lent, "_all", [])) if isinstance(lent, RunnerPool) else [lent]
-    workers = [w for r in runners for w in list(getattr(r, "_workers", {}).values())]  # no public list
-    return all(w.sandbox in (None, sandbox) for w in workers)
+    return all(w.sandbox in (None, sandbox) for w in lent.started_workers())
 
 
 class PoolOfOne:

@@ -226,12 +226,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def _lent_pool(options: CheckOptions) -> Runs | None:
     """A pool lent to this process (`lend_runner`) with the workers run_check would start for
     `options`; None (run_check starts its own) where none is lent or it differs."""
-    from quiz import paths
-    from quiz.runner.config import WorkerConfig
-    from quiz.runner.pool import RunnerPool
+    from quiz.checking.check import check_pool
 
-    config = WorkerConfig(log_dir=paths.log_dir(), allow_unisolated=options.allow_unisolated)
-    return lent(RunnerPool(options.jobs, device=options.device, config=config))  # the pool starts nothing
+    return lent(check_pool(options))  # the pool starts nothing
 
 
 def _unisolated_refusal(files: list[Path], settings: Settings) -> str | None:

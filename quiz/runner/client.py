@@ -601,6 +601,11 @@ class Runner:
         """How this runner's workers are walled in (found once per process)."""
         return sandbox_for(self.isolation, self.python)
 
+    def started_workers(self) -> list[WorkerProcess]:
+        """The workers this runner has made so far (running or not), one per backend."""
+        with self._lock:
+            return list(self._workers.values())
+
     def state(self, backend: str) -> str:
         w = self._workers.get(backend)
         return w.state if w else "stopped"

@@ -19,7 +19,7 @@ from typing import Any
 from quiz.core.cards import Card
 from quiz.core.grading import RunResult
 from quiz.core.variables import Variant
-from quiz.runner.client import Runner
+from quiz.runner.client import Runner, WorkerProcess
 from quiz.runner.config import WorkerConfig
 
 __all__ = ["RunnerPool", "default_pool_size"]
@@ -129,6 +129,12 @@ class RunnerPool:
         """How many runners `backend` has had so far."""
         with self._changed:
             return self._started.get(backend, 0)
+
+    def started_workers(self) -> list[WorkerProcess]:
+        """The workers of every runner this pool has made so far."""
+        with self._changed:
+            runners = list(self._all)
+        return [w for r in runners for w in r.started_workers()]
 
     def prestart(self, backends: list[str] | tuple[str, ...]) -> None:
         """Start one worker per backend now (non-blocking) where none is yet; more start when runs wait."""

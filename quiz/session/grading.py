@@ -309,7 +309,7 @@ def grade_stream(
         return
     shown = concrete(card, variant)  # the card with this variant's answer, choices and explanation
     started = time.perf_counter()
-    result = truth.result if truth is not None and truth.result is not None else None
+    result = truth.result if truth is not None else None
     if result is None:
         result = runner.run(shown, variant, device=device)
     verdict = judge(shown, answer.text, answer.value, result)
@@ -413,9 +413,6 @@ class _CodeAnswer:
         self.truth = truth
         self.cancelled = cancelled
 
-    def verdict(self) -> Verdict:
-        return _final(self.verdicts())
-
     def verdicts(self) -> Iterator[Verdict]:
         card = self.card
         shown = concrete(card, self.variant)
@@ -431,10 +428,7 @@ class _CodeAnswer:
             # The shown variant's reference ran before the answer: its learner run gets a turn of its
             # own, so that a failure there is a verdict at once; the other variants run after it.
             got, forged = self._turn(variants[:1])
-            if got and got[0].error_kind == "unavailable":  # the worker did not start
-                yield judge_code(shown, self.text, [VariantCheck({}, got[0], got[0])])
-                return
-            if not forged and got and not (not got[0].ok and got[0].error_kind in STOPPED):
+            if not forged and got and (got[0].ok or got[0].error_kind not in STOPPED):
                 first = VariantCheck(variants[0][0].values_json(), known[0], got[0])
                 if first.expected.ok and not first.agrees(card):
                     yield self._provisional(shown, [first], None)
@@ -444,9 +438,9 @@ class _CodeAnswer:
                 got = got + rest
         else:
             got, forged = self._turn(variants)
-            if got and got[0].error_kind == "unavailable":
-                yield judge_code(shown, self.text, [VariantCheck({}, got[0], got[0])])
-                return
+        if got and got[0].error_kind == "unavailable":  # the worker did not start
+            yield judge_code(shown, self.text, [VariantCheck({}, got[0], got[0])])
+            return
         misbehaved = FORGED if forged else None
         if self.cancelled():
             return

@@ -59,7 +59,8 @@ TYPEAHEAD_PHASES = ("loading", "saving")
 class _TruthSlot:
     """The truth of the card on screen, run ahead of its answer on the grading thread (pre_run).
 
-    Filled on that thread and read there only, by the grading job that comes after it."""
+    Filled on that thread; read there by the grading job that comes after it, and on the UI thread
+    at the key (a prediction whose truth is in already: `truth` is set once, None until then)."""
 
     def __init__(self, card: Card, variant: Variant, token: int) -> None:
         self.card = card
@@ -461,12 +462,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.set_status(Text(f"⚠ {exc.text(lang_of(self))}", style="bold yellow"), style="-warning")
             return
         runner = self.quiz_app.runner
-        slot = self._truth
-        truth = (
-            slot.truth
-            if slot is not None and slot.card is self.card and slot.variant is self.variant
-            else None
-        )
+        slot = self._slot_for(self.card, self.variant)
+        truth = slot.truth if slot is not None else None
         if (
             truth is not None
             and truth.result is not None
@@ -515,9 +512,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         verdict milliseconds), after the card's pre-run there; verdicts come back as messages."""
         card, variant, shown = self.card, self.variant, self.shown_at
         assert card is not None and variant is not None and shown is not None
-        slot = self._truth
-        if slot is None or slot.card is not card or slot.variant is not variant:
-            slot = None
+        slot = self._slot_for(card, variant)
         self.grading_token += 1
         token = self.grading_token
         at = self.quiz_app.clock()  # the learner's time ends at the key, not when grading starts
@@ -565,13 +560,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     def _plan_truth(self, card: Card, variant: Variant) -> None:
         """Run the card's truth while the learner reads, unless it ran for this very variant already
         (an answer taken back). Queued after this paint, on the grading thread, before any answer."""
-        slot = self._truth
-        if (
-            slot is not None
-            and slot.card is card
-            and slot.variant is variant
-            and slot.token == self.truth_token
-        ):
+        slot = self._slot_for(card, variant)
+        if slot is not None and slot.token == self.truth_token:
             return
         self.truth_token += 1
         slot = self._truth = _TruthSlot(card, variant, self.truth_token)
@@ -600,11 +590,16 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
         app.run_in_order(job)
 
+    def _slot_for(self, card: Card | None, variant: Variant | None) -> _TruthSlot | None:
+        """The pre-run slot if it is this very card and variant's (None: another's, or none)."""
+        slot = self._truth
+        return slot if slot is not None and slot.card is card and slot.variant is variant else None
+
     @property
     def truth_ready(self) -> bool:
         """Whether the truth of the card on screen has run already (the bench reports it)."""
-        slot = self._truth
-        return slot is not None and slot.card is self.card and slot.truth is not None
+        slot = self._slot_for(self.card, self.variant)
+        return slot is not None and slot.truth is not None
 
     def drop_truth(self) -> None:
         """The card leaves the screen unanswered (or answered for good): its pre-run, and any later
