@@ -266,6 +266,20 @@ def settings_for(tmp_path: Path, **values: Any) -> Any:
     return replace(s, **values) if values else s
 
 
+def study_only(tmp_path: Path, runner: Any, *uids: str) -> None:
+    """Suspend every card but `uids` (torch decks), so the study opens on them."""
+    from sqlalchemy import update
+
+    from quiz.session.compose import build_study
+    from quiz.store.models import CardState
+
+    study = build_study(settings_for(tmp_path, backends=("torch",)), None, runner=runner)
+    with study.store.session() as s:
+        s.execute(update(CardState).where(CardState.card_uid.not_in(uids)).values(suspended=True))
+        s.commit()
+    study.store.dispose()
+
+
 async def answer(pilot: Any, screen: Any, text: str) -> None:
     """Type an answer as the learner would: one key for yes/no and options, else text and Enter."""
     await pilot.press(*text)

@@ -8,25 +8,13 @@ from typing import Any
 
 import pytest
 from rich.cells import cell_len
-from sqlalchemy import update
 from textual.widgets import Input, Static
 
 from quiz.core.answers import hint_for
 from quiz.core.i18n import t
-from quiz.session.compose import build_study
-from quiz.store.models import CardState
 from quiz.tui.app import QuizApp
 from quiz.tui.widgets.answer_box import AnswerBox
-from tests.tui.conftest import Clock, settings_for, wait_for
-
-
-def _only(tmp_path: Path, runner: Any, *uids: str) -> None:
-    """Suspend every card but `uids`, so the study opens on them."""
-    study = build_study(settings_for(tmp_path, backends=("torch",)), None, runner=runner)
-    with study.store.session() as s:
-        s.execute(update(CardState).where(CardState.card_uid.not_in(uids)).values(suspended=True))
-        s.commit()
-    study.store.dispose()
+from tests.tui.conftest import Clock, settings_for, study_only, wait_for
 
 
 def _app(tmp_path: Path, runner: Any) -> QuizApp:
@@ -39,7 +27,7 @@ async def test_a_notification_during_study_leaves_the_answer_field_free(
 ) -> None:
     """After a bury (whose note is a toast), notes on the next card leave its answer field and the top
     bar uncovered."""
-    _only(tmp_path, runner, "kinds/value.torch", "kinds/shape.torch", "kinds/dtype.torch")
+    study_only(tmp_path, runner, "kinds/value.torch", "kinds/shape.torch", "kinds/dtype.torch")
     app = _app(tmp_path, runner)
     async with app.run_test(size=size, notifications=True) as pilot:
         screen = app.study_screen
@@ -77,7 +65,7 @@ async def test_a_hint_too_long_for_the_field_is_shown_whole_under_it(
 ) -> None:
     """At 80 columns a value card's hint does not fit in the field: it wraps under it, all of it; widened
     to 120 columns it is the field's placeholder again."""
-    _only(tmp_path, runner, "kinds/value.torch")
+    study_only(tmp_path, runner, "kinds/value.torch")
     app = _app(tmp_path, runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.study_screen
@@ -126,7 +114,7 @@ async def test_the_verdict_is_marked_on_screen_only_once_it_is_in_view(
     line is drawn. Below a card longer than the screen the verdict is out of view at first: the mark
     waits for the scroll that brings it up, and then the line is in view."""
     (kinds_library / "long.toml").write_text(LONG_DECK.lstrip())
-    _only(tmp_path, runner, "long/long.torch")
+    study_only(tmp_path, runner, "long/long.torch")
     app = _app(tmp_path, runner)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.study_screen

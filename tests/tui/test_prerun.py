@@ -16,14 +16,10 @@ from tests.tui.conftest import answer, settings_for, wait_for
 
 pytestmark = pytest.mark.torch
 
-# A card whose run takes a while (so an answer can come before its pre-run ends), then two plain ones.
-DECK = '''
-[deck]
-id = "pre"
-title = "pre-run"
-
+# A card whose run takes a while (so an answer can come before its pre-run ends); the deck has two.
+SLOW = '''
 [[card]]
-id = "slow.torch"
+id = "ID"
 section = "s"
 backend = "torch"
 kind = "value"
@@ -36,6 +32,14 @@ y = ${n} * 2
 answer = "y"
 explain = "."
 vars.n = { int = [2, 40] }
+'''
+
+DECK = '''
+[deck]
+id = "pre"
+title = "pre-run"
+
+''' + SLOW.replace("ID", "slow.torch") + '''
 
 [[card]]
 id = "sum.torch"
@@ -48,20 +52,7 @@ answer = "y"
 explain = "."
 vars.n = { int = [2, 40] }
 
-[[card]]
-id = "slow2.torch"
-section = "s"
-backend = "torch"
-kind = "value"
-prompt = "What is `y`?"
-code = """
-import time
-time.sleep(0.6)
-y = ${n} * 2
-"""
-answer = "y"
-explain = "."
-vars.n = { int = [2, 40] }
+''' + SLOW.replace("ID", "slow2.torch") + '''
 
 [[card]]
 id = "swap.torch"

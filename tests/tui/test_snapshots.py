@@ -29,7 +29,7 @@ from quiz.session.compose import build_study
 from quiz.session.grading import Answered
 from quiz.store.models import CardState
 from quiz.tui.app import QuizApp
-from tests.tui.conftest import RIGHT, WRONG, Clock, settings_for
+from tests.tui.conftest import RIGHT, WRONG, Clock, settings_for, study_only
 
 pytestmark = pytest.mark.torch
 
@@ -245,15 +245,6 @@ def test_exam_report(kinds_library: Path, tmp_path: Path, runner: Any, snap_comp
 # --- the screens that had no picture (#15 item 7) ------------------------------------------------
 
 
-def only(tmp_path: Path, runner: Any, *uids: str) -> None:
-    """Suspend every card but `uids`, so the study opens on the card a picture is about."""
-    study = build_study(settings_for(tmp_path, backends=("torch",)), None, runner=runner)
-    with study.store.session() as s:
-        s.execute(update(CardState).where(CardState.card_uid.not_in(uids)).values(suspended=True))
-        s.commit()
-    study.store.dispose()
-
-
 async def first_question(pilot: Any, app: QuizApp) -> None:
     screen = app.study_screen
     await until(pilot, lambda: screen.phase == "question" and screen.welcome is not None)
@@ -366,7 +357,7 @@ def test_exam_question_with_its_timer(
 
 def test_session_summary(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any) -> None:
     """One card studied (one run on the warm torch worker), rated Easy: what the session did, when next."""
-    only(tmp_path, runner, "kinds/shape.torch")
+    study_only(tmp_path, runner, "kinds/shape.torch")
     clock = Clock()
     app = make_app(tmp_path, runner, clock)
 
@@ -391,7 +382,7 @@ def test_session_summary(kinds_library: Path, tmp_path: Path, runner: Any, snap_
 def test_answer_form(kinds_library: Path, tmp_path: Path, runner: Any, snap_compare: Any, uid: str) -> None:
     """The question of a yes/no, an options and a write-the-code card: each kind's own answer form; and
     at 80×24 a hint too long for the field (a value card's), wrapped under it, whole."""
-    only(tmp_path, runner, uid)
+    study_only(tmp_path, runner, uid)
     app = make_app(tmp_path, runner, Clock())
 
     async def asked(pilot: Any) -> None:
@@ -446,7 +437,7 @@ def test_long_prompt_and_code(
 ) -> None:
     """Longer than 80×24: wrapped, never cut; the top with its scroll bar, and scrolled to the last line."""
     (kinds_library / "long.toml").write_text(LONG.lstrip())
-    only(tmp_path, runner, "long/long.torch")
+    study_only(tmp_path, runner, "long/long.torch")
     app = make_app(tmp_path, runner, Clock())
 
     async def scrolled(pilot: Any) -> None:

@@ -3,7 +3,6 @@ never reachable by the answer, and the streamed verdicts end in exactly `grade`'
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -49,10 +48,8 @@ vars.s = { shape = { rank = [2, 3], side = [2, 4] } }
 
 
 @pytest.fixture
-def cards(tmp_path: Path) -> dict[str, Card]:
-    path = tmp_path / "pre.toml"
-    path.write_text(textwrap.dedent(DECK).lstrip(), encoding="utf-8")
-    deck, problems = load_deck(path)
+def cards(write_deck: Any) -> dict[str, Card]:
+    deck, problems = load_deck(write_deck(DECK, "pre.toml"))
     assert deck is not None and not problems, problems
     return {c.id: c for c in deck.cards}
 
