@@ -175,6 +175,11 @@ class WorkerProcess:
     def limits(self) -> Limits:
         return self.config.limits
 
+    def turn(self) -> tuple[object, ...]:
+        """Where this worker is: its process and how many requests it has been sent. Two equal marks
+        mean nothing was asked of this very process between them (a restart changes the process)."""
+        return (self, self.proc, self._next_id)
+
     # --- lifecycle ------------------------------------------------------------
 
     def start(self) -> None:

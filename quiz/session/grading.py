@@ -131,6 +131,9 @@ class Truth:
     result: RunResult | None = None
     variants: tuple[tuple[Variant, tuple[Any, ...] | None], ...] = ()
     references: tuple[RunResult, ...] = ()
+    # A code answer: the worker's mark (WorkerProcess.turn) after a clean probe that ended the pre-run.
+    # While it still holds, nothing ran there since, and the answer's first probe is not needed.
+    clean_turn: tuple[object, ...] | None = None
 
     def fits(self, card: Card, variant: Variant, device: str | None) -> bool:
         """Whether this is the truth of exactly this card (its text, not only its uid) and variant."""
@@ -169,11 +172,45 @@ def pre_run(
             references.append(result)
         if not references:
             return None
-        return Truth(card, variant, device, variants=tuple(variants), references=tuple(references))
+        # The answer's runs start with a probe; here, while the learner reads, it costs nothing.
+        clean = None if cancelled() else pipe_clean(runner, card, device)
+        return Truth(
+            card, variant, device, variants=tuple(variants), references=tuple(references), clean_turn=clean
+        )
     if cancelled():
         return None
     result = runner.run(concrete(card, variant), variant, device=device)
     return Truth(card, variant, device, result=result) if _usable(result) else None
+
+
+def pipe_clean(runner: Runner, card: Card, device: str | None) -> tuple[object, ...] | None:
+    """Ask the card's worker for a random number nobody could know before: only the real reply has it.
+
+    Every line in the pipe before that reply is read and dropped by the runner, so once this holds, no
+    reply the learner's code wrote is left for a later request to take, and the worker's last reply
+    is that number (nothing an earlier run left there, an earlier review of this very card say, is
+    for the learner's code to read). Returns the worker's mark right after (WorkerProcess.turn), or
+    None when the reply was not the number."""
+    nonce = secrets.randbelow(2**62) + 1
+    probe = replace(
+        card,
+        kind=Kind.VALUE,
+        code="pass",
+        answer=str(nonce),
+        result=None,
+        choices=(),
+        timeout=DEFAULT_TIMEOUT_S,
+        source_backend=None,
+        source_code=None,
+    )
+    variant = Variant(card.uid, 0, {}, "", "pass", answer=str(nonce))
+    try:
+        result = runner.run(probe, variant, device=device)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not (result.ok and result.truth == nonce):
+        return None
+    return runner.worker(card.backend.value).turn()
 
 
 def _reference_run(runner: Runner, card: Card, variant: Variant, device: str | None) -> RunResult:
@@ -412,6 +449,8 @@ class _CodeAnswer:
         self.device = device
         self.truth = truth
         self.cancelled = cancelled
+        # The worker's mark after our last clean probe (or the pre-run's): see _ensure_clean.
+        self._clean_at = truth.clean_turn if truth is not None else None
 
     def verdicts(self) -> Iterator[Verdict]:
         card = self.card
@@ -481,8 +520,7 @@ class _CodeAnswer:
         for _attempt in (1, 2):
             # The worker's last reply becomes a random number: nothing an earlier run left (an
             # earlier review of this very card, say) is there for the learner's code to read.
-            if not self._pipe_clean():
-                self._replace_worker()
+            self._ensure_clean()
             worker = self.runner.worker(self.card.backend.value)
             restarts = worker.restarts
             runs = self._learner_runs(variants)
@@ -530,25 +568,20 @@ class _CodeAnswer:
         return _reference_run(self.runner, self.card, variant, self.device)
 
     def _pipe_clean(self) -> bool:
-        """Ask the worker for a random number nobody could know before: only the real reply has it.
+        """A probe (`pipe_clean`); on success the worker's mark is noted for `_ensure_clean`."""
+        self._clean_at = pipe_clean(self.runner, self.card, self.device)
+        return self._clean_at is not None
 
-        Every line in the pipe before that reply is read and dropped by the runner, so once this
-        holds, no reply the learner's code wrote is left for a later request to take."""
-        nonce = secrets.randbelow(2**62) + 1
-        probe = replace(
-            self.card,
-            kind=Kind.VALUE,
-            code="pass",
-            answer=str(nonce),
-            result=None,
-            choices=(),
-            timeout=DEFAULT_TIMEOUT_S,
-            source_backend=None,
-            source_code=None,
-        )
-        variant = Variant(self.card.uid, 0, {}, "", "pass", answer=str(nonce))
-        result = self._run(probe, variant)
-        return result is not None and result.ok and result.truth == nonce
+    def _ensure_clean(self) -> None:
+        """Before the learner's runs: the worker's last turn a clean probe, or a fresh worker.
+
+        The probe is skipped where the last turn of this very worker process was a clean probe of
+        ours (or the pre-run's): the same mark proves nothing was asked of it since."""
+        worker = self.runner.worker(self.card.backend.value)
+        if self._clean_at is not None and self._clean_at == worker.turn():
+            return
+        if not self._pipe_clean():
+            self._replace_worker()
 
     def _replace_worker(self) -> None:
         from quiz.runner.client import WorkerCrashed

@@ -96,8 +96,11 @@ def test_worker_starts_only_when_needed_and_exits_when_idle(make_card: MakeCard)
         card, variant = make_card(*CHEAP_ONES[backend], backend=backend)
         assert runner.run(card, variant).truth == 3.0
         until(lambda: runner.state(backend) == "stopped", "the idle worker to exit")
+        mark = runner.worker(backend).turn()
         again = runner.run(card, variant)  # started again, transparently
         assert again.ok and again.truth == 3.0
+        # Another process: a mark taken before never matches (quiz.session.grading skips a probe on it).
+        assert runner.worker(backend).turn()[1] is not mark[1]
 
 
 @pytest.mark.parametrize("isolation", ["auto", "rlimits"])

@@ -44,6 +44,16 @@ code = "x = torch.arange(${prod(s)}).reshape(${s})"
 answer = "x.transpose(-1, -2)"
 explain = "."
 vars.s = { shape = { rank = [2, 3], side = [2, 4] } }
+
+[[card]]
+id = "fixed"
+section = "s"
+backend = "torch"
+kind = "code"
+prompt = "?"
+code = "x = torch.arange(6).reshape(2, 3)"
+answer = "x.transpose(-1, -2)"
+explain = "."
 """
 
 
@@ -172,3 +182,29 @@ def test_a_cancelled_stream_ends_without_a_final_verdict(runner: Runner, cards: 
     assert len(seen) == 1 and seen[0].extra.get("shrinking") is True and seen[0].correct is False
     # The worker is left clean for the next card: its truth is still right.
     assert verdict_of(runner, card, variant, "x.transpose(-1, -2)").correct is True
+
+
+def test_the_answers_first_probe_is_the_pre_runs_own_unless_anything_ran_since(
+    runner: Runner, cards: dict[str, Card]
+) -> None:
+    """The pre-run ends with the probe that makes the worker's last reply a random number; the answer
+    skips its own only while the worker's mark proves nothing was asked of that process since."""
+    card = cards["fixed"]  # one grading variant: one learner run
+    variant = draw_variant(card, 1)
+    worker = runner.worker("torch")
+
+    def requests_for(truth: Truth) -> int:
+        before = worker.turn()[2]
+        assert verdict_of(runner, card, variant, "x.transpose(-1, -2)", truth).correct is True
+        return int(worker.turn()[2]) - int(before)  # two per turn: the request and its end
+
+    truth = pre_run(runner, card, variant, device="cpu")
+    assert truth is not None and truth.clean_turn == worker.turn()
+    assert requests_for(truth) == 2 * 2  # the learner's run, the probe after it
+    # Anything at all ran on the worker in between (here the card's reference): the probe comes back.
+    truth = pre_run(runner, card, variant, device="cpu")
+    assert truth is not None
+    runner.run(card, variant, device="cpu")
+    assert requests_for(truth) == 3 * 2
+    # (Another worker process, restarted or started again after an idle exit, has another mark:
+    # tests/runner/test_runner.py.)
