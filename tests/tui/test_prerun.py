@@ -181,3 +181,36 @@ async def test_a_code_failure_shows_at_once_and_its_smallest_variant_after(
             await wait_for(pilot, lambda: screen.phase == "verdict")
             await wait_for(pilot, lambda: "shrinking" not in screen.answered.verdict.extra)
             assert screen.answered.verdict.correct is correct, screen.answered.verdict
+
+
+async def test_while_an_answer_waits_the_collector_is_held_and_the_wait_is_said(
+    pre_library: Path, tmp_path: Path, runner: object
+) -> None:
+    """From the key to its verdict on screen the cyclic collector is paused (a full collection there
+    cost a verdict 150-250 ms), and it runs again once the verdict is painted; an answer that takes
+    long says so on the status line."""
+    import gc
+
+    app = QuizApp(settings_for(tmp_path, backends=("torch",)), runner=runner)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = app.study_screen
+        status = screen.query_one("#status")
+        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
+        await wait_for(pilot, lambda: screen.study is not None, what="the study session")
+        for card_id in ("slow.torch", "sum.torch"):  # the worker warm for the card that counts
+            assert screen.card.id == card_id
+            if card_id == "sum.torch":  # a malformed answer is asked again, and holds nothing
+                await answer(pilot, screen, "not a number")
+                assert screen.phase == "question" and gc.isenabled()
+                screen.box.field.clear()
+            await answer(pilot, screen, right(screen))
+            await wait_for(pilot, lambda: screen.phase == "verdict")
+            await pilot.press("3")
+            await wait_for(pilot, lambda c=card_id: screen.phase == "question" and screen.card.id != c)
+        assert screen.card.id == "slow2.torch" and gc.isenabled()
+        await answer(pilot, screen, right(screen))  # before its pre-run (0.6 s) can have ended
+        assert screen.phase == "running" and not gc.isenabled()
+        await wait_for(pilot, lambda: "running on torch" in str(status.render()), what="the running line")
+        await wait_for(pilot, screen._painted.is_set, what="the verdict painted")
+        assert gc.isenabled()  # at the paint, not HOLD_GC_S after the key
+        assert screen.answered.verdict.correct is True

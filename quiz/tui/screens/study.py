@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -54,6 +56,10 @@ if TYPE_CHECKING:
 # While no answer form takes keys (saving, loading the next card) what the learner types is kept
 # and handed to the next card's form: nothing typed ahead is lost.
 TYPEAHEAD_PHASES = ("loading", "saving")
+
+RUNNING_LINE_AFTER_S = 0.12  # "running on torch/cpu…" once an answer on a warm worker takes this long
+PAINT_WAIT_S = 0.5  # how long a code answer's other variants wait for its first verdict to be on screen
+HOLD_GC_S = 2.0  # the longest the cyclic collector stays paused for one answer (see _hold_gc)
 
 
 class _TruthSlot:
@@ -134,6 +140,10 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.truth_token = 0
         self.grading_token = 0
         self._truth: _TruthSlot | None = None
+        # Set once the verdict the grading thread posted is on screen: a code answer's other variants
+        # wait for it (their runs took the CPU and the GIL the verdict's frame needed).
+        self._painted = threading.Event()
+        self._gc_held = False  # the cyclic collector paused from the key to the verdict on screen
         self._extras: AwaitMount | None = None
         self._held: dict[str, Widget] = {}  # the extras by selector, once mounted (_mount_extras)
         self.box = AnswerBox(id="answer-box")  # held: queries cost time on the first paint
@@ -206,11 +216,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         # would restyle the whole form, tens of milliseconds the verdict (and the next card) would wait for.
         self._show("#verdict", phase in ("verdict", "saving"))
         self._show("#summary", phase == "done")
+        if phase in ("question", "done", "loading"):
+            self._release_gc()
         if phase == "question":
             box.focus_answer()
-        elif phase in ("verdict", "done") or box.has_focus_within:
+        elif phase in ("verdict", "done") or (phase != "running" and box.has_focus_within):
             # Nothing focused: keys go to the screen's bindings (ratings, scrolling). Moving focus
             # into the card would restyle all of it, which the verdict would wait for.
+            # While the answer runs the focus stays in the form: moving it restyled the form and
+            # drew a frame that the verdict's frame then waited behind (~15 ms on a code answer).
             self.set_focus(None)
         # No refresh_bindings() here: the footer's keys are the same in every phase (their actions
         # check the phase), and rebuilding the footer would cost the verdict tens of milliseconds.
@@ -464,6 +478,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         runner = self.quiz_app.runner
         slot = self._slot_for(self.card, self.variant)
         truth = slot.truth if slot is not None else None
+        self._painted.clear()  # set again once this answer's verdict is on screen
+        self._hold_gc()
         if (
             truth is not None
             and truth.result is not None
@@ -502,10 +518,20 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         else:
             note = self.say("study.cold", backend=cold[0]) if cold else ""
         device = self.quiz_app.settings.device
-        self.set_status(
-            Text(self.say("study.running", backend=backend, device=device, note=note), style="bold")
-        )
+        running = Text(self.say("study.running", backend=backend, device=device, note=note), style="bold")
         self.grade(reading)
+        if cold:
+            self.set_status(running)  # seconds to wait: say so at once
+        else:
+            # A warm worker answers in tens of milliseconds: the line would only flash, and painting
+            # it took the CPU and the GIL the grading thread needed (the verdict came ~10 ms later).
+            token = self.grading_token
+
+            def still_running() -> None:
+                if self.phase == "running" and self.grading_token == token:
+                    self.set_status(running)
+
+            self.set_timer(RUNNING_LINE_AFTER_S, still_running)
 
     def grade(self, answer: ParsedAnswer) -> None:
         """Grade on the app's grading thread (kept warm: starting a thread per answer costs the
@@ -554,7 +580,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             answered_at=answered_at,
         )
         for i, answered in enumerate(verdicts):
-            self.post_message(Graded(answered) if i == 0 else VerdictRefined(token, answered))
+            if i == 0:
+                self.post_message(Graded(answered))
+                # The other variants run once the verdict is on screen (the generator waits): a
+                # provisional verdict is then seen at once, its refinement follows.
+                self._painted.wait(PAINT_WAIT_S)
+            else:
+                self.post_message(VerdictRefined(token, answered))
         return None
 
     def _plan_truth(self, card: Card, variant: Variant) -> None:
@@ -607,6 +639,27 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         self.truth_token += 1
         self.grading_token += 1
         self._truth = None
+
+    def _hold_gc(self) -> None:
+        """Keep the cyclic collector out of the stretch from the key to its verdict on screen.
+
+        A collection that came there cost the verdict 3-9 ms (a young one, most answers) or 150-250 ms
+        (a full one); held, it runs right after the paint. Released at the paint, a failure, the next
+        card, or after HOLD_GC_S at most; never when something else had paused it (start-up)."""
+        if self._gc_held or not gc.isenabled():
+            return
+        gc.disable()
+        self._gc_held = True
+        self.set_timer(HOLD_GC_S, self._release_gc)
+
+    def _release_gc(self) -> None:
+        if self._gc_held:
+            self._gc_held = False
+            gc.enable()
+
+    def on_unmount(self) -> None:
+        self._painted.set()
+        self._release_gc()
 
     def _grading_failed(self, exc: Exception) -> Failed:
         if isinstance(exc, MalformedAnswer):  # not wrong, unreadable: asked again
@@ -677,6 +730,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.set_status(self._rating_keys(message.previews))
 
     def _verdict_painted(self) -> None:
+        self._painted.set()
+        self._release_gc()
         # The verdict at the top of the view: the truth and the rating first, the comparison below.
         self.query_one("#card-scroll", VerticalScroll).scroll_to_widget(
             self.verdict_view, animate=False, top=True
@@ -928,6 +983,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
         message.stop()  # shown here; the app would show it a second time
+        self._painted.set()
+        self._release_gc()
         self.app.log.error(f"{message.what}: {message.error}")
         # `what` is English ("grading"); the catalog has the usual ones as "study.while.<what>".
         what = (
