@@ -42,6 +42,7 @@ from quiz.tui.widgets.key_bar import KeyBar
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from textual.timer import Timer
     from textual.widget import AwaitMount, Widget
 
     from quiz.core.cards import Card
@@ -143,7 +144,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         # Set once the verdict the grading thread posted is on screen: a code answer's other variants
         # wait for it (their runs took the CPU and the GIL the verdict's frame needed).
         self._painted = threading.Event()
-        self._gc_held = False  # the cyclic collector paused from the key to the verdict on screen
+        self._gc_held: Timer | None = None  # the collector paused from the key to the verdict (_hold_gc)
         self._extras: AwaitMount | None = None
         self._held: dict[str, Widget] = {}  # the extras by selector, once mounted (_mount_extras)
         self.box = AnswerBox(id="answer-box")  # held: queries cost time on the first paint
@@ -646,15 +647,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         A collection that came there cost the verdict 3-9 ms (a young one, most answers) or 150-250 ms
         (a full one); held, it runs right after the paint. Released at the paint, a failure, the next
         card, or after HOLD_GC_S at most; never when something else had paused it (start-up)."""
-        if self._gc_held or not gc.isenabled():
+        if self._gc_held is not None or not gc.isenabled():
             return
         gc.disable()
-        self._gc_held = True
-        self.set_timer(HOLD_GC_S, self._release_gc)
+        self._gc_held = self.set_timer(HOLD_GC_S, self._release_gc)
 
     def _release_gc(self) -> None:
-        if self._gc_held:
-            self._gc_held = False
+        held, self._gc_held = self._gc_held, None
+        if held is not None:
+            held.stop()  # this hold's own limit: it must not end a later answer's hold
             gc.enable()
 
     def on_unmount(self) -> None:
@@ -669,6 +670,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     @on(Graded)
     async def show_verdict(self, message: Graded) -> None:
         if self.card is None or message.answered.card.uid != self.card.uid or self.phase != "running":
+            self._painted.set()  # its grading need not wait for a paint that will not come
             return  # a verdict for a card no longer on screen (undo, bury)
         mounting = self._mount_extras()  # normally long done
         if mounting is not None:
