@@ -12,6 +12,10 @@ samples the pre-run was done at the key (`keypress_prerun_ready_n`; the others w
 `keypress_to_verdict_no_read_ms` (and its p90) is the same with no reading time, the key pressed as
 the card appears: the worst case, where the answer waits for the card's run.
 
+The answers above are the fixed ones in ANSWERS: a code card's `x` is always wrong, and a wrong code
+answer shows its verdict after the first variant. `keypress_to_verdict_code_correct_ms` answers
+code cards with their reference instead: a right answer's verdict comes once every variant has run.
+
 Besides the figure, its p50 by kind of card: a prediction (one run of the card's code) and a code
 answer (the learner's code and the reference on several variants, shrunk when it fails), and the
 machine's load while it ran (the figures move with it on a shared machine).
@@ -47,7 +51,7 @@ CODE_KINDS = ("code", "translate")
 
 
 async def _measure(
-    settings: Any, n: int, read_s: float = READ_S
+    settings: Any, n: int, read_s: float = READ_S, *, right_code: bool = False
 ) -> tuple[list[float], list[float], list[str], int]:
     from quiz.tui.app import QuizApp
 
@@ -70,11 +74,24 @@ async def _measure(
             await until(lambda: screen.phase == "question" and screen.card is not None)
             kind = screen.card.kind.value  # type: ignore[union-attr]
             text = ANSWERS[kind]
+            if right_code and kind != "code":  # only code cards count here: the others are buried
+                old = screen.card
+                await pilot.press("ctrl+b")
+                await until(lambda old=old: screen.phase == "question" and screen.card is not old)
+                continue
             await pilot.pause(read_s)
             if kind in ONE_KEY:
                 keys, submit = [], text
             else:
                 keys, submit = list(text), "enter"
+            if right_code and kind == "code":
+                # The reference, put in the editor as a paste would (it may span lines), then Enter.
+                from quiz.core.variables import concrete
+
+                editor: Any = screen.box.widget
+                editor.load_text(concrete(screen.card, screen.variant).answer or "")  # type: ignore[arg-type]
+                editor.move_cursor(editor.document.end)
+                keys = []
             if keys:
                 await pilot.press(*keys)
             await pilot.pause()
@@ -86,7 +103,9 @@ async def _measure(
             if screen.verdict_painted_at is None:  # malformed for this card (asked again): skip it
                 await pilot.press("ctrl+b")
                 continue
-            if i > 0:
+            # With references for answers, only a verdict that says right is a right answer's time.
+            right = screen.answered.verdict.correct is True  # type: ignore[union-attr]
+            if i > 0 and (right or not right_code):
                 samples.append((screen.verdict_painted_at - started) * 1000)
                 runs.append(screen.answered.verdict.elapsed_ms)  # type: ignore[union-attr]
                 kinds.append(kind)
@@ -120,6 +139,10 @@ def run(args: Any) -> dict[str, Any]:
         # A fresh database, so it answers the first of the same cards.
         fresh = replace(settings, db_url=f"sqlite:///{Path(home) / 'at-once.db'}")
         at_once, _, once_kinds, _ = asyncio.run(_measure(fresh, n // 2, read_s=0.0))
+        # Right code answers, on another fresh database (the same first code cards).
+        right = replace(settings, db_url=f"sqlite:///{Path(home) / 'right.db'}")
+        right_code, _, _, _ = asyncio.run(_measure(right, n, right_code=True))
+        right_correct = len(right_code)
         load = os.getloadavg()[0]
     finally:
         if old is None:
@@ -145,5 +168,10 @@ def run(args: Any) -> dict[str, Any]:
         "keypress_to_verdict_no_read_p90_ms": round(at_once[int(len(at_once) * 0.9)], 2),
         "keypress_to_verdict_no_read_n": len(at_once),
         "keypress_to_verdict_no_read_code_n": sum(kind in CODE_KINDS for kind in once_kinds),
+        "keypress_to_verdict_code_correct_ms": _p50(right_code),
+        "keypress_to_verdict_code_correct_p90_ms": (
+            round(sorted(right_code)[int(len(right_code) * 0.9)], 2) if right_code else None
+        ),
+        "keypress_to_verdict_code_correct_n": right_correct,
         "keypress_loadavg_1m": round(load, 2),
     }
