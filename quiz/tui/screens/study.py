@@ -732,8 +732,19 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self.set_status(self._rating_keys(message.previews))
 
     def _verdict_painted(self) -> None:
+        """After the refresh that painted the verdict: what follows it, one turn of the event loop
+        later. The screen runs its after-refresh callbacks before it yields, so work done here (a
+        scroll, two workers started, the collector's held-back collection, the grading thread woken)
+        came before anything else could see the frame was out: 15-20 ms on a right code answer."""
+        import asyncio
+
+        asyncio.get_running_loop().call_soon(self._after_verdict)
+
+    def _after_verdict(self) -> None:
         self._painted.set()
         self._release_gc()
+        if self.phase != "verdict":
+            return  # rated (or taken back) already
         # The verdict at the top of the view: the truth and the rating first, the comparison below.
         self.query_one("#card-scroll", VerticalScroll).scroll_to_widget(
             self.verdict_view, animate=False, top=True
