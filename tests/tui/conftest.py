@@ -53,6 +53,19 @@ def small_library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return decks
 
 
+def gone_database(*args: object, **kwargs: object) -> None:
+    """A study factory (QuizApp's `study_factory`) for a database that cannot be reached."""
+    raise RuntimeError("the database server is gone")
+
+
+async def first_card(pilot: Any, app: Any) -> Any:
+    """The study screen once its first card is on screen and the study session has loaded."""
+    screen = app.study_screen
+    await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
+    await wait_for(pilot, lambda: screen.study is not None, what="the study session")
+    return screen
+
+
 async def wait_for(pilot: Any, condition: Any, timeout: float = 60.0, what: str = "") -> None:
     """Let the app run until `condition()` holds (thread workers and warm-up take real time).
 

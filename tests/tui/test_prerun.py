@@ -12,7 +12,7 @@ import pytest
 
 from quiz.session.grading import grade, read_answer
 from quiz.tui.app import QuizApp
-from tests.tui.conftest import answer, settings_for, wait_for
+from tests.tui.conftest import answer, first_card, settings_for, wait_for
 
 pytestmark = pytest.mark.torch
 
@@ -86,10 +86,8 @@ async def test_pre_runs_serve_their_own_card_and_an_early_answer_waits(
 ) -> None:
     app = QuizApp(settings_for(tmp_path, backends=("torch",)), runner=runner)  # type: ignore[arg-type]
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = app.study_screen
-        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
+        screen = await first_card(pilot, app)
         assert screen.card.id == "slow.torch"
-        await wait_for(pilot, lambda: screen.study is not None, what="the study session")
         # Buried while its pre-run is still running (the worker warming, then 0.6 s): the next card's
         # verdict must be its own (never the slow card's truth), and right.
         await pilot.press("ctrl+b")
@@ -118,9 +116,7 @@ async def test_a_code_failure_shows_at_once_and_its_smallest_variant_after(
 ) -> None:
     app = QuizApp(settings_for(tmp_path, backends=("torch",)), runner=runner)  # type: ignore[arg-type]
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = app.study_screen
-        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
-        await wait_for(pilot, lambda: screen.study is not None, what="the study session")
+        screen = await first_card(pilot, app)
         for _ in range(3):  # to the code card
             before = screen.card.id
             await pilot.press("ctrl+b")
@@ -193,10 +189,8 @@ async def test_while_an_answer_waits_the_collector_is_held_and_the_wait_is_said(
 
     app = QuizApp(settings_for(tmp_path, backends=("torch",)), runner=runner)  # type: ignore[arg-type]
     async with app.run_test(size=(100, 32)) as pilot:
-        screen = app.study_screen
+        screen = await first_card(pilot, app)
         status = screen.query_one("#status")
-        await wait_for(pilot, lambda: screen.phase == "question" and screen.card is not None)
-        await wait_for(pilot, lambda: screen.study is not None, what="the study session")
         for card_id in ("slow.torch", "sum.torch"):  # the worker warm for the card that counts
             assert screen.card.id == card_id
             if card_id == "sum.torch":  # a malformed answer is asked again, and holds nothing

@@ -12,7 +12,7 @@ import pytest
 from quiz.cli import main
 from quiz.config import load_settings
 from quiz.tui.app import QuizApp
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import gone_database, wait_for
 
 
 @pytest.fixture
@@ -41,11 +41,8 @@ def test_the_command_never_leaves_the_collector_paused(
 async def test_the_app_resumes_the_collector_once_loading_starts(
     small_library: Path, tmp_path: Path, collector_restored: None
 ) -> None:
-    def broken_factory(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the database server is gone")
-
     app = QuizApp(
-        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=broken_factory
+        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=gone_database
     )
     app.resume_gc = True  # as run_app sets it under `quiz study`
     gc.disable()
@@ -56,7 +53,7 @@ async def test_the_app_resumes_the_collector_once_loading_starts(
     # An app nobody paused it for leaves a paused collector alone.
     gc.disable()
     other = QuizApp(
-        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=broken_factory
+        load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"), study_factory=gone_database
     )
     async with other.run_test(size=(100, 32)) as pilot:
         await wait_for(pilot, lambda: other.load_error is not None)

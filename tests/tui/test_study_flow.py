@@ -13,7 +13,7 @@ from quiz.store.db import open_store
 from quiz.store.models import CardState, Review
 from quiz.tui.app import QuizApp
 from quiz.tui.screens.study import StudyScreen
-from tests.tui.conftest import wait_for
+from tests.tui.conftest import gone_database, wait_for
 
 # The apps run on the session's warm runner (`runner=`); tests/tui/test_kill_after_rating.py's
 # app makes its own, as `quiz` does.
@@ -105,12 +105,9 @@ async def test_schedule_moves_on_after_a_restart(small_library: Path, tmp_path: 
 async def test_a_failure_while_loading_is_shown_not_hung(
     small_library: Path, tmp_path: Path, runner: Any
 ) -> None:
-    def broken_factory(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("the database server is gone")
-
     app = QuizApp(
         load_settings(db_url=f"sqlite:///{tmp_path / 'q.db'}", device="cpu"),
-        study_factory=broken_factory,
+        study_factory=gone_database,
         runner=runner,
     )
     async with app.run_test(size=(100, 32)) as pilot:

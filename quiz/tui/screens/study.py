@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import threading
@@ -699,7 +700,6 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def _drawn(self) -> None:
         """The verdict's line is being drawn: note the time once that frame is out (the bench reads it)."""
-        import asyncio
         import time
 
         def mark() -> None:
@@ -736,8 +736,6 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         later. The screen runs its after-refresh callbacks before it yields, so work done here (a
         scroll, two workers started, the collector's held-back collection, the grading thread woken)
         came before anything else could see the frame was out: 15-20 ms on a right code answer."""
-        import asyncio
-
         asyncio.get_running_loop().call_soon(self._after_verdict)
 
     def _after_verdict(self) -> None:
