@@ -466,11 +466,22 @@ class _CodeAnswer:
         if known and len(variants) > 1:
             # The shown variant's reference ran before the answer: its learner run gets a turn of its
             # own, so that a failure there is a verdict at once; the other variants run after it.
-            got, forged = self._turn(variants[:1])
+            started = self._start(variants[:1])
+            failed = self._failing(variants[0][0], known[0], started[0])
+            if failed is not None:
+                # Incorrect on the variant shown, said before the probe that ends the turn: a reply
+                # the learner's code forged could only make its own answer look wrong, and the probe
+                # still comes before anything else is asked of this worker. Should it fail, that
+                # incorrect stands, as a forgery (no second try that could end in a different verdict).
+                yield self._provisional(shown, [failed], None)
+                got, forged = started[0] or [], not self._finish(*started)
+            else:
+                got, forged = self._turn(variants[:1], started)
             if not forged and got and (got[0].ok or got[0].error_kind not in STOPPED):
-                first = VariantCheck(variants[0][0].values_json(), known[0], got[0])
-                if first.expected.ok and not first.agrees(card):
-                    yield self._provisional(shown, [first], None)
+                if failed is None:
+                    first = self._failing(variants[0][0], known[0], got)
+                    if first is not None:  # the second try's run, after a forged first one
+                        yield self._provisional(shown, [first], None)
                 if self.cancelled():
                     return
                 rest, forged = self._turn(variants[1:])
@@ -514,29 +525,55 @@ class _CodeAnswer:
         verdict = judge_code(shown, self.text, checks, misbehaved=misbehaved)
         return replace(verdict, extra={**verdict.extra, "shrinking": True})
 
-    def _turn(self, variants: list[tuple[Variant, tuple[Any, ...] | None]]) -> tuple[list[RunResult], bool]:
-        """The learner's runs on `variants` between two clean probes: (runs, forged twice)."""
+    def _failing(
+        self, variant: Variant, expected: RunResult, got: list[RunResult] | None
+    ) -> VariantCheck | None:
+        """The learner's first run as a check, when it disagrees with a reference that ran."""
+        if not got or (not got[0].ok and got[0].error_kind in STOPPED):
+            return None
+        check = VariantCheck(variant.values_json(), expected, got[0])
+        return check if check.expected.ok and not check.agrees(self.card) else None
+
+    def _turn(
+        self,
+        variants: list[tuple[Variant, tuple[Any, ...] | None]],
+        started: tuple[list[RunResult] | None, int] | None = None,
+    ) -> tuple[list[RunResult], bool]:
+        """The learner's runs on `variants` between two clean probes: (runs, forged twice).
+        `started`: the first try's runs, made already by `_start` (its probe not yet)."""
         got: list[RunResult] = []
-        for _attempt in (1, 2):
-            # The worker's last reply becomes a random number: nothing an earlier run left (an
-            # earlier review of this very card, say) is there for the learner's code to read.
-            self._ensure_clean()
-            worker = self.runner.worker(self.card.backend.value)
-            restarts = worker.restarts
-            runs = self._learner_runs(variants)
-            if runs is not None and runs and runs[0].error_kind == "unavailable":
-                return runs, False
-            if self._pipe_clean() and runs is not None:
-                return runs, False
-            # A reply the parent did not ask for, or one it could not read: the learner's code
-            # wrote it (the pipe was clean before it ran). A fresh worker, and once more: the
-            # same answer forging again is graded incorrect. Where the runner found the forgery
-            # itself it has replaced the worker already, and no learner code ran after that run
-            # (the runs stop at it): a second replacement would only cost another framework start.
-            if runs is not None or worker.restarts == restarts:
-                self._replace_worker()
+        for attempt in (1, 2):
+            runs, restarts = started if started is not None and attempt == 1 else self._start(variants)
+            if self._finish(runs, restarts):
+                return runs or [], False
             got = runs or []
         return got, True
+
+    def _start(
+        self, variants: list[tuple[Variant, tuple[Any, ...] | None]]
+    ) -> tuple[list[RunResult] | None, int]:
+        """A turn's learner runs on a clean worker: (runs, or None for a reply that could not be
+        read; the worker's restarts before them). `_finish` ends the turn."""
+        # The worker's last reply becomes a random number: nothing an earlier run left (an earlier
+        # review of this very card, say) is there for the learner's code to read.
+        self._ensure_clean()
+        restarts = self.runner.worker(self.card.backend.value).restarts
+        return self._learner_runs(variants), restarts
+
+    def _finish(self, runs: list[RunResult] | None, restarts: int) -> bool:
+        """The probe that ends a turn: True when its runs stand. False: a reply the parent did not
+        ask for, or one it could not read, which the learner's code wrote (the pipe was clean before
+        it ran); the worker is then replaced, for a second try."""
+        if runs is not None and runs and runs[0].error_kind == "unavailable":
+            return True
+        if self._pipe_clean() and runs is not None:
+            return True
+        # Where the runner found the forgery itself it has replaced the worker already, and no
+        # learner code ran after that run (the runs stop at it): a second replacement would only
+        # cost another framework start.
+        if runs is not None or self.runner.worker(self.card.backend.value).restarts == restarts:
+            self._replace_worker()
+        return False
 
     # --- runs ---
 

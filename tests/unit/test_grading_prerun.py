@@ -208,3 +208,67 @@ def test_the_answers_first_probe_is_the_pre_runs_own_unless_anything_ran_since(
     assert requests_for(truth) == 3 * 2
     # (Another worker process, restarted or started again after an idle exit, has another mark:
     # tests/runner/test_runner.py.)
+
+
+def spy_runs(runner: Runner, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The code of every run asked of the runner, in order (the runs themselves are real)."""
+    asked: list[str] = []
+    real = runner.run
+
+    def run(card: Card, variant: Variant, **kw: Any) -> Any:
+        asked.append(card.code)
+        return real(card, variant, **kw)
+
+    monkeypatch.setattr(runner, "run", run)
+    return asked
+
+
+def test_a_wrong_code_answer_is_said_before_the_probe_that_ends_its_run(
+    runner: Runner, cards: dict[str, Card], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    card = cards["swap"]
+    variant = draw_variant(card, 1)
+    truth = pre_run(runner, card, variant, device="cpu")
+    assert truth is not None
+    asked = spy_runs(runner, monkeypatch)
+    reading = read_answer(card, variant, "x.flip(0)")  # wrong on the variant shown already
+    stream = grade_stream(runner, card, variant, reading, device="cpu", truth=truth)
+    first = next(stream)
+    assert first.correct is False and first.extra.get("shrinking") is True
+    assert len(asked) == 1 and asked[0] != "pass"  # the learner's run only: its probe is not sent yet
+    final = list(stream)[-1]
+    # Resumed, the turn's probe comes first, before any other run of the learner's code.
+    assert asked[1] == "pass" and final.correct is False and not final.extra.get("misbehaved")
+
+
+def test_a_failed_probe_after_an_early_incorrect_is_a_forgery_not_a_second_try(
+    runner: Runner, cards: dict[str, Card], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The incorrect already on screen stands: the probe failing after it (the learner's code wrote
+    into the pipe) makes it a forgery, never a second try whose verdict could differ from the line."""
+    import quiz.session.grading as grading
+
+    card = cards["swap"]
+    variant = draw_variant(card, 1)
+    truth = pre_run(runner, card, variant, device="cpu")
+    assert truth is not None
+    worker = runner.worker("torch")
+    restarts = worker.restarts
+    real = grading.pipe_clean
+    probes: list[object] = []
+
+    def probe_fails_once(*args: Any) -> Any:
+        probes.append(args)
+        return None if len(probes) == 1 else real(*args)  # what a forged line in the pipe gives
+
+    monkeypatch.setattr(grading, "pipe_clean", probe_fails_once)
+    asked = spy_runs(runner, monkeypatch)
+    reading = read_answer(card, variant, "x.flip(0)")
+    verdicts = list(grade_stream(runner, card, variant, reading, device="cpu", truth=truth))
+    assert [v.correct for v in verdicts] == [False, False]
+    assert verdicts[-1].extra.get("misbehaved") == grading.FORGED
+    # The learner's code ran once: no second try, no other variant (the probe failed here sent nothing).
+    assert len(asked) == 1 and asked[0] != "pass"
+    assert worker.restarts == restarts + 1  # the worker it wrote into was replaced
+    # And the next answer is graded on a clean worker, with the truth.
+    assert verdict_of(runner, card, variant, "x.transpose(-1, -2)").correct is True
