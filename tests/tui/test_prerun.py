@@ -208,3 +208,54 @@ async def test_while_an_answer_waits_the_collector_is_held_and_the_wait_is_said(
         await wait_for(pilot, screen._painted.is_set, what="the verdict painted")
         assert gc.isenabled()  # at the paint, not HOLD_GC_S after the key
         assert screen.answered.verdict.correct is True
+
+
+async def test_a_rating_key_rates_even_while_the_hidden_form_still_has_the_focus(
+    pre_library: Path, tmp_path: Path, runner: object
+) -> None:
+    """The answer form, hidden with the verdict, loses the focus only once the verdict is painted (its
+    blur restyles it, ~7 ms for the code editor, for nothing anyone sees). A rating key pressed in
+    between must rate the card (the rating keys come first), not be typed into the hidden form."""
+    app = QuizApp(settings_for(tmp_path, backends=("torch",)), runner=runner)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await first_card(pilot, app)
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: screen.phase == "question" and screen.card.id == "sum.torch")
+        typed = right(screen)
+        await answer(pilot, screen, typed)
+        await wait_for(pilot, lambda: screen.phase == "verdict" and screen.verdict_painted_at is not None)
+        await wait_for(pilot, lambda: screen.focused is None, what="the focus to leave the hidden form")
+        # The stretch between the verdict and its paint, made to last: the focus in the hidden form.
+        screen.set_focus(screen.box.field)
+        assert screen.box.has_focus_within and not screen.box.display
+        await pilot.press("3")
+        assert screen.phase in ("saving", "question") and screen.box.field.value in (typed, "")
+        await wait_for(pilot, lambda: screen.reviewed == 1, what="the rating saved")
+        assert screen.records[-1].rating == 3
+        await wait_for(pilot, lambda: screen.phase == "question" and screen.card.id == "slow2.torch")
+        assert screen.box.has_focus_within  # the next card's form has it again
+
+
+async def test_a_hidden_answer_form_takes_no_key() -> None:
+    """The text field and the code editor type nothing while the form is hidden (the verdict shown),
+    so the rating keys reach the screen even where the focus has not left them yet."""
+    from textual.app import App, ComposeResult
+    from textual.containers import Vertical
+
+    from quiz.tui.widgets.answer_box import AnswerField
+    from quiz.tui.widgets.code_editor import CodeEditor
+
+    class Form(App[None]):
+        def compose(self) -> ComposeResult:
+            with Vertical(id="box"):
+                yield AnswerField(id="field")
+                yield CodeEditor(id="editor")
+
+    app = Form()
+    async with app.run_test():
+        box = app.query_one("#box")
+        for widget in (app.query_one(AnswerField), app.query_one(CodeEditor)):
+            assert widget.check_consume_key("3", "3")
+            box.display = False
+            assert not widget.check_consume_key("3", "3")
+            box.display = True

@@ -95,12 +95,15 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 - A card forgotten again and again is flagged as a *leech*: read its explanation, or suspend it.
 """
 
+    # The rating keys come first (priority), before the focused widget, and only in the verdict (see
+    # check_action; elsewhere they pass through to the answer form): the form keeps the focus until
+    # the verdict is painted (watch_phase), and a rating key must not be typed into it meanwhile.
     BINDINGS = [
-        Binding("1", "rate(1)", "Again", show=False),
-        Binding("2", "rate(2)", "Hard", show=False),
-        Binding("3", "rate(3)", "Good", show=False),
-        Binding("4", "rate(4)", "Easy", show=False),
-        Binding("enter", "accept", "Rate as suggested", show=False),
+        Binding("1", "rate(1)", "Again", show=False, priority=True),
+        Binding("2", "rate(2)", "Hard", show=False, priority=True),
+        Binding("3", "rate(3)", "Good", show=False, priority=True),
+        Binding("4", "rate(4)", "Easy", show=False, priority=True),
+        Binding("enter", "accept", "Rate as suggested", show=False, priority=True),
         Binding("escape", "home", "Home"),
         Binding("ctrl+z", "undo", "Undo"),
         Binding("ctrl+b", "bury", "Bury"),
@@ -222,11 +225,13 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             self._release_gc()
         if phase == "question":
             box.focus_answer()
-        elif phase in ("verdict", "done") or (phase != "running" and box.has_focus_within):
+        elif phase == "done" or (phase not in ("running", "verdict") and box.has_focus_within):
             # Nothing focused: keys go to the screen's bindings (ratings, scrolling). Moving focus
             # into the card would restyle all of it, which the verdict would wait for.
             # While the answer runs the focus stays in the form: moving it restyled the form and
             # drew a frame that the verdict's frame then waited behind (~15 ms on a code answer).
+            # With the verdict it leaves once the verdict is painted (_after_verdict): the blur
+            # restyles the form (~7 ms for the code editor), hidden by then, for nothing anyone sees.
             self.set_focus(None)
         # No refresh_bindings() here: the footer's keys are the same in every phase (their actions
         # check the phase), and rebuilding the footer would cost the verdict tens of milliseconds.
@@ -740,6 +745,8 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
 
     def _after_verdict(self) -> None:
         self._painted.set()
+        if self.phase in ("verdict", "saving") and self.box.has_focus_within:
+            self.set_focus(None)  # the hidden form's (watch_phase): keys go to the screen's bindings
         self._release_gc()
         if self.phase != "verdict":
             return  # rated (or taken back) already

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -112,6 +113,25 @@ class YesNo(Horizontal, can_focus=True):
             self.post_message(AnswerBox.Submitted(self.answer))
 
 
+def displayed(widget: Widget) -> bool:
+    """Whether the widget and every container it is in are displayed (`display` is the node's own)."""
+    node: DOMNode | None = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        node = node.parent
+    return True
+
+
+class AnswerField(Input):
+    """The text field of the answer form."""
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        # Hidden (the verdict shown), it types nothing: the study screen's rating keys get the keys
+        # while the focus is still here, until the verdict is painted (StudyScreen.watch_phase).
+        return displayed(self) and super().check_consume_key(key, character)
+
+
 class AnswerBox(Vertical):
     """The answer area of the study and exam screens."""
 
@@ -127,7 +147,9 @@ class AnswerBox(Vertical):
         self.form = "field"
         self.widget: Widget | None = None  # the form in use other than the text field
         # Held, not queried: a query parses its selector, and this runs on the first paint.
-        self.field = Input(placeholder="your prediction, then Enter", id="answer", select_on_focus=False)
+        self.field = AnswerField(
+            placeholder="your prediction, then Enter", id="answer", select_on_focus=False
+        )
         self.label = Static("answer", id="answer-label")
         self.row = Horizontal(id="answer-row")
         # The hint is the field's placeholder; where it does not fit (80 columns) it is this line instead.

@@ -14,6 +14,8 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
+from quiz.tui.widgets.answer_box import displayed
+
 
 def is_complete(source: str) -> bool:
     """Python would run this now (complete, or broken beyond repair: the grader explains which)."""
@@ -47,6 +49,11 @@ class CodeEditor(TextArea):
             placeholder="your Python; Enter runs it when the statement is complete",
         )
         self.cursor_blink = False
+
+    def check_consume_key(self, key: str, character: str | None = None) -> bool:
+        # Hidden (the verdict shown), it types nothing: the study screen's rating keys get the keys
+        # while the focus is still here, until the verdict is painted (StudyScreen.watch_phase).
+        return displayed(self) and super().check_consume_key(key, character)
 
     def on_key(self, event: events.Key) -> None:
         # Textual calls a subclass's key handler before TextArea's own; prevent_default() keeps
