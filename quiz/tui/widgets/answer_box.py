@@ -15,7 +15,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -25,6 +24,7 @@ from quiz.core.cards import Card, Kind
 from quiz.core.i18n import DEFAULT_LANGUAGE, t
 from quiz.tui.lang import lang_of
 from quiz.tui.render import shown
+from quiz.tui.widgets.hidden import displayed
 
 if TYPE_CHECKING:
     from quiz.core.variables import Variant
@@ -111,16 +111,6 @@ class YesNo(Horizontal, can_focus=True):
             self.selected = index
             self._paint()
             self.post_message(AnswerBox.Submitted(self.answer))
-
-
-def displayed(widget: Widget) -> bool:
-    """Whether the widget and every container it is in are displayed (`display` is the node's own)."""
-    node: DOMNode | None = widget
-    while isinstance(node, Widget):
-        if not node.display:
-            return False
-        node = node.parent
-    return True
 
 
 class AnswerField(Input):

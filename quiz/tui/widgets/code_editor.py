@@ -14,7 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
-from quiz.tui.widgets.answer_box import displayed
+from quiz.tui.widgets.hidden import displayed
 
 
 def is_complete(source: str) -> bool:
