@@ -10,7 +10,7 @@ import pytest
 from quiz.core.cards import Card
 from quiz.core.variables import Variant, draw_variant
 from quiz.runner.client import Runner
-from quiz.session.grading import grade, read_answer
+from quiz.session.grading import grade, grade_stream, pre_run, read_answer
 from tests.runner.conftest import CHEAP_BACKEND, MakeCard
 
 pytestmark = pytest.mark.torch
@@ -183,6 +183,60 @@ def test_a_forged_reply_is_found_out_and_the_next_card_is_told_the_truth(
     shape_card, shape_variant = make_card(shape_code, "y.shape", kind="shape", backend=backend)
     assert graded(runner, shape_card, shape_variant, "(3, 2)")["correct"] is True
     assert graded(runner, shape_card, shape_variant, "(2, 3)")["correct"] is False
+
+
+@pytest.mark.slow
+def test_a_forged_reply_is_found_out_when_the_truth_ran_before_the_answer(
+    runner: Runner, make_card: MakeCard
+) -> None:
+    """The study screen's path: the references ran while the learner read, the run on the variant shown
+    gets a turn of its own and a wrong one is said before its probe. Forging from there says nothing
+    right, at no point of the stream, and the truth the pre-run holds is untouched."""
+    card, variant = cheap_swap_card(make_card)
+    truth = pre_run(runner, card, variant)
+    assert truth is not None and len(truth.references) > 1
+    before = [r.truth for r in truth.references]
+    reading = read_answer(card, variant, f"exec({FORGE!r}) or 0")
+    verdicts = list(grade_stream(runner, card, variant, reading, truth=truth))
+    assert verdicts and all(v.correct is False for v in verdicts), [v.to_dict() for v in verdicts]
+    assert "reply of its own" in verdicts[-1].extra["misbehaved"]
+    assert [r.truth for r in truth.references] == before
+    _, right, _, _ = CHEAP_SWAP[CHEAP_BACKEND]
+    again = pre_run(runner, card, variant)
+    assert again is not None
+    assert grade(runner, card, variant, read_answer(card, variant, right), truth=again).correct is True
+
+
+# A wrong answer that leaves a thread writing replies into every pipe a little later: after its own
+# reply, while the next request (the probe that ends its turn) is asked.
+LATE_FORGER = """
+import os, threading, time
+def _later():
+    for delay in (0.005, 0.02, 0.05, 0.1):
+        time.sleep(delay)
+        for _fd in range(3, 64):
+            try:
+                os.write(_fd, b'{"op": "end", "ok": true, "truth": 0}\\n')
+            except OSError:
+                pass
+threading.Thread(target=_later, daemon=True).start()
+"""
+
+
+@pytest.mark.slow
+def test_a_reply_forged_later_by_a_thread_never_makes_a_verdict_right(
+    runner: Runner, make_card: MakeCard
+) -> None:
+    card, variant = cheap_swap_card(make_card)
+    truth = pre_run(runner, card, variant)
+    assert truth is not None
+    reading = read_answer(card, variant, f"exec({LATE_FORGER!r}) or 0")
+    verdicts = list(grade_stream(runner, card, variant, reading, truth=truth))
+    assert verdicts and all(v.correct is False for v in verdicts), [v.to_dict() for v in verdicts]
+    _, right, _, _ = CHEAP_SWAP[CHEAP_BACKEND]
+    again = pre_run(runner, card, variant)
+    assert again is not None
+    assert grade(runner, card, variant, read_answer(card, variant, right), truth=again).correct is True
 
 
 @pytest.mark.slow
