@@ -478,10 +478,9 @@ class _CodeAnswer:
             else:
                 got, forged = self._turn(variants[:1], started)
             if not forged and got and (got[0].ok or got[0].error_kind not in STOPPED):
-                if failed is None:
-                    first = self._failing(variants[0][0], known[0], got)
-                    if first is not None:  # the second try's run, after a forged first one
-                        yield self._provisional(shown, [first], None)
+                # A second try's run, after a forged first one, may fail where the first did not.
+                if failed is None and (first := self._failing(variants[0][0], known[0], got)) is not None:
+                    yield self._provisional(shown, [first], None)
                 if self.cancelled():
                     return
                 rest, forged = self._turn(variants[1:])
@@ -542,8 +541,9 @@ class _CodeAnswer:
         """The learner's runs on `variants` between two clean probes: (runs, forged twice).
         `started`: the first try's runs, made already by `_start` (its probe not yet)."""
         got: list[RunResult] = []
-        for attempt in (1, 2):
-            runs, restarts = started if started is not None and attempt == 1 else self._start(variants)
+        for _attempt in (1, 2):
+            runs, restarts = started or self._start(variants)
+            started = None
             if self._finish(runs, restarts):
                 return runs or [], False
             got = runs or []

@@ -118,6 +118,10 @@ def _p50(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
+def _p90(values: list[float]) -> float | None:
+    return round(sorted(values)[int(len(values) * 0.9)], 2) if values else None
+
+
 def run(args: Any) -> dict[str, Any]:
     n = 10 if args.quick else 40
     home = tempfile.mkdtemp(prefix="quiz-bench-keypress-")
@@ -142,7 +146,6 @@ def run(args: Any) -> dict[str, Any]:
         # Right code answers, on another fresh database (the same first code cards).
         right = replace(settings, db_url=f"sqlite:///{Path(home) / 'right.db'}")
         right_code, _, _, _ = asyncio.run(_measure(right, n, right_code=True))
-        right_correct = len(right_code)
         load = os.getloadavg()[0]
     finally:
         if old is None:
@@ -152,11 +155,9 @@ def run(args: Any) -> dict[str, Any]:
         shutil.rmtree(home, ignore_errors=True)
     code = [ms for ms, kind in zip(samples, kinds, strict=True) if kind in CODE_KINDS]
     prediction = [ms for ms, kind in zip(samples, kinds, strict=True) if kind not in CODE_KINDS]
-    samples.sort()
-    at_once.sort()
     return {
-        "keypress_to_verdict_ms": round(statistics.median(samples), 2),
-        "keypress_to_verdict_p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+        "keypress_to_verdict_ms": _p50(samples),
+        "keypress_to_verdict_p90_ms": _p90(samples),
         "keypress_to_verdict_n": len(samples),
         "keypress_prerun_ready_n": ready,
         "keypress_worker_run_ms": round(statistics.median(runs), 2),
@@ -164,14 +165,12 @@ def run(args: Any) -> dict[str, Any]:
         "keypress_to_verdict_prediction_n": len(prediction),
         "keypress_to_verdict_code_ms": _p50(code),
         "keypress_to_verdict_code_n": len(code),
-        "keypress_to_verdict_no_read_ms": round(statistics.median(at_once), 2),
-        "keypress_to_verdict_no_read_p90_ms": round(at_once[int(len(at_once) * 0.9)], 2),
+        "keypress_to_verdict_no_read_ms": _p50(at_once),
+        "keypress_to_verdict_no_read_p90_ms": _p90(at_once),
         "keypress_to_verdict_no_read_n": len(at_once),
         "keypress_to_verdict_no_read_code_n": sum(kind in CODE_KINDS for kind in once_kinds),
         "keypress_to_verdict_code_correct_ms": _p50(right_code),
-        "keypress_to_verdict_code_correct_p90_ms": (
-            round(sorted(right_code)[int(len(right_code) * 0.9)], 2) if right_code else None
-        ),
-        "keypress_to_verdict_code_correct_n": right_correct,
+        "keypress_to_verdict_code_correct_p90_ms": _p90(right_code),
+        "keypress_to_verdict_code_correct_n": len(right_code),
         "keypress_loadavg_1m": round(load, 2),
     }

@@ -664,9 +664,14 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
             held.stop()  # this hold's own limit: it must not end a later answer's hold
             gc.enable()
 
-    def on_unmount(self) -> None:
+    def _stop_waiting(self) -> None:
+        """The answer's verdict is on screen (or will not come): the grading thread goes on with the
+        other variants, and the collector runs again."""
         self._painted.set()
         self._release_gc()
+
+    def on_unmount(self) -> None:
+        self._stop_waiting()
 
     def _grading_failed(self, exc: Exception) -> Failed:
         if isinstance(exc, MalformedAnswer):  # not wrong, unreadable: asked again
@@ -744,10 +749,9 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
         asyncio.get_running_loop().call_soon(self._after_verdict)
 
     def _after_verdict(self) -> None:
-        self._painted.set()
+        self._stop_waiting()
         if self.phase in ("verdict", "saving") and self.box.has_focus_within:
             self.set_focus(None)  # the hidden form's (watch_phase): keys go to the screen's bindings
-        self._release_gc()
         if self.phase != "verdict":
             return  # rated (or taken back) already
         # The verdict at the top of the view: the truth and the rating first, the comparison below.
@@ -1001,8 +1005,7 @@ backends. Then rate how well you knew it: **1** Again, **2** Hard, **3** Good, *
     @on(Failed)
     def show_failure(self, message: Failed) -> None:
         message.stop()  # shown here; the app would show it a second time
-        self._painted.set()
-        self._release_gc()
+        self._stop_waiting()
         self.app.log.error(f"{message.what}: {message.error}")
         # `what` is English ("grading"); the catalog has the usual ones as "study.while.<what>".
         what = (
